@@ -1,0 +1,103 @@
+#pragma once
+// A WEBKNOSSOS dataset on disk and the Layer API of webknossos-libs as methods.
+//
+// Every mutating method validates first, then changes files, then saves the properties
+// atomically; on error nothing is changed. Methods are safe to call from many threads: mutations
+// are serialised per dataset (and with a lock file beside the properties against other processes).
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "dataset/mag_view.hpp"
+#include "dataset/properties.hpp"
+
+namespace wkfs {
+
+namespace fs = std::filesystem;
+
+/// Options of add_mag and friends; unset fields take the library's defaults (notes 4.4).
+struct MagOptions {
+  std::optional<Vec3> chunk_shape;
+  std::optional<Vec3> shard_shape;
+  std::optional<bool> compress;  // default true
+};
+
+/// Arguments of Dataset.add_layer.
+struct LayerSpec {
+  std::string name;
+  Category category = Category::Color;
+  DType dtype = DType::UInt8;  // per channel
+  int num_channels = 1;
+  DataFormat data_format = DataFormat::Zarr3;
+  std::optional<BoundingBox> bounding_box;
+  std::optional<int64_t> largest_segment_id;
+};
+
+class Dataset {
+ public:
+  /// Opens an existing dataset folder (reads datasource-properties.json).
+  static std::shared_ptr<Dataset> open(const fs::path& root, bool read_only = false);
+  /// Creates a new dataset; the folder must be absent or empty.
+  static std::shared_ptr<Dataset> create(const fs::path& root, const VoxelSize& voxel_size);
+
+  const fs::path& root() const { return root_; }
+  bool read_only() const { return read_only_; }
+  /// A snapshot of the current properties.
+  DatasetProperties properties() const;
+  /// Re-reads the properties file (after a change made outside this object).
+  void reload();
+  /// Validates `text` as a properties file and replaces the stored one with it (atomically).
+  void replace_properties(const std::string& text);
+
+  // --- Dataset-level operations -----------------------------------------------------------
+  void add_layer(const LayerSpec& spec);
+  void delete_layer(const std::string& layer);
+  /// The `name` setter: renames the folder and rewrites the non-foreign mag paths.
+  void rename_layer(const std::string& from, const std::string& to);
+
+  // --- Layer operations (names as in webknossos-libs) --------------------------------------
+  void add_mag(const std::string& layer, const Mag& mag, const MagOptions& options = {});
+  void delete_mag(const std::string& layer, const Mag& mag);
+  /// `target` is a mag folder of another dataset; relative = make_relative.
+  void add_symlink_mag(const std::string& layer, const fs::path& target, bool make_relative);
+  void add_copy_mag(const std::string& layer, const fs::path& source_mag_dir, const MagOptions& options = {});
+  void add_fs_copy_mag(const std::string& layer, const fs::path& source_mag_dir);
+  /// add_mag_as_ref / add_remote_mag: registers by path, no files.
+  void add_remote_mag(const std::string& layer, const fs::path& source_mag_dir,
+                      std::optional<Mag> as_mag = std::nullopt);
+  void add_mag_for_existing_files(const std::string& layer, const Mag& mag);
+  void add_mag_from_zarrarray(const std::string& layer, const Mag& mag, const fs::path& array_path, bool move);
+  void set_bounding_box(const std::string& layer, const BoundingBox& box);
+  void set_largest_segment_id(const std::string& layer, std::optional<int64_t> id);
+  void set_default_view_configuration(const std::string& layer, const Json& config);
+  /// Max over the finest mag; stores and returns it (nullopt for an empty layer).
+  std::optional<int64_t> refresh_largest_segment_id(const std::string& layer);
+
+  // --- Data ------------------------------------------------------------------------------
+  /// The mag's folder, resolved as the library resolves it (stored path or legacy lookup).
+  fs::path mag_path(const std::string& layer, const Mag& mag) const;
+  /// Opens a view on one mag for region reads and writes.
+  std::shared_ptr<MagView> mag_view(const std::string& layer, const Mag& mag) const;
+  /// True if the mag's resolved folder is not <dataset>/<layer>/... (read-only in the library).
+  bool is_foreign_mag(const std::string& layer, const Mag& mag) const;
+
+ private:
+  Dataset(fs::path root, bool read_only);
+  /// Runs `change` on a copy of the properties, then saves it atomically; on throw, nothing changes.
+  void mutate(const std::function<void(DatasetProperties&)>& change);
+  void save_locked(const DatasetProperties& props);
+
+  fs::path root_;
+  bool read_only_;
+  mutable std::mutex mutex_;
+  DatasetProperties props_;
+};
+
+/// The library's default shard shape for a new mag (notes 4.4).
+Vec3 default_shard_shape(DataFormat format, const LayerProperties& layer, Vec3 chunk_shape);
+
+}  // namespace wkfs

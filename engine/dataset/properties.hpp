@@ -1,0 +1,86 @@
+#pragma once
+// The datasource-properties.json model: typed access to every key the library knows, unknown keys
+// kept verbatim, and serialisation in the library's key order and format (json.dumps indent=4).
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/bounding_box.hpp"
+#include "core/data_format.hpp"
+#include "core/dtype.hpp"
+#include "core/mag.hpp"
+
+namespace wkfs {
+
+using Json = nlohmann::ordered_json;
+
+enum class Category { Color, Segmentation };
+
+struct VoxelSize {
+  Vec3d factor{1, 1, 1};
+  std::string unit = "nanometer";  // full lower-case name
+  /// factor converted to nanometers.
+  Vec3d in_nanometers() const;
+};
+
+struct MagEntry {
+  Mag mag;
+  std::optional<std::string> path;       // as stored ("./color/1", absolute, relative, URL)
+  std::optional<int64_t> cube_length;    // WKW only
+  Json axis_order;                       // {"c":0,"x":1,"y":2,"z":3} or nD; null if absent
+  std::optional<int64_t> channel_index;  // only when not 0
+  Json extra = Json::object();           // unknown keys, kept
+};
+
+struct AdditionalAxis {
+  std::string name;
+  int64_t lower = 0, upper = 0;  // [lower, upper)
+  int64_t index = 0;             // array axis index
+};
+
+struct LayerProperties {
+  std::string name;
+  Category category = Category::Color;
+  BoundingBox bounding_box;
+  DataFormat data_format = DataFormat::Zarr3;
+  std::vector<MagEntry> mags;
+  int num_channels = 1;
+  DType dtype = DType::UInt8;  // per channel
+  Json default_view_configuration;  // null if absent
+  Json coordinate_transformations;  // null if absent
+  std::optional<int64_t> largest_segment_id;  // segmentation only
+  std::vector<std::string> mappings;          // segmentation only
+  Json attachments;                           // null if absent
+  std::vector<AdditionalAxis> additional_axes;
+  Json bbox_axis_order;  // axisOrder found inside boundingBox (kept for layers with no mags)
+  Json extra = Json::object();
+
+  /// Entry for `mag` or nullptr.
+  const MagEntry* find_mag(const Mag& mag) const;
+  MagEntry* find_mag(const Mag& mag);
+  /// Array axis names in array order: c,x,y,z for 3D; e.g. c,t,z,y,x for nD.
+  std::vector<std::string> array_axes() const;
+};
+
+struct DatasetProperties {
+  Json id = Json{{"name", ""}, {"team", ""}};
+  VoxelSize voxel_size;
+  std::vector<LayerProperties> layers;
+  int version = 1;
+  Json default_view_configuration;  // null if absent
+  Json extra = Json::object();
+
+  /// Parses and validates; InvalidArgument with the reason for anything the library rejects.
+  static DatasetProperties parse(const std::string& text);
+  /// Serialises exactly as the library writes it (indent 4, library key order, no trailing newline).
+  std::string dump() const;
+  const LayerProperties* find_layer(const std::string& name) const;
+  LayerProperties* find_layer(const std::string& name);
+};
+
+/// True if `name` is a valid layer name (the library's regex).
+bool is_valid_layer_name(const std::string& name);
+
+}  // namespace wkfs

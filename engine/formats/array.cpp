@@ -1,0 +1,189 @@
+#include "formats/array.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "core/error.hpp"
+#include "core/file_io.hpp"
+#include "core/nd_copy.hpp"
+#include "formats/chunk_cache.hpp"
+
+namespace wkfs {
+
+VecN ArrayMeta::chunks_per_shard() const {
+  VecN r(rank());
+  for (size_t i = 0; i < rank(); ++i) r[i] = shard_shape[i] / chunk_shape[i];
+  return r;
+}
+
+bool Array::is_fill(ByteSpan chunk) const {
+  size_t es = meta_.elem_size();
+  const std::byte* f = meta_.fill_value.data();
+  bool zero = std::all_of(f, f + es, [](std::byte b) { return b == std::byte{0}; });
+  if (zero) {
+    // fast path: compare 8 bytes at a time
+    size_t n = chunk.size(), i = 0;
+    for (; i + 8 <= n; i += 8)
+      if (load_le<uint64_t>(chunk.data() + i) != 0) return false;
+    for (; i < n; ++i)
+      if (chunk[i] != std::byte{0}) return false;
+    return true;
+  }
+  for (size_t i = 0; i < chunk.size(); i += es)
+    if (std::memcmp(chunk.data() + i, f, es) != 0) return false;
+  return true;
+}
+
+namespace {
+
+// Iterates over all grid cells (of `cell` shape) that intersect `box`.
+template <typename F>
+void for_each_cell(const NdBox& box, const VecN& cell, F&& f) {
+  size_t n = box.rank();
+  VecN first(n), last(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (box.shape[i] <= 0) return;
+    first[i] = box.begin[i] / cell[i];
+    last[i] = (box.begin[i] + box.shape[i] - 1) / cell[i];
+  }
+  VecN idx = first;
+  while (true) {
+    f(idx);
+    size_t a = n;
+    while (a-- > 0) {
+      if (++idx[a] <= last[a]) break;
+      idx[a] = first[a];
+      if (a == 0) return;
+    }
+    if (n == 0) return;
+  }
+}
+
+VecN sub(const VecN& a, const VecN& b) {
+  VecN r(a.size());
+  for (size_t i = 0; i < a.size(); ++i) r[i] = a[i] - b[i];
+  return r;
+}
+
+uint64_t linear_index(const VecN& idx, const VecN& shape) {
+  uint64_t l = 0;
+  for (size_t i = 0; i < idx.size(); ++i) l = l * static_cast<uint64_t>(shape[i]) + static_cast<uint64_t>(idx[i]);
+  return l;
+}
+
+}  // namespace
+
+void Array::read(const NdBox& box, MutableByteSpan out) const {
+  const size_t es = meta_.elem_size();
+  if (box.rank() != meta_.rank())
+    fail(ErrorKind::InvalidArgument, "read of " + path_.string() + ": box rank " +
+                                         std::to_string(box.rank()) + " != array rank " +
+                                         std::to_string(meta_.rank()));
+  if (out.size() != static_cast<size_t>(box.volume()) * es)
+    fail(ErrorKind::InvalidArgument, "read of " + path_.string() + ": buffer size mismatch");
+  if (box.empty()) return;
+  // Start with fill everywhere; then copy stored chunks inside the shape.
+  VecN zero(box.rank(), 0);
+  fill_box(es, out.data(), box.shape, zero, box.shape, meta_.fill_value.data());
+  NdBox inside = box.intersect(NdBox{VecN(box.rank(), 0), meta_.shape});
+  if (inside.empty()) return;
+
+  const VecN cps = meta_.chunks_per_shard();
+  for_each_cell(inside, meta_.shard_shape, [&](const VecN& shard) {
+    fs::path file = shard_path(shard);
+    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      if (errno == ENOENT) return;  // missing shard: fill
+      fail_errno("cannot open " + file.string());
+    }
+    UniqueFd guard(fd);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) fail_errno("cannot stat " + file.string());
+    VecN shard_begin(shard.size());
+    for (size_t i = 0; i < shard.size(); ++i) shard_begin[i] = shard[i] * meta_.shard_shape[i];
+    NdBox in_shard = inside.intersect(NdBox{shard_begin, meta_.shard_shape});
+    for_each_cell(in_shard, meta_.chunk_shape, [&](const VecN& chunk) {
+      VecN chunk_begin(chunk.size()), local(chunk.size());
+      for (size_t i = 0; i < chunk.size(); ++i) {
+        chunk_begin[i] = chunk[i] * meta_.chunk_shape[i];
+        local[i] = chunk[i] - shard[i] * cps[i];
+      }
+      ChunkKey key{file.string(), static_cast<uint64_t>(st.st_ino),
+                   static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
+                   static_cast<uint64_t>(st.st_size), linear_index(local, cps)};
+      auto& cache = ChunkCache::instance();
+      std::shared_ptr<const Bytes> data = cache.get(key);
+      if (!data) {
+        auto decoded = decode_chunk(fd, static_cast<uint64_t>(st.st_size), file, local);
+        if (!decoded) return;  // not stored: fill
+        if (decoded->size() != meta_.chunk_bytes())
+          fail(ErrorKind::Corrupt, file.string() + ": chunk " + to_string(local) + " decodes to " +
+                                       std::to_string(decoded->size()) + " bytes, expected " +
+                                       std::to_string(meta_.chunk_bytes()));
+        data = std::make_shared<const Bytes>(std::move(*decoded));
+        cache.put(key, data);
+      }
+      NdBox part = in_shard.intersect(NdBox{chunk_begin, meta_.chunk_shape});
+      copy_box(es, data->data(), meta_.chunk_shape, sub(part.begin, chunk_begin), out.data(),
+               box.shape, sub(part.begin, box.begin), part.shape);
+    });
+  });
+}
+
+void Array::write(const NdBox& box, ByteSpan in) {
+  const size_t es = meta_.elem_size();
+  if (box.rank() != meta_.rank())
+    fail(ErrorKind::InvalidArgument, "write to " + path_.string() + ": box rank mismatch");
+  if (in.size() != static_cast<size_t>(box.volume()) * es)
+    fail(ErrorKind::InvalidArgument, "write to " + path_.string() + ": buffer size mismatch");
+  for (size_t i = 0; i < box.rank(); ++i)
+    if (box.begin[i] < 0 || box.begin[i] + box.shape[i] > meta_.shape[i])
+      fail(ErrorKind::InvalidArgument, "write to " + path_.string() + ": box " +
+                                           to_string(box.begin) + "+" + to_string(box.shape) +
+                                           " is outside the array shape " + to_string(meta_.shape));
+  if (box.empty()) return;
+
+  std::lock_guard lock(write_mutex_);
+  const VecN cps = meta_.chunks_per_shard();
+  const size_t chunks_in_shard = static_cast<size_t>(prod(cps));
+  for_each_cell(box, meta_.shard_shape, [&](const VecN& shard) {
+    fs::path file = shard_path(shard);
+    ShardChunks chunks;
+    if (auto existing = read_file_if_exists(file)) {
+      chunks = decode_shard(*existing, file);
+    }
+    chunks.resize(chunks_in_shard);
+    VecN shard_begin(shard.size());
+    for (size_t i = 0; i < shard.size(); ++i) shard_begin[i] = shard[i] * meta_.shard_shape[i];
+    NdBox in_shard = box.intersect(NdBox{shard_begin, meta_.shard_shape});
+    for_each_cell(in_shard, meta_.chunk_shape, [&](const VecN& chunk) {
+      VecN chunk_begin(chunk.size()), local(chunk.size());
+      for (size_t i = 0; i < chunk.size(); ++i) {
+        chunk_begin[i] = chunk[i] * meta_.chunk_shape[i];
+        local[i] = chunk[i] - shard[i] * cps[i];
+      }
+      auto& slot = chunks[linear_index(local, cps)];
+      if (!slot) {
+        slot.emplace(meta_.chunk_bytes());
+        VecN z(chunk.size(), 0);
+        fill_box(es, slot->data(), meta_.chunk_shape, z, meta_.chunk_shape, meta_.fill_value.data());
+      }
+      NdBox part = in_shard.intersect(NdBox{chunk_begin, meta_.chunk_shape});
+      copy_box(es, in.data(), box.shape, sub(part.begin, box.begin), slot->data(),
+               meta_.chunk_shape, sub(part.begin, chunk_begin), part.shape);
+    });
+    auto encoded = encode_shard(chunks, shard);
+    if (encoded) {
+      fs::create_directories(file.parent_path());
+      write_file_atomic(file, *encoded);
+    } else if (::unlink(file.c_str()) != 0 && errno != ENOENT) {
+      fail_errno("cannot remove empty shard " + file.string());
+    }
+  });
+}
+
+}  // namespace wkfs

@@ -1,0 +1,123 @@
+#pragma once
+// A chunked n-dimensional array on disk (one mag of a layer), independent of its format.
+//
+// The grid has two levels: chunks (the unit of compression and of the decoded-chunk cache: a Zarr
+// inner chunk or a WKW block) grouped into shards (the unit of files: a Zarr3 shard, a Zarr v2
+// chunk file, a WKW file). Formats implement the hooks below; Array does the region logic, the
+// caching, the read-modify-write of shards and the atomic replacement of shard files.
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/bytes.hpp"
+#include "core/data_format.hpp"
+#include "core/dtype.hpp"
+#include "core/vec.hpp"
+
+namespace wkfs {
+
+namespace fs = std::filesystem;
+
+struct ArrayMeta {
+  DType dtype = DType::UInt8;
+  VecN shape;        // all array axes, channel axis included
+  VecN chunk_shape;  // decoding unit
+  VecN shard_shape;  // file unit, a multiple of chunk_shape (== chunk_shape when unsharded)
+  std::vector<std::string> axis_names;  // e.g. c,x,y,z or c,t,z,y,x
+  Bytes fill_value;                     // one element, dtype_size bytes, little-endian
+
+  size_t rank() const { return shape.size(); }
+  size_t elem_size() const { return dtype_size(dtype); }
+  /// Chunks per shard along each axis.
+  VecN chunks_per_shard() const;
+  /// Bytes of one decoded chunk.
+  size_t chunk_bytes() const { return static_cast<size_t>(prod(chunk_shape)) * elem_size(); }
+};
+
+/// Decoded chunks of one shard, indexed by the chunk's C-order position inside the shard;
+/// nullopt = not stored (reads as fill).
+using ShardChunks = std::vector<std::optional<Bytes>>;
+
+class Array {
+ public:
+  virtual ~Array() = default;
+  Array(const Array&) = delete;
+  Array& operator=(const Array&) = delete;
+
+  const ArrayMeta& meta() const { return meta_; }
+  const fs::path& path() const { return path_; }
+
+  /// Reads `box` (array coordinates) into `out` (C order over box.shape); voxels outside the
+  /// shape or in missing chunks/shards read as the fill value.
+  void read(const NdBox& box, MutableByteSpan out) const;
+
+  /// Writes `in` (C order over box.shape) to `box`, which must lie inside the shape; each touched
+  /// shard is read, patched, re-encoded and replaced atomically.
+  void write(const NdBox& box, ByteSpan in);
+
+  /// Path of the file holding a shard (whether or not it exists).
+  virtual fs::path shard_path(const VecN& shard_index) const = 0;
+
+  /// Changes `shape` in the array's metadata file (no data is touched). No-op for WKW.
+  virtual void resize(const VecN& new_shape) = 0;
+
+  /// Short description of the codec chain for `wkfs info` (e.g. "transpose,bytes,zstd(5)").
+  virtual std::string codec_summary() const = 0;
+
+  /// True when chunks are compressed.
+  virtual bool compressed() const = 0;
+
+ protected:
+  Array(fs::path path, ArrayMeta meta) : path_(std::move(path)), meta_(std::move(meta)) {}
+
+  /// Decodes one chunk of an existing shard file; nullopt when the shard does not store it.
+  /// chunk_in_shard is the chunk's grid position relative to the shard's first chunk.
+  virtual std::optional<Bytes> decode_chunk(int fd, uint64_t file_size, const fs::path& file,
+                                            const VecN& chunk_in_shard) const = 0;
+
+  /// Decodes every chunk of a whole shard file (for read-modify-write).
+  virtual ShardChunks decode_shard(ByteSpan file, const fs::path& path) const = 0;
+
+  /// Encodes a whole shard; nullopt means "store nothing" (the file is removed), as tensorstore
+  /// does for shards with no non-fill chunk. `shard_index` is needed by formats whose files
+  /// record nothing about position, but is passed for all.
+  virtual std::optional<Bytes> encode_shard(const ShardChunks& chunks,
+                                            const VecN& shard_index) const = 0;
+
+  /// Replaces the in-memory metadata after a resize.
+  void set_shape(const VecN& shape) { meta_.shape = shape; }
+
+  /// True when every byte of the chunk equals the fill value.
+  bool is_fill(ByteSpan chunk) const;
+
+ private:
+  std::shared_ptr<const Bytes> cached_chunk(const VecN& chunk_index) const;
+
+  fs::path path_;
+  ArrayMeta meta_;
+  mutable std::mutex write_mutex_;  // serialises read-modify-write of shards within this process
+};
+
+/// What a new array looks like; formats take what applies to them (WKW: chunk = block, shard = file,
+/// no shape; Zarr v2: shard == chunk).
+struct ArraySpec {
+  DType dtype = DType::UInt8;
+  VecN shape;        // channel axis first for 3D: [C, X, Y, Z]
+  VecN chunk_shape;  // [C, cx, cy, cz]
+  VecN shard_shape;  // [C, sx, sy, sz]
+  std::vector<std::string> axis_names{"c", "x", "y", "z"};
+  bool compress = true;  // zarr3: transpose+bytes+zstd(5, checksum); zarr: zstd 5; wkw: LZ4HC 9
+};
+
+/// Creates the array metadata (zarr.json / .zarray / header.wkw) in `mag_dir`, which may exist
+/// but must not hold an array (AlreadyExists). Writes exactly what webknossos-libs writes.
+std::unique_ptr<Array> create_array(const fs::path& mag_dir, DataFormat format, const ArraySpec& spec);
+
+/// Opens the array in `mag_dir` by what is there: zarr.json (Zarr3), .zarray (Zarr v2) or
+/// header.wkw (WKW). NotFound / InvalidArgument otherwise.
+std::unique_ptr<Array> open_array(const fs::path& mag_dir);
+
+}  // namespace wkfs
