@@ -1,9 +1,55 @@
-// wkfs command line: dispatches to one subcommand per file in tools/.
+// wkfs command line: dispatches to the subcommands registered by tools/cmd_*.cpp.
 #include <iostream>
 
+#include "core/error.hpp"
+#include "tools/command.hpp"
+
+namespace wkfs::cli {
+
+namespace {
+std::vector<Command>& registry() {
+  static std::vector<Command> r;
+  return r;
+}
+}  // namespace
+
+Registrar::Registrar(Command c) { registry().push_back(std::move(c)); }
+const std::vector<Command>& commands() { return registry(); }
+
+}  // namespace wkfs::cli
+
+namespace {
+void usage(std::ostream& os) {
+  os << "usage: wkfs COMMAND [ARGS...]\n\ncommands:\n";
+  for (const auto& c : wkfs::cli::commands()) os << "  " << c.name << std::string(c.name.size() < 14 ? 14 - c.name.size() : 1, ' ') << c.summary << "\n";
+  os << "\n`wkfs COMMAND --help` describes one command.\n";
+}
+}  // namespace
+
 int main(int argc, char** argv) {
-  (void)argc;
-  (void)argv;
-  std::cerr << "wkfs: no command yet\n";
+  if (argc < 2) {
+    usage(std::cerr);
+    return 2;
+  }
+  std::string name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    usage(std::cout);
+    return 0;
+  }
+  for (const auto& c : wkfs::cli::commands()) {
+    if (c.name != name) continue;
+    std::vector<std::string> args(argv + 2, argv + argc);
+    try {
+      return c.run(args);
+    } catch (const wkfs::Error& e) {
+      std::cerr << "wkfs " << name << ": " << e.what() << "\n";
+      return 1;
+    } catch (const std::exception& e) {
+      std::cerr << "wkfs " << name << ": " << e.what() << "\n";
+      return 1;
+    }
+  }
+  std::cerr << "wkfs: unknown command '" << name << "'\n";
+  usage(std::cerr);
   return 2;
 }

@@ -1,0 +1,14 @@
+#pragma once
+// Zarr v2 array (.zarray).
+#include <memory>
+
+#include "formats/array.hpp"
+
+namespace wkfs {
+
+/// Opens the array whose metadata is in mag_dir; InvalidArgument/Corrupt with the reason otherwise.
+std::unique_ptr<Array> open_zarr2_array(const fs::path& mag_dir);
+/// Writes the metadata of a new array (as webknossos-libs writes it) and opens it.
+std::unique_ptr<Array> create_zarr2_array(const fs::path& mag_dir, const ArraySpec& spec);
+
+}  // namespace wkfs
