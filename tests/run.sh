@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Installs everything the tests need, builds with warnings as errors, and runs every test:
+# unit tests, end-to-end tests that really mount, and the fuzz smoke runs. Ends with ctest's summary.
+set -euo pipefail
+src=$(cd "$(dirname "$0")/.." && pwd)
+bash "$src/tools/setup.sh" --tests
+# zarrita (Zarr v3 reader for Node) for the third-party reader tests
+npmdir="$src/build/npm"
+if [ ! -d "$npmdir/node_modules/zarrita" ]; then
+  mkdir -p "$npmdir"
+  (cd "$npmdir" && npm install --silent --no-audit --no-fund zarrita@0.7 @zarrita/storage@0.2 >/dev/null)
+fi
+cd "$src/build"
+ctest --output-on-failure -j2 --timeout 1200
