@@ -43,7 +43,7 @@ Bytes deflate_with(ByteSpan in, int level, Wrapper w) {
     next_in = zs.next_in;
     left_in -= in_given - zs.avail_in;
     left_out -= out_given - zs.avail_out;
-  } while (rc == Z_OK || (rc == Z_BUF_ERROR && left_out > 0));
+  } while (rc == Z_OK);
   size_t produced = out.size() - left_out;
   deflateEnd(&zs);
   if (rc != Z_STREAM_END) fail(ErrorKind::Io, std::string(name(w)) + ": deflate failed (" + std::to_string(rc) + ")");

@@ -88,10 +88,13 @@ Bytes zstd_decompress(ByteSpan in, size_t expected_size) {
   if (in.empty()) corrupt("empty (expected a frame decoding to " + std::to_string(expected_size) + " bytes)");
   ZSTD_DCtx* dctx = thread_dctx();
   ZSTD_DCtx_reset(dctx, ZSTD_reset_session_and_parameters);
-  // Sum of ZSTD_getFrameContentSize over all frames; UNKNOWN if any frame omits it.
-  unsigned long long declared = ZSTD_findDecompressedSize(in.data(), in.size());
-  if (declared == ZSTD_CONTENTSIZE_ERROR) corrupt("not a valid zstd frame or truncated");
-  if (declared == ZSTD_CONTENTSIZE_UNKNOWN) return decompress_streaming(dctx, in, expected_size);
+  unsigned long long declared = ZSTD_getFrameContentSize(in.data(), in.size());
+  if (declared == ZSTD_CONTENTSIZE_ERROR) corrupt("not a zstd frame (bad magic number or header)");
+  size_t frame_bytes = ZSTD_findFrameCompressedSize(in.data(), in.size());
+  if (ZSTD_isError(frame_bytes)) corrupt(std::string("truncated or damaged frame: ") + ZSTD_getErrorName(frame_bytes));
+  // Several concatenated frames, or a frame without a recorded size: decode incrementally and count.
+  if (declared == ZSTD_CONTENTSIZE_UNKNOWN || frame_bytes != in.size())
+    return decompress_streaming(dctx, in, expected_size);
   if (declared != expected_size)
     corrupt("frame declares " + std::to_string(declared) + " bytes, expected " + std::to_string(expected_size));
   Bytes out(expected_size);
