@@ -21,6 +21,7 @@ VecN ArrayMeta::chunks_per_shard() const {
 }
 
 bool Array::is_fill(ByteSpan chunk) const {
+  if (store_fill_chunks_) return false;
   size_t es = meta_.elem_size();
   const std::byte* f = meta_.fill_value.data();
   bool zero = std::all_of(f, f + es, [](std::byte b) { return b == std::byte{0}; });

@@ -70,6 +70,11 @@ class Array {
   /// True when chunks are compressed.
   virtual bool compressed() const = 0;
 
+  /// Makes writes store fill-valued chunks and shards too (normally they are omitted, as
+  /// tensorstore does): lazily computed mags need a file for every computed shard, so that "the
+  /// file exists" means "the shard is computed".
+  void set_store_fill_chunks(bool store) { store_fill_chunks_ = store; }
+
  protected:
   Array(fs::path path, ArrayMeta meta) : path_(std::move(path)), meta_(std::move(meta)) {}
 
@@ -90,7 +95,8 @@ class Array {
   /// Replaces the in-memory metadata after a resize.
   void set_shape(const VecN& shape) { meta_.shape = shape; }
 
-  /// True when every byte of the chunk equals the fill value.
+  /// True when the chunk may be omitted as fill: every element equals the fill value (and fill
+  /// chunks are not being stored, see set_store_fill_chunks).
   bool is_fill(ByteSpan chunk) const;
 
  private:
@@ -98,7 +104,8 @@ class Array {
 
   fs::path path_;
   ArrayMeta meta_;
-  mutable std::mutex write_mutex_;  // serialises read-modify-write of shards within this process
+  mutable std::mutex write_mutex_;
+  bool store_fill_chunks_ = false;  // serialises read-modify-write of shards within this process
 };
 
 /// What a new array looks like; formats take what applies to them (WKW: chunk = block, shard = file,
