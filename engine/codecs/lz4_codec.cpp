@@ -17,7 +17,9 @@ Bytes lz4_block_compress(ByteSpan in, bool hc, int level) {
   if (hc && (level < 1 || level > LZ4HC_CLEVEL_MAX))
     fail(ErrorKind::InvalidArgument, "lz4hc: level " + std::to_string(level) + " outside [1, " + std::to_string(LZ4HC_CLEVEL_MAX) + "]");
   Bytes out(static_cast<size_t>(LZ4_compressBound(static_cast<int>(in.size()))));
-  const auto* src = reinterpret_cast<const char*>(in.data());
+  // liblz4 1.9.4's optimal parser (HC levels 10-12) dereferences a null source even for 0 bytes
+  static const char empty_source = 0;
+  const char* src = in.empty() ? &empty_source : reinterpret_cast<const char*>(in.data());
   auto* dst = reinterpret_cast<char*>(out.data());
   int n = hc ? LZ4_compress_HC(src, dst, static_cast<int>(in.size()), static_cast<int>(out.size()), level)
              : LZ4_compress_default(src, dst, static_cast<int>(in.size()), static_cast<int>(out.size()));
