@@ -74,6 +74,11 @@ struct WkwFileLayout {
 /// Error(Corrupt) naming `where` otherwise. Pure: touches nothing but `file`.
 WkwFileLayout parse_wkw_file_layout(ByteSpan file, const std::string& where);
 
+/// Checks the bytes [begin, end) that the jump table gives block `morton_index` (begin is the end
+/// of the previous block, or data_offset for block 0); Error(Corrupt) naming `where` otherwise.
+void check_wkw_block_extent(const WkwHeader& file_header, uint64_t morton_index, uint64_t begin,
+                            uint64_t end, uint64_t file_size, const std::string& where);
+
 /// Checks a data offset read from a data file (>= the header, after the jump table when
 /// compressed); Error(Corrupt) naming `where` otherwise.
 void check_wkw_data_offset(const WkwHeader& file_header, const std::string& where);
