@@ -11,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "dataset/mag_view.hpp"
 #include "dataset/properties.hpp"
@@ -52,6 +53,9 @@ class Dataset {
   void reload();
   /// Validates `text` as a properties file and replaces the stored one with it (atomically).
   void replace_properties(const std::string& text);
+  /// Applies `change` to the properties and saves them, serialised with every other mutation
+  /// (used by the lazy engine to list a mag once it is complete, and to unlist it when stale).
+  void update_properties(const std::function<void(DatasetProperties&)>& change);
 
   // --- Dataset-level operations -----------------------------------------------------------
   void add_layer(const LayerSpec& spec);
@@ -85,17 +89,46 @@ class Dataset {
   /// True if the mag's resolved folder is not <dataset>/<layer>/... (read-only in the library).
   bool is_foreign_mag(const std::string& layer, const Mag& mag) const;
 
+  /// Undo steps of a mutation's file changes, run in reverse order if the mutation fails.
+  using UndoList = std::vector<std::function<void()>>;
+
  private:
   Dataset(fs::path root, bool read_only);
   /// Runs `change` on a copy of the properties, then saves it atomically; on throw, nothing changes.
   void mutate(const std::function<void(DatasetProperties&)>& change);
   void save_locked(const DatasetProperties& props);
+  /// mutate() with file steps: `change` may change files and register their undo; `after_save`
+  /// runs once the new properties are stored (deletions that must come last).
+  void transact(const std::function<void(DatasetProperties&, UndoList&)>& change,
+                const std::function<void(const DatasetProperties&)>& after_save = {});
+  /// Adopts the file on disk if another process changed it since we read it.
+  void sync_from_disk_locked();
+  /// Drops cached views of mags that are gone or moved.
+  void prune_views_locked();
+  void ensure_writable() const;
+  /// Resizes every local, non-foreign mag of `layer` to its bounding box (notes 4.5 rounding).
+  void resize_mags_locked(const LayerProperties& layer, UndoList& undo);
+  std::shared_ptr<MagView> mag_view_locked(const LayerProperties& layer, const MagEntry& entry) const;
+
+  struct CachedView {
+    std::shared_ptr<MagView> view;
+    std::optional<std::string> path;  // the entry's stored path when opened
+  };
 
   fs::path root_;
   bool read_only_;
   mutable std::mutex mutex_;
   DatasetProperties props_;
+  std::string disk_text_;  // the properties file as last read or written by us
+  mutable std::map<std::pair<std::string, std::string>, CachedView> views_;  // (layer, long mag name)
 };
+
+/// The folder of a mag entry as the library resolves it (notes 2.3): stored path relative to the
+/// dataset or absolute, else the legacy <layer>/<short> then <layer>/<long> lookup. Symlinks are
+/// followed. NotFound for a legacy entry with no folder, Unsupported for a remote (URL) path.
+fs::path resolve_mag_path(const fs::path& root, const LayerProperties& layer, const MagEntry& entry);
+/// True if the entry's folder is not directly inside <root>/<layer> (or is remote).
+bool is_foreign_mag_entry(const fs::path& root, const LayerProperties& layer, const MagEntry& entry);
 
 /// The library's default shard shape for a new mag (notes 4.4).
 Vec3 default_shard_shape(DataFormat format, const LayerProperties& layer, Vec3 chunk_shape);

@@ -56,6 +56,13 @@ struct LayerProperties {
   std::vector<AdditionalAxis> additional_axes;
   Json bbox_axis_order;  // axisOrder found inside boundingBox (kept for layers with no mags)
   Json extra = Json::object();
+  std::optional<int64_t> bbox_channel_index;  // channelIndex found inside boundingBox
+  Json bbox_extra = Json::object();           // unknown keys of boundingBox, kept
+
+  /// The axisOrder every mag is written with: {"c":0,"x":1,"y":2,"z":3} for plain 3D layers.
+  Json effective_axis_order() const;
+  /// True for (c,x,y,z) layers: no additional axes and the default axis order.
+  bool is_plain_3d() const;
 
   /// Entry for `mag` or nullptr.
   const MagEntry* find_mag(const Mag& mag) const;
@@ -82,5 +89,14 @@ struct DatasetProperties {
 
 /// True if `name` is a valid layer name (the library's regex).
 bool is_valid_layer_name(const std::string& name);
+
+/// "color" / "segmentation".
+std::string category_name(Category c);
+/// Parses a category; InvalidArgument otherwise.
+Category parse_category(const std::string& s);
+/// Full lower-case unit name for a unit or its abbreviation ("nm" -> "nanometer"); InvalidArgument otherwise.
+std::string parse_length_unit(const std::string& s);
+/// Nanometers per one `unit` (a full name as parse_length_unit returns).
+double nanometers_per_unit(const std::string& unit);
 
 }  // namespace wkfs

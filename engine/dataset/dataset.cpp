@@ -1,0 +1,990 @@
+#include "dataset/dataset.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <limits>
+#include <random>
+
+#include "core/error.hpp"
+#include "core/file_io.hpp"
+#include "dataset/python_json.hpp"
+
+namespace wkfs {
+
+namespace {
+
+constexpr const char* kPropertiesFile = "datasource-properties.json";
+constexpr const char* kLockFile = "datasource-properties.json.__lock";
+
+/// An exclusive flock on the lock file beside the properties, held for one read-compare-write.
+class PropertiesLock {
+ public:
+  explicit PropertiesLock(const fs::path& root) : fd_(open_file(root / kLockFile, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
+    while (::flock(fd_.get(), LOCK_EX) != 0)
+      if (errno != EINTR) fail_errno("cannot lock " + (root / kLockFile).string());
+  }
+
+ private:
+  UniqueFd fd_;  // closing it releases the lock
+};
+
+bool is_remote(const std::string& p) { return p.find("://") != std::string::npos; }
+
+fs::path resolve(const fs::path& p) {
+  std::error_code ec;
+  fs::path r = fs::weakly_canonical(fs::absolute(p), ec);
+  return ec ? fs::absolute(p).lexically_normal() : r;
+}
+
+bool is_inside(const fs::path& p, const fs::path& dir) {
+  auto rel = p.lexically_relative(dir);
+  return !rel.empty() && *rel.begin() != "..";
+}
+
+/// The library's dump_path: "./" + relative path inside the dataset, else the absolute path.
+std::string dump_path(const fs::path& p, const fs::path& root) {
+  fs::path rp = resolve(p), rr = resolve(root);
+  if (is_inside(rp, rr)) return "./" + rp.lexically_relative(rr).generic_string();
+  return rp.generic_string();
+}
+
+std::string random_token() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  return std::to_string(::getpid()) + "." + std::to_string(rng() % 100000000);
+}
+
+void run_undo(Dataset::UndoList& undo) {
+  for (auto it = undo.rbegin(); it != undo.rend(); ++it) {
+    try {
+      (*it)();
+    } catch (...) {  // best effort: the original error is the one to report
+    }
+  }
+  undo.clear();
+}
+
+LayerProperties& require_layer(DatasetProperties& p, const std::string& name, const fs::path& root) {
+  auto* l = p.find_layer(name);
+  if (!l) fail(ErrorKind::NotFound, "layer '" + name + "' not found in " + root.string());
+  return *l;
+}
+
+const LayerProperties& require_layer(const DatasetProperties& p, const std::string& name, const fs::path& root) {
+  auto* l = p.find_layer(name);
+  if (!l) fail(ErrorKind::NotFound, "layer '" + name + "' not found in " + root.string());
+  return *l;
+}
+
+void require_new_mag(const LayerProperties& l, const Mag& mag) {
+  if (l.find_mag(mag))
+    fail(ErrorKind::AlreadyExists, "Adding mag " + mag.long_name() + " to layer '" + l.name +
+                                       "' failed. There is already a mag with this name");
+}
+
+bool is_pow2(int64_t v) { return v >= 1 && (v & (v - 1)) == 0; }
+
+void check_shape(const Vec3& v, const char* what) {
+  for (int i = 0; i < 3; ++i)
+    if (!is_pow2(v[i]))
+      fail(ErrorKind::InvalidArgument, std::string(what) + " " + v.to_string() + " must be a power of two on every axis");
+}
+
+DataFormat array_format_in(const fs::path& dir) {
+  if (fs::exists(dir / "zarr.json")) return DataFormat::Zarr3;
+  if (fs::exists(dir / ".zarray")) return DataFormat::Zarr;
+  if (fs::exists(dir / "header.wkw")) return DataFormat::Wkw;
+  fail(ErrorKind::InvalidArgument, "no array in " + dir.string());
+}
+
+/// Index of x, y, z in the array's axes (layer axes when they match the rank, else the array's names).
+std::array<size_t, 3> xyz_axes(const LayerProperties& layer, const ArrayMeta& meta) {
+  std::vector<std::string> names = layer.array_axes();
+  if (names.size() != meta.rank()) names = meta.axis_names;
+  std::array<size_t, 3> idx{1, 2, 3};
+  for (int i = 0; i < 3; ++i) {
+    auto it = std::find(names.begin(), names.end(), std::string(1, "xyz"[i]));
+    if (it != names.end()) idx[static_cast<size_t>(i)] = static_cast<size_t>(it - names.begin());
+  }
+  for (size_t i : idx)
+    if (i >= meta.rank()) fail(ErrorKind::Corrupt, "array in " + std::string("mag folder") + " lacks spatial axes");
+  return idx;
+}
+
+Vec3 spatial(const VecN& v, const std::array<size_t, 3>& idx) { return {v[idx[0]], v[idx[1]], v[idx[2]]}; }
+
+struct SourceMag {
+  fs::path dataset_root;
+  LayerProperties layer;
+  MagEntry entry;
+  fs::path dir;  // resolved
+};
+
+/// A mag folder given as <dataset>/<layer>/<mag> of a dataset with a properties file.
+SourceMag locate_source_mag(const fs::path& path) {
+  fs::path dir = resolve(path);
+  if (!fs::is_directory(dir)) fail(ErrorKind::NotFound, "source mag folder not found: " + path.string());
+  fs::path ds_root = dir.parent_path().parent_path();
+  if (!fs::exists(ds_root / kPropertiesFile))
+    fail(ErrorKind::InvalidArgument, "source " + path.string() +
+                                         " must be a mag folder <dataset>/<layer>/<mag> of a dataset with " + kPropertiesFile);
+  auto props = DatasetProperties::parse(
+      [&] { auto b = read_file(ds_root / kPropertiesFile); return std::string(reinterpret_cast<const char*>(b.data()), b.size()); }());
+  const auto& layer = require_layer(props, dir.parent_path().filename().string(), ds_root);
+  for (const auto& m : layer.mags) {
+    try {
+      if (resolve_mag_path(ds_root, layer, m) == dir) return {ds_root, layer, m, dir};
+    } catch (const Error&) {
+    }
+  }
+  fail(ErrorKind::NotFound, "no mag of layer '" + layer.name + "' in " + ds_root.string() + " lives in " + dir.string());
+}
+
+Json ome_axes() {
+  Json axes = Json::array();
+  axes.push_back(Json{{"name", "c"}, {"type", "channel"}});
+  for (const char* a : {"x", "y", "z"}) axes.push_back(Json{{"name", a}, {"type", "space"}, {"unit", "nanometer"}});
+  return axes;
+}
+
+/// ome_metadata.py: one dataset per mag with the voxel size in nanometers times the mag.
+Json ome_datasets(const fs::path& root, const DatasetProperties& p, const LayerProperties& l) {
+  Json datasets = Json::array();
+  Vec3d nm = p.voxel_size.in_nanometers();
+  for (const auto& m : l.mags) {
+    std::string folder = m.mag.short_name();
+    if (m.path) folder = fs::path(*m.path).lexically_normal().filename().string();
+    else {
+      try {
+        folder = resolve_mag_path(root, l, m).filename().string();
+      } catch (const Error&) {
+      }
+    }
+    Json scale = Json::array({1.0, nm.x * static_cast<double>(m.mag.x()), nm.y * static_cast<double>(m.mag.y()),
+                              nm.z * static_cast<double>(m.mag.z())});
+    datasets.push_back(Json{{"path", folder},
+                            {"coordinateTransformations", Json::array({Json{{"type", "scale"}, {"scale", scale}}})}});
+  }
+  return datasets;
+}
+
+void write_if_changed(const fs::path& path, const std::string& text) {
+  auto old = read_file_if_exists(path);
+  if (old && std::string(reinterpret_cast<const char*>(old->data()), old->size()) == text) return;
+  write_file_atomic(path, text);
+}
+
+/// The root and per-layer Zarr group files, rewritten on every save as the library does (notes 1.5).
+void write_group_files(const fs::path& root, const DatasetProperties& p) {
+  bool any_zarr3 = false, any_zarr2 = false;
+  const std::string zgroup = python_json_dumps(Json{{"zarr_format", "2"}});
+  fs::path rroot = resolve(root);
+  for (const auto& l : p.layers) {
+    if (l.data_format == DataFormat::Zarr3) any_zarr3 = true;
+    if (l.data_format == DataFormat::Zarr) any_zarr2 = true;
+    if (l.data_format != DataFormat::Zarr3 && l.data_format != DataFormat::Zarr) continue;
+    fs::path dir = root / l.name;
+    if (!fs::is_directory(dir) || resolve(dir).parent_path() != rroot) continue;  // absent or foreign
+    if (l.data_format == DataFormat::Zarr3) {
+      Json ms = Json::array({Json{{"axes", ome_axes()}, {"datasets", ome_datasets(root, p, l)}}});
+      Json doc = Json{{"zarr_format", 3},
+                      {"node_type", "group"},
+                      {"attributes", Json{{"ome", Json{{"version", "0.5"}, {"multiscales", ms}}}}}};
+      write_if_changed(dir / "zarr.json", python_json_dumps(doc));
+    } else {
+      write_if_changed(dir / ".zgroup", zgroup);
+      Json ms = Json::array({Json{{"version", "0.4"}, {"axes", ome_axes()}, {"datasets", ome_datasets(root, p, l)}}});
+      write_if_changed(dir / ".zattrs", python_json_dumps(Json{{"multiscales", ms}}));
+    }
+  }
+  if (any_zarr3) write_if_changed(root / "zarr.json", python_json_dumps(Json{{"zarr_format", 3}, {"node_type", "group"}}));
+  if (any_zarr2) write_if_changed(root / ".zgroup", zgroup);
+}
+
+std::string read_text(const fs::path& p) {
+  Bytes b = read_file(p);
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
+/// Recursive copy to a temp sibling, then one rename: the target appears complete or not at all.
+void copy_tree_atomic(const fs::path& from, const fs::path& to) {
+  fs::path tmp = to.parent_path() / ("." + to.filename().string() + kTempMarker + random_token());
+  try {
+    fs::copy(from, tmp, fs::copy_options::recursive);
+    fs::rename(tmp, to);
+  } catch (const fs::filesystem_error& e) {
+    std::error_code ec;
+    fs::remove_all(tmp, ec);
+    fail(ErrorKind::Io, "cannot copy " + from.string() + " to " + to.string() + ": " + e.code().message());
+  }
+}
+
+Vec3 round_up(Vec3 v, Vec3 m) { return v.ceil_div(m) * m; }
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// Free functions
+
+fs::path resolve_mag_path(const fs::path& root, const LayerProperties& layer, const MagEntry& entry) {
+  if (entry.path) {
+    if (is_remote(*entry.path))
+      fail(ErrorKind::Unsupported, "mag " + entry.mag.long_name() + " of layer '" + layer.name +
+                                       "' is remote (" + *entry.path + "); only local paths are supported");
+    fs::path p(*entry.path);
+    return resolve(p.is_absolute() ? p : root / p);
+  }
+  for (const auto& name : {entry.mag.short_name(), entry.mag.long_name()}) {
+    fs::path p = root / layer.name / name;
+    if (fs::exists(p)) return resolve(p);
+  }
+  fail(ErrorKind::NotFound, "mag " + entry.mag.long_name() + " of layer '" + layer.name + "': neither " +
+                                (root / layer.name / entry.mag.short_name()).string() + " nor " +
+                                entry.mag.long_name() + " exists");
+}
+
+bool is_foreign_mag_entry(const fs::path& root, const LayerProperties& layer, const MagEntry& entry) {
+  if (entry.path && is_remote(*entry.path)) return true;
+  try {
+    return resolve_mag_path(root, layer, entry).parent_path() != resolve(root / layer.name);
+  } catch (const Error&) {
+    return false;  // legacy entry without a folder: it would be created inside the layer
+  }
+}
+
+Vec3 default_shard_shape(DataFormat format, const LayerProperties& layer, Vec3 chunk_shape) {
+  switch (format) {
+    case DataFormat::Zarr: return chunk_shape;
+    case DataFormat::Wkw: return chunk_shape * 32;  // DEFAULT_WKW_FILE_LEN
+    default: break;
+  }
+  if (!layer.mags.empty() && layer.bounding_box.size.z <= chunk_shape.z) return chunk_shape * Vec3(128, 128, 1);
+  return chunk_shape * 32;  // DEFAULT_CHUNKS_PER_SHARD: 1024^3 for 32^3 chunks
+}
+
+// ---------------------------------------------------------------------------------------------
+// Opening, creating, saving
+
+Dataset::Dataset(fs::path root, bool read_only) : root_(fs::absolute(root).lexically_normal()), read_only_(read_only) {
+  if (root_.has_filename() == false) root_ = root_.parent_path();
+}
+
+std::shared_ptr<Dataset> Dataset::open(const fs::path& root, bool read_only) {
+  if (!fs::is_directory(root)) fail(ErrorKind::NotFound, "dataset folder not found: " + root.string());
+  std::shared_ptr<Dataset> ds(new Dataset(root, read_only));
+  ds->disk_text_ = read_text(ds->root_ / kPropertiesFile);
+  ds->props_ = DatasetProperties::parse(ds->disk_text_);
+  return ds;
+}
+
+std::shared_ptr<Dataset> Dataset::create(const fs::path& root, const VoxelSize& voxel_size) {
+  if (fs::exists(root) && !fs::is_directory(root))
+    fail(ErrorKind::InvalidArgument, "cannot create a dataset at " + root.string() + ": not a directory");
+  if (fs::is_directory(root) && !fs::is_empty(root))
+    fail(ErrorKind::NotEmpty, "cannot create a dataset at " + root.string() + ": the folder is not empty");
+  parse_length_unit(voxel_size.unit);
+  bool created = fs::create_directories(root);
+  std::shared_ptr<Dataset> ds(new Dataset(root, false));
+  try {
+    DatasetProperties p;
+    p.id = Json{{"name", ds->root_.filename().string()}, {"team", ""}};
+    p.voxel_size = voxel_size;
+    p.voxel_size.unit = parse_length_unit(voxel_size.unit);
+    std::lock_guard g(ds->mutex_);
+    ds->save_locked(p);
+    ds->props_ = p;
+  } catch (...) {
+    std::error_code ec;
+    if (created) fs::remove_all(root, ec);
+    throw;
+  }
+  return ds;
+}
+
+DatasetProperties Dataset::properties() const {
+  std::lock_guard g(mutex_);
+  return props_;
+}
+
+void Dataset::reload() {
+  std::lock_guard g(mutex_);
+  std::string text = read_text(root_ / kPropertiesFile);
+  props_ = DatasetProperties::parse(text);
+  disk_text_ = std::move(text);
+  views_.clear();
+}
+
+void Dataset::ensure_writable() const {
+  if (read_only_) fail(ErrorKind::ReadOnly, "dataset " + root_.string() + " is read-only, the changes will not be saved");
+}
+
+void Dataset::sync_from_disk_locked() {
+  auto bytes = read_file_if_exists(root_ / kPropertiesFile);
+  if (!bytes) fail(ErrorKind::NotFound, std::string(kPropertiesFile) + " vanished from " + root_.string());
+  std::string text(reinterpret_cast<const char*>(bytes->data()), bytes->size());
+  if (text == disk_text_) return;
+  // Another process saved since we read: build on its version instead of overwriting it.
+  props_ = DatasetProperties::parse(text);
+  disk_text_ = std::move(text);
+  views_.clear();
+}
+
+void Dataset::save_locked(const DatasetProperties& props) {
+  std::string text = props.dump();
+  write_group_files(root_, props);
+  try {
+    write_file_atomic(root_ / kPropertiesFile, text);
+  } catch (...) {
+    try {
+      write_group_files(root_, props_);
+    } catch (...) {
+    }
+    throw;
+  }
+  disk_text_ = std::move(text);
+}
+
+void Dataset::prune_views_locked() {
+  for (auto it = views_.begin(); it != views_.end();) {
+    const auto* l = props_.find_layer(it->first.first);
+    const MagEntry* m = l ? l->find_mag(Mag::parse(it->first.second)) : nullptr;
+    if (!m || m->path != it->second.path) it = views_.erase(it);
+    else ++it;
+  }
+}
+
+void Dataset::transact(const std::function<void(DatasetProperties&, UndoList&)>& change,
+                       const std::function<void(const DatasetProperties&)>& after_save) {
+  ensure_writable();
+  std::lock_guard g(mutex_);
+  PropertiesLock lock(root_);
+  sync_from_disk_locked();
+  DatasetProperties next = props_;
+  UndoList undo;
+  try {
+    change(next, undo);
+    save_locked(next);
+  } catch (...) {
+    run_undo(undo);
+    prune_views_locked();  // views opened for the failed change must not outlive it
+    throw;
+  }
+  props_ = std::move(next);
+  prune_views_locked();
+  if (after_save) after_save(props_);
+}
+
+void Dataset::mutate(const std::function<void(DatasetProperties&)>& change) {
+  transact([&](DatasetProperties& p, UndoList&) { change(p); });
+}
+
+void Dataset::replace_properties(const std::string& text) {
+  ensure_writable();
+  DatasetProperties parsed = DatasetProperties::parse(text);
+  std::lock_guard g(mutex_);
+  PropertiesLock lock(root_);
+  write_group_files(root_, parsed);
+  write_file_atomic(root_ / kPropertiesFile, text);
+  props_ = std::move(parsed);
+  disk_text_ = text;
+  prune_views_locked();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Data access
+
+fs::path Dataset::mag_path(const std::string& layer, const Mag& mag) const {
+  std::lock_guard g(mutex_);
+  const auto& l = require_layer(props_, layer, root_);
+  const auto* m = l.find_mag(mag);
+  if (!m) fail(ErrorKind::NotFound, "layer '" + layer + "' has no mag " + mag.long_name());
+  return resolve_mag_path(root_, l, *m);
+}
+
+bool Dataset::is_foreign_mag(const std::string& layer, const Mag& mag) const {
+  std::lock_guard g(mutex_);
+  const auto& l = require_layer(props_, layer, root_);
+  const auto* m = l.find_mag(mag);
+  if (!m) fail(ErrorKind::NotFound, "layer '" + layer + "' has no mag " + mag.long_name());
+  return is_foreign_mag_entry(root_, l, *m);
+}
+
+std::shared_ptr<MagView> Dataset::mag_view_locked(const LayerProperties& l, const MagEntry& m) const {
+  auto key = std::make_pair(l.name, m.mag.long_name());
+  auto it = views_.find(key);
+  if (it != views_.end()) return it->second.view;
+  fs::path dir = resolve_mag_path(root_, l, m);
+  std::shared_ptr<Array> array = open_array(dir);
+  bool ro = read_only_ || is_foreign_mag_entry(root_, l, m);
+  auto view = std::make_shared<MagView>(array, m.mag, l.array_axes(), l.num_channels,
+                                        static_cast<int>(m.channel_index.value_or(0)), ro);
+  views_[key] = CachedView{view, m.path};
+  return view;
+}
+
+std::shared_ptr<MagView> Dataset::mag_view(const std::string& layer, const Mag& mag) const {
+  std::lock_guard g(mutex_);
+  const auto& l = require_layer(props_, layer, root_);
+  const auto* m = l.find_mag(mag);
+  if (!m) fail(ErrorKind::NotFound, "layer '" + layer + "' has no mag " + mag.long_name());
+  return mag_view_locked(l, *m);
+}
+
+void Dataset::resize_mags_locked(const LayerProperties& layer, UndoList& undo) {
+  for (const auto& m : layer.mags) {
+    if (is_foreign_mag_entry(root_, layer, m)) continue;
+    std::shared_ptr<MagView> view;
+    try {
+      view = mag_view_locked(layer, m);
+    } catch (const Error&) {
+      continue;  // a mag without a valid array fails only when used (notes 2.3)
+    }
+    Array& a = view->array();
+    auto idx = xyz_axes(layer, a.meta());
+    Vec3 shard = spatial(a.meta().shard_shape, idx);
+    // bounding_box setter: ceil(floor(bottomright / mag) / shard) * shard (notes 4.5)
+    Vec3 extent = round_up(layer.bounding_box.bottom_right().floor_div(m.mag.vec()), shard);
+    VecN old_shape = a.meta().shape, shape = old_shape;
+    for (int i = 0; i < 3; ++i) shape[idx[static_cast<size_t>(i)]] = extent[i];
+    if (shape == old_shape) continue;
+    a.resize(shape);
+    // a std::vector copy: moving a small_vector into std::function trips gcc 12's stringop-overread
+    std::vector<int64_t> old(old_shape.begin(), old_shape.end());
+    undo.push_back([&a, old] { a.resize(VecN(old.begin(), old.end())); });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Layers
+
+void Dataset::add_layer(const LayerSpec& spec) {
+  if (!is_valid_layer_name(spec.name))
+    fail(ErrorKind::InvalidArgument, "invalid layer name '" + spec.name + "'");
+  if (spec.num_channels < 1 || spec.num_channels > 4096)
+    fail(ErrorKind::InvalidArgument, "numChannels must be between 1 and 4096, got " + std::to_string(spec.num_channels));
+  if (spec.data_format != DataFormat::Zarr3 && spec.data_format != DataFormat::Zarr && spec.data_format != DataFormat::Wkw)
+    fail(ErrorKind::Unsupported, "layers can be created as wkw, zarr or zarr3, not " + data_format_name(spec.data_format));
+  // dataset.py L113-131: the dtypes the library allows per category
+  if (spec.category == Category::Color && (spec.dtype == DType::UInt64 || spec.dtype == DType::Int64 || spec.dtype == DType::Float64))
+    fail(ErrorKind::InvalidArgument, "dtype " + dtype_name(spec.dtype) + " is not allowed for color layers");
+  if (spec.category == Category::Segmentation && dtype_is_float(spec.dtype))
+    fail(ErrorKind::InvalidArgument, "dtype " + dtype_name(spec.dtype) + " is not allowed for segmentation layers");
+  if (spec.bounding_box) {
+    const auto& b = *spec.bounding_box;
+    if (b.top_left.min_dim() < 0 || b.size.min_dim() < 0)
+      fail(ErrorKind::InvalidArgument, "bounding box must have topLeft >= 0 and size >= 0");
+  }
+  transact([&](DatasetProperties& p, UndoList& undo) {
+    if (p.find_layer(spec.name))
+      fail(ErrorKind::AlreadyExists, "layer '" + spec.name + "' already exists in " + root_.string());
+    LayerProperties l;
+    l.name = spec.name;
+    l.category = spec.category;
+    l.dtype = spec.dtype;
+    l.num_channels = spec.num_channels;
+    l.data_format = spec.data_format;
+    if (spec.bounding_box) l.bounding_box = *spec.bounding_box;
+    if (spec.category == Category::Segmentation) l.largest_segment_id = spec.largest_segment_id;
+    p.layers.push_back(l);
+    fs::path dir = root_ / spec.name;
+    if (!fs::exists(dir)) {
+      fs::create_directories(dir);
+      undo.push_back([dir] { fs::remove_all(dir); });
+    }
+  });
+}
+
+void Dataset::delete_layer(const std::string& layer) {
+  fs::path dir = root_ / layer;
+  transact(
+      [&](DatasetProperties& p, UndoList&) {
+        require_layer(p, layer, root_);
+        std::erase_if(p.layers, [&](const LayerProperties& l) { return l.name == layer; });
+      },
+      [&](const DatasetProperties&) {
+        std::error_code ec;
+        if (fs::is_symlink(dir)) fs::remove(dir, ec);  // a symlinked layer: keep its target
+        else fs::remove_all(dir, ec);
+        if (ec) fail(ErrorKind::Io, "layer '" + layer + "' was removed from the properties but its folder " +
+                                        dir.string() + " could not be deleted: " + ec.message());
+      });
+}
+
+void Dataset::rename_layer(const std::string& from, const std::string& to) {
+  if (from == to) {
+    std::lock_guard g(mutex_);
+    require_layer(props_, from, root_);
+    return;
+  }
+  if (!is_valid_layer_name(to)) fail(ErrorKind::InvalidArgument, "invalid layer name '" + to + "'");
+  transact([&](DatasetProperties& p, UndoList& undo) {
+    auto& l = require_layer(p, from, root_);
+    if (p.find_layer(to)) fail(ErrorKind::AlreadyExists, "layer '" + to + "' already exists in " + root_.string());
+    fs::path old_dir = root_ / from, new_dir = root_ / to;
+    if (fs::exists(fs::symlink_status(new_dir)))
+      fail(ErrorKind::AlreadyExists, "cannot rename layer '" + from + "': " + new_dir.string() + " exists");
+    // Decide what is foreign before the folder moves.
+    std::vector<std::optional<std::string>> new_paths;
+    for (const auto& m : l.mags) {
+      if (is_foreign_mag_entry(root_, l, m)) {
+        new_paths.push_back(m.path);
+        continue;
+      }
+      std::string folder = m.mag.short_name();
+      try {
+        folder = resolve_mag_path(root_, l, m).filename().string();
+      } catch (const Error&) {
+      }
+      new_paths.push_back("./" + to + "/" + folder);
+    }
+    if (fs::exists(fs::symlink_status(old_dir))) {
+      fs::rename(old_dir, new_dir);
+      undo.push_back([old_dir, new_dir] { fs::rename(new_dir, old_dir); });
+    }
+    l.name = to;
+    for (size_t i = 0; i < l.mags.size(); ++i) l.mags[i].path = new_paths[i];
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mags
+
+namespace {
+
+struct NewMagShapes {
+  Vec3 chunk, shard;
+  bool compress;
+};
+
+NewMagShapes resolve_mag_options(const LayerProperties& l, const MagOptions& o) {
+  NewMagShapes s;
+  s.chunk = o.chunk_shape.value_or(Vec3::full(32));
+  check_shape(s.chunk, "chunk shape");
+  if (l.data_format == DataFormat::Zarr && o.shard_shape && *o.shard_shape != s.chunk)
+    fail(ErrorKind::InvalidArgument, "zarr (v2) layers have no sharding: shard shape must equal the chunk shape");
+  s.shard = o.shard_shape.value_or(default_shard_shape(l.data_format, l, s.chunk));
+  check_shape(s.shard, "shard shape");
+  for (int i = 0; i < 3; ++i)
+    if (s.shard[i] % s.chunk[i] != 0)
+      fail(ErrorKind::InvalidArgument, "shard shape " + s.shard.to_string() + " is not a multiple of the chunk shape " +
+                                           s.chunk.to_string());
+  if (l.data_format == DataFormat::Wkw) {
+    if (s.chunk.x != s.chunk.y || s.chunk.y != s.chunk.z || s.shard.x != s.shard.y || s.shard.y != s.shard.z)
+      fail(ErrorKind::InvalidArgument, "WKW needs uniform chunk and shard shapes, got " + s.chunk.to_string() + " / " +
+                                           s.shard.to_string());
+    if (s.chunk.x > 32768 || s.shard.x / s.chunk.x > 32768)
+      fail(ErrorKind::InvalidArgument, "WKW block or file length too large");
+  }
+  if (s.shard.max_dim() > (int64_t{1} << 20)) fail(ErrorKind::InvalidArgument, "shard shape too large");
+  s.compress = o.compress.value_or(true);
+  return s;
+}
+
+/// Creates the array of a new mag in <layer>/<short> (shape = bbox rounded up to shards, 4.5) and
+/// appends its entry; registers the removal as undo.
+std::shared_ptr<Array> create_mag(const fs::path& root, LayerProperties& l, const Mag& mag, const NewMagShapes& s,
+                                  Dataset::UndoList& undo) {
+  require_new_mag(l, mag);
+  if (l.data_format != DataFormat::Zarr3 && l.data_format != DataFormat::Zarr && l.data_format != DataFormat::Wkw)
+    fail(ErrorKind::ReadOnly, "layer '" + l.name + "' is " + data_format_name(l.data_format) + ", which is read-only");
+  fs::path dir = root / l.name / mag.short_name();
+  ArraySpec spec;
+  spec.dtype = l.dtype;
+  spec.compress = s.compress;
+  spec.axis_names = l.array_axes();
+  Vec3 extent = round_up(l.bounding_box.bottom_right().ceil_div(mag.vec()), s.shard);
+  for (const auto& name : spec.axis_names) {
+    int64_t shape = 1, chunk = 1, shard = 1;
+    if (name == "c") shape = chunk = shard = l.num_channels;
+    else if (name.size() == 1 && (name[0] == 'x' || name[0] == 'y' || name[0] == 'z')) {
+      int i = name[0] - 'x';
+      shape = extent[i], chunk = s.chunk[i], shard = s.shard[i];
+    } else {
+      for (const auto& a : l.additional_axes)
+        if (a.name == name) shape = std::max<int64_t>(a.upper, 1);
+    }
+    spec.shape.push_back(shape);
+    spec.chunk_shape.push_back(chunk);
+    spec.shard_shape.push_back(shard);
+  }
+  bool folder_existed = fs::exists(dir);
+  if (folder_existed && !fs::is_directory(dir))
+    fail(ErrorKind::AlreadyExists, "cannot add mag " + mag.long_name() + ": " + dir.string() + " exists and is not a folder");
+  if (folder_existed && fs::exists(dir / "zarr.json")) fail(ErrorKind::AlreadyExists, dir.string() + " already holds an array");
+  fs::create_directories(dir);
+  std::unique_ptr<Array> array;
+  try {
+    array = create_array(dir, l.data_format, spec);
+  } catch (...) {
+    std::error_code ec;
+    if (!folder_existed) fs::remove_all(dir, ec);
+    throw;
+  }
+  undo.push_back([dir, folder_existed] {
+    if (!folder_existed) fs::remove_all(dir);
+    else
+      for (const char* f : {"zarr.json", ".zarray", "header.wkw"}) fs::remove(dir / f);
+  });
+  MagEntry e;
+  e.mag = mag;
+  e.path = "./" + l.name + "/" + mag.short_name();
+  if (l.data_format == DataFormat::Wkw) e.cube_length = s.shard.x;
+  e.axis_order = l.effective_axis_order();
+  l.mags.push_back(e);
+  return std::shared_ptr<Array>(std::move(array));
+}
+
+std::optional<int64_t> cube_length_of(const SourceMag& src) {
+  if (src.entry.cube_length) return src.entry.cube_length;
+  if (src.layer.data_format != DataFormat::Wkw) return std::nullopt;
+  auto a = open_array(src.dir);
+  auto idx = xyz_axes(src.layer, a->meta());
+  return spatial(a->meta().shard_shape, idx).x;
+}
+
+void check_compatible(const LayerProperties& l, const LayerProperties& src, bool check_format) {
+  if (check_format && l.data_format != src.data_format)
+    fail(ErrorKind::InvalidArgument, "Cannot add a mag whose data format (" + data_format_name(src.data_format) +
+                                         ") differs from the layer's (" + data_format_name(l.data_format) + ")");
+  if (l.dtype != src.dtype || l.num_channels != src.num_channels)
+    fail(ErrorKind::InvalidArgument, "Cannot add a mag of dtype " + dtype_name(src.dtype) + " x" +
+                                         std::to_string(src.num_channels) + " to layer '" + l.name + "' (" +
+                                         dtype_name(l.dtype) + " x" + std::to_string(l.num_channels) + ")");
+}
+
+void check_no_folder(const fs::path& root, const std::string& layer, const Mag& mag) {
+  for (const auto& name : {mag.short_name(), mag.long_name()}) {
+    fs::path p = root / layer / name;
+    if (fs::exists(fs::symlink_status(p)))
+      fail(ErrorKind::AlreadyExists, "cannot add mag " + mag.long_name() + ": " + p.string() + " exists");
+  }
+}
+
+}  // namespace
+
+void Dataset::add_mag(const std::string& layer, const Mag& mag, const MagOptions& options) {
+  transact([&](DatasetProperties& p, UndoList& undo) {
+    auto& l = require_layer(p, layer, root_);
+    require_new_mag(l, mag);
+    create_mag(root_, l, mag, resolve_mag_options(l, options), undo);
+  });
+}
+
+void Dataset::delete_mag(const std::string& layer, const Mag& mag) {
+  std::optional<fs::path> local_dir;
+  bool foreign = false;
+  transact(
+      [&](DatasetProperties& p, UndoList&) {
+        auto& l = require_layer(p, layer, root_);
+        const MagEntry* m = l.find_mag(mag);
+        if (!m)
+          fail(ErrorKind::NotFound, "Deleting mag " + mag.long_name() + " of layer '" + layer +
+                                        "' failed. There is no mag with this name");
+        foreign = is_foreign_mag_entry(root_, l, *m);
+        if (!foreign) {
+          try {
+            local_dir = resolve_mag_path(root_, l, *m);
+          } catch (const Error&) {
+          }
+        }
+        std::erase_if(l.mags, [&](const MagEntry& e) { return e.mag == mag; });
+      },
+      [&](const DatasetProperties&) {
+        std::error_code ec;
+        if (foreign) {  // only the symlink in the layer folder, never the data
+          for (const auto& name : {mag.short_name(), mag.long_name()}) {
+            fs::path link = root_ / layer / name;
+            if (fs::is_symlink(link)) fs::remove(link, ec);
+          }
+        } else if (local_dir) {
+          fs::remove_all(*local_dir, ec);
+        }
+        if (ec) fail(ErrorKind::Io, "mag " + mag.long_name() + " was removed from the properties but its files could not be deleted: " + ec.message());
+      });
+}
+
+void Dataset::add_symlink_mag(const std::string& layer, const fs::path& target, bool make_relative) {
+  SourceMag src = locate_source_mag(target);
+  transact([&](DatasetProperties& p, UndoList& undo) {
+    auto& l = require_layer(p, layer, root_);
+    const Mag mag = src.entry.mag;
+    require_new_mag(l, mag);
+    check_no_folder(root_, layer, mag);
+    fs::path layer_dir = root_ / layer;
+    if (!fs::exists(layer_dir)) {
+      fs::create_directories(layer_dir);
+      undo.push_back([layer_dir] { fs::remove_all(layer_dir); });
+    }
+    fs::path link = layer_dir / mag.short_name();
+    fs::path link_target = make_relative ? src.dir.lexically_relative(resolve(layer_dir)) : src.dir;
+    fs::create_directory_symlink(link_target, link);
+    undo.push_back([link] { fs::remove(link); });
+    MagEntry e;
+    e.mag = mag;
+    e.path = make_relative ? src.dir.lexically_relative(resolve(root_)).generic_string() : src.dir.generic_string();
+    if (l.data_format == DataFormat::Wkw) e.cube_length = cube_length_of(src);
+    e.axis_order = l.effective_axis_order();
+    l.mags.push_back(e);
+    l.bounding_box = l.bounding_box.union_with(src.layer.bounding_box);
+    resize_mags_locked(l, undo);
+  });
+}
+
+void Dataset::add_remote_mag(const std::string& layer, const fs::path& source_mag_dir, std::optional<Mag> as_mag) {
+  SourceMag src = locate_source_mag(source_mag_dir);
+  transact([&](DatasetProperties& p, UndoList& undo) {
+    auto& l = require_layer(p, layer, root_);
+    check_compatible(l, src.layer, true);
+    const Mag mag = as_mag.value_or(src.entry.mag);
+    require_new_mag(l, mag);
+    MagEntry e;
+    e.mag = mag;
+    e.path = dump_path(src.dir, root_);
+    if (l.data_format == DataFormat::Wkw) e.cube_length = cube_length_of(src);
+    e.axis_order = l.effective_axis_order();
+    e.channel_index = src.entry.channel_index;
+    l.mags.push_back(e);
+    l.bounding_box = l.bounding_box.union_with(src.layer.bounding_box);
+    resize_mags_locked(l, undo);
+  });
+}
+
+void Dataset::add_copy_mag(const std::string& layer, const fs::path& source_mag_dir, const MagOptions& options) {
+  SourceMag src = locate_source_mag(source_mag_dir);
+  auto src_ds = Dataset::open(src.dataset_root, true);
+  auto src_view = src_ds->mag_view(src.layer.name, src.entry.mag);
+  const auto& src_meta = src_view->array().meta();
+  auto src_idx = xyz_axes(src.layer, src_meta);
+  transact([&](DatasetProperties& p, UndoList& undo) {
+    auto& l = require_layer(p, layer, root_);
+    check_compatible(l, src.layer, false);
+    const Mag mag = src.entry.mag;
+    require_new_mag(l, mag);
+    if (!l.is_plain_3d() || !src.layer.is_plain_3d())
+      fail(ErrorKind::Unsupported, "add_copy_mag supports 3D layers only");
+    // add_mag with the source's shapes and compression unless overridden
+    MagOptions o = options;
+    if (!o.chunk_shape) o.chunk_shape = spatial(src_meta.chunk_shape, src_idx);
+    if (!o.shard_shape) o.shard_shape = l.data_format == DataFormat::Zarr ? *o.chunk_shape : spatial(src_meta.shard_shape, src_idx);
+    if (!o.compress) o.compress = src_view->array().compressed();
+    NewMagShapes shapes = resolve_mag_options(l, o);
+    l.bounding_box = l.bounding_box.union_with(src.layer.bounding_box);
+    std::shared_ptr<Array> array = create_mag(root_, l, mag, shapes, undo);
+    MagView dst(array, mag, l.array_axes(), l.num_channels, 0, false);
+    resize_mags_locked(l, undo);
+    // Re-encode in steps of shard * mag (mag-1 coordinates), skipping all-fill blocks.
+    BoundingBox region = src.layer.bounding_box.align_outward(mag);
+    Vec3 step = shapes.shard * mag.vec();
+    Vec3 first = region.top_left.floor_div(step) * step;
+    Bytes buf;
+    for (int64_t x = first.x; x < region.bottom_right().x; x += step.x)
+      for (int64_t y = first.y; y < region.bottom_right().y; y += step.y)
+        for (int64_t z = first.z; z < region.bottom_right().z; z += step.z) {
+          BoundingBox block = BoundingBox{{x, y, z}, step}.intersect(region);
+          if (block.empty()) continue;
+          buf.assign(src_view->buffer_size(block), std::byte{0});
+          src_view->read(block, buf);
+          if (std::all_of(buf.begin(), buf.end(), [](std::byte b) { return b == std::byte{0}; })) continue;
+          dst.write(block, buf);
+        }
+  });
+}
+
+void Dataset::add_fs_copy_mag(const std::string& layer, const fs::path& source_mag_dir) {
+  SourceMag src = locate_source_mag(source_mag_dir);
+  transact([&](DatasetProperties& p, UndoList& undo) {
+    auto& l = require_layer(p, layer, root_);
+    check_compatible(l, src.layer, true);
+    const Mag mag = src.entry.mag;
+    require_new_mag(l, mag);
+    check_no_folder(root_, layer, mag);
+    fs::path dir = root_ / layer / mag.short_name();
+    fs::create_directories(dir.parent_path());
+    copy_tree_atomic(src.dir, dir);
+    undo.push_back([dir] { fs::remove_all(dir); });
+    MagEntry e;
+    e.mag = mag;
+    e.path = "./" + layer + "/" + mag.short_name();
+    if (l.data_format == DataFormat::Wkw) e.cube_length = cube_length_of(src);
+    e.axis_order = l.effective_axis_order();
+    e.channel_index = src.entry.channel_index;
+    l.mags.push_back(e);
+    l.bounding_box = l.bounding_box.union_with(src.layer.bounding_box);
+    resize_mags_locked(l, undo);
+  });
+}
+
+void Dataset::add_mag_for_existing_files(const std::string& layer, const Mag& mag) {
+  transact([&](DatasetProperties& p, UndoList&) {
+    auto& l = require_layer(p, layer, root_);
+    require_new_mag(l, mag);
+    fs::path dir;
+    for (const auto& name : {mag.short_name(), mag.long_name()})
+      if (dir.empty() && fs::is_directory(root_ / layer / name)) dir = root_ / layer / name;
+    if (dir.empty())
+      fail(ErrorKind::NotFound, "no folder " + (root_ / layer / mag.short_name()).string() + " (or " + mag.long_name() + ")");
+    auto array = open_array(dir);
+    if (array_format_in(dir) != l.data_format)
+      fail(ErrorKind::InvalidArgument, "the array in " + dir.string() + " is not " + data_format_name(l.data_format));
+    if (array->meta().dtype != l.dtype)
+      fail(ErrorKind::InvalidArgument, "the array in " + dir.string() + " has dtype " + dtype_name(array->meta().dtype) +
+                                           ", the layer " + dtype_name(l.dtype));
+    MagEntry e;
+    e.mag = mag;
+    e.path = dump_path(dir, root_);
+    if (l.data_format == DataFormat::Wkw) e.cube_length = spatial(array->meta().shard_shape, xyz_axes(l, array->meta())).x;
+    e.axis_order = l.effective_axis_order();
+    l.mags.push_back(e);
+  });
+}
+
+void Dataset::add_mag_from_zarrarray(const std::string& layer, const Mag& mag, const fs::path& array_path, bool move) {
+  std::unique_ptr<Array> array;
+  DataFormat format;
+  try {
+    format = array_format_in(array_path);
+    if (format == DataFormat::Wkw) fail(ErrorKind::InvalidArgument, "WKW");
+    array = open_array(array_path);
+  } catch (const Error& e) {
+    fail(ErrorKind::InvalidArgument, "The given path does not lead to a valid Zarr Array: " + array_path.string() + " (" + e.what() + ")");
+  }
+  fs::path source = fs::absolute(array_path);
+  bool moved_by_copy = false;
+  transact(
+      [&](DatasetProperties& p, UndoList& undo) {
+        auto& l = require_layer(p, layer, root_);
+        require_new_mag(l, mag);
+        if (format != l.data_format)
+          fail(ErrorKind::InvalidArgument, "the array in " + array_path.string() + " is " + data_format_name(format) +
+                                               ", the layer is " + data_format_name(l.data_format));
+        if (array->meta().dtype != l.dtype)
+          fail(ErrorKind::InvalidArgument, "the array has dtype " + dtype_name(array->meta().dtype) + ", the layer " + dtype_name(l.dtype));
+        check_no_folder(root_, layer, mag);
+        fs::path dir = root_ / layer / mag.short_name();
+        fs::create_directories(dir.parent_path());
+        if (move) {
+          std::error_code ec;
+          fs::rename(source, dir, ec);
+          if (!ec) {
+            undo.push_back([source, dir] { fs::rename(dir, source); });
+          } else if (ec == std::errc::cross_device_link) {
+            copy_tree_atomic(source, dir);
+            undo.push_back([dir] { fs::remove_all(dir); });
+            moved_by_copy = true;
+          } else {
+            fail(ErrorKind::Io, "cannot move " + source.string() + " to " + dir.string() + ": " + ec.message());
+          }
+        } else {
+          copy_tree_atomic(source, dir);
+          undo.push_back([dir] { fs::remove_all(dir); });
+        }
+        MagEntry e;
+        e.mag = mag;
+        e.path = "./" + layer + "/" + mag.short_name();
+        e.axis_order = l.effective_axis_order();
+        l.mags.push_back(e);
+        // layer.py L903-944: bbox size := max(size, array size in array voxels), topLeft kept
+        Vec3 size = spatial(array->meta().shape, xyz_axes(l, array->meta()));
+        l.bounding_box.size = Vec3::max(l.bounding_box.size, size);
+        resize_mags_locked(l, undo);
+      },
+      [&](const DatasetProperties&) {
+        std::error_code ec;
+        if (moved_by_copy) fs::remove_all(source, ec);
+      });
+}
+
+void Dataset::set_bounding_box(const std::string& layer, const BoundingBox& box) {
+  if (box.top_left.min_dim() < 0)
+    fail(ErrorKind::InvalidArgument, "bounding box topLeft " + box.top_left.to_string() + " must not be negative");
+  if (box.size.min_dim() < 0) fail(ErrorKind::InvalidArgument, "bounding box size " + box.size.to_string() + " must not be negative");
+  transact([&](DatasetProperties& p, UndoList& undo) {
+    auto& l = require_layer(p, layer, root_);
+    l.bounding_box = box;
+    resize_mags_locked(l, undo);
+  });
+}
+
+void Dataset::set_largest_segment_id(const std::string& layer, std::optional<int64_t> id) {
+  transact([&](DatasetProperties& p, UndoList&) {
+    auto& l = require_layer(p, layer, root_);
+    if (l.category != Category::Segmentation)
+      fail(ErrorKind::InvalidArgument, "layer '" + layer + "' is a color layer and has no largestSegmentId");
+    l.largest_segment_id = id;
+  });
+}
+
+void Dataset::set_default_view_configuration(const std::string& layer, const Json& config) {
+  if (!config.is_null() && !config.is_object())
+    fail(ErrorKind::InvalidArgument, "defaultViewConfiguration must be an object");
+  transact([&](DatasetProperties& p, UndoList&) { require_layer(p, layer, root_).default_view_configuration = config; });
+}
+
+namespace {
+template <typename T>
+std::optional<int64_t> max_of(const Bytes& buf) {
+  const size_t n = buf.size() / sizeof(T);
+  if (n == 0) return std::nullopt;
+  T best = load_le<T>(buf.data());
+  for (size_t i = 1; i < n; ++i) best = std::max(best, load_le<T>(buf.data() + i * sizeof(T)));
+  if constexpr (std::is_same_v<T, uint64_t>)
+    return static_cast<int64_t>(std::min<uint64_t>(best, static_cast<uint64_t>(std::numeric_limits<int64_t>::max())));
+  else
+    return static_cast<int64_t>(best);
+}
+
+std::optional<int64_t> buffer_max(DType t, const Bytes& buf) {
+  switch (t) {
+    case DType::UInt8: return max_of<uint8_t>(buf);
+    case DType::UInt16: return max_of<uint16_t>(buf);
+    case DType::UInt32: return max_of<uint32_t>(buf);
+    case DType::UInt64: return max_of<uint64_t>(buf);
+    case DType::Int8: return max_of<int8_t>(buf);
+    case DType::Int16: return max_of<int16_t>(buf);
+    case DType::Int32: return max_of<int32_t>(buf);
+    case DType::Int64: return max_of<int64_t>(buf);
+    case DType::Float32: return max_of<float>(buf);
+    case DType::Float64: return max_of<double>(buf);
+  }
+  return std::nullopt;
+}
+}  // namespace
+
+std::optional<int64_t> Dataset::refresh_largest_segment_id(const std::string& layer) {
+  ensure_writable();
+  LayerProperties l;
+  {
+    std::lock_guard g(mutex_);
+    l = require_layer(props_, layer, root_);
+  }
+  if (l.category != Category::Segmentation)
+    fail(ErrorKind::InvalidArgument, "layer '" + layer + "' is a color layer and has no largestSegmentId");
+  std::optional<int64_t> result;
+  if (!l.mags.empty()) {
+    const MagEntry* finest = &l.mags.front();
+    for (const auto& m : l.mags)
+      if (m.mag.max_dim() < finest->mag.max_dim()) finest = &m;
+    auto view = mag_view(layer, finest->mag);
+    if (!l.is_plain_3d()) fail(ErrorKind::Unsupported, "refresh_largest_segment_id supports 3D layers only");
+    BoundingBox region = l.bounding_box.align_outward(finest->mag);
+    Vec3 step = Vec3::full(128) * finest->mag.vec();  // bounded memory per block
+    Bytes buf;
+    for (int64_t x = region.top_left.x; x < region.bottom_right().x; x += step.x)
+      for (int64_t y = region.top_left.y; y < region.bottom_right().y; y += step.y)
+        for (int64_t z = region.top_left.z; z < region.bottom_right().z; z += step.z) {
+          BoundingBox block = BoundingBox{{x, y, z}, step}.intersect(region);
+          if (block.empty()) continue;
+          buf.assign(view->buffer_size(block), std::byte{0});
+          view->read(block, buf);
+          auto m = buffer_max(l.dtype, buf);
+          if (m && (!result || *m > *result)) result = m;
+        }
+  }
+  set_largest_segment_id(layer, result);
+  return result;
+}
+
+}  // namespace wkfs
