@@ -1,6 +1,7 @@
 // zstd frames via libzstd. Contexts are reused per thread: creating one per chunk costs more than
 // compressing a small chunk.
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include <memory>
 #include <string>
@@ -38,34 +39,6 @@ void check_param(size_t rc, const char* what) {
 
 [[noreturn]] void corrupt(const std::string& what) { fail(ErrorKind::Corrupt, "zstd payload: " + what); }
 
-// Frames that do not record their content size (streamed writers) are decoded incrementally into
-// the expected_size buffer; one extra probe byte detects a payload that would decode to more.
-Bytes decompress_streaming(ZSTD_DCtx* dctx, ByteSpan in, size_t expected_size) {
-  Bytes out(expected_size);
-  ZSTD_inBuffer src{in.data(), in.size(), 0};
-  ZSTD_outBuffer dst{out.data(), out.size(), 0};
-  size_t rc = 1;
-  while (dst.pos < dst.size) {
-    size_t in_before = src.pos, out_before = dst.pos;
-    rc = ZSTD_decompressStream(dctx, &dst, &src);
-    if (ZSTD_isError(rc)) corrupt(ZSTD_getErrorName(rc));
-    if (rc == 0 && src.pos == src.size) break;  // last frame complete
-    if (src.pos == in_before && dst.pos == out_before) break;  // no progress: input exhausted
-  }
-  if (dst.pos == dst.size && !(rc == 0 && src.pos == src.size)) {
-    std::byte probe[1];
-    ZSTD_outBuffer extra{probe, 1, 0};
-    rc = ZSTD_decompressStream(dctx, &extra, &src);
-    if (ZSTD_isError(rc)) corrupt(ZSTD_getErrorName(rc));
-    if (extra.pos > 0) corrupt("decodes to more than the expected " + std::to_string(expected_size) + " bytes");
-  }
-  if (rc != 0 || src.pos != src.size)
-    corrupt("truncated frame (decoded " + std::to_string(dst.pos) + " of " + std::to_string(expected_size) + " bytes)");
-  if (dst.pos != expected_size)
-    corrupt("decodes to " + std::to_string(dst.pos) + " bytes, expected " + std::to_string(expected_size));
-  return out;
-}
-
 }  // namespace
 
 Bytes zstd_compress(ByteSpan in, int level, bool checksum) {
@@ -92,13 +65,18 @@ Bytes zstd_decompress(ByteSpan in, size_t expected_size) {
   if (declared == ZSTD_CONTENTSIZE_ERROR) corrupt("not a zstd frame (bad magic number or header)");
   size_t frame_bytes = ZSTD_findFrameCompressedSize(in.data(), in.size());
   if (ZSTD_isError(frame_bytes)) corrupt(std::string("truncated or damaged frame: ") + ZSTD_getErrorName(frame_bytes));
-  // Several concatenated frames, or a frame without a recorded size: decode incrementally and count.
-  if (declared == ZSTD_CONTENTSIZE_UNKNOWN || frame_bytes != in.size())
-    return decompress_streaming(dctx, in, expected_size);
-  if (declared != expected_size)
+  bool single_frame = frame_bytes == in.size();
+  if (single_frame && declared != ZSTD_CONTENTSIZE_UNKNOWN && declared != expected_size)
     corrupt("frame declares " + std::to_string(declared) + " bytes, expected " + std::to_string(expected_size));
+  // One-shot decoding into the expected_size buffer also covers frames without a recorded size
+  // and concatenated frames: the output buffer is the window, so unlike ZSTD_decompressStream
+  // (which allocates the window the header asks for, up to 128 MiB) nothing beyond
+  // expected_size is allocated, and more output than expected fails as dstSize_tooSmall.
   Bytes out(expected_size);
-  size_t n = ZSTD_decompressDCtx(dctx, out.data(), out.size(), in.data(), in.size());
+  std::byte empty_dst;  // a valid pointer when nothing is expected
+  size_t n = ZSTD_decompressDCtx(dctx, expected_size ? out.data() : &empty_dst, out.size(), in.data(), in.size());
+  if (ZSTD_getErrorCode(n) == ZSTD_error_dstSize_tooSmall)
+    corrupt("decodes to more than the expected " + std::to_string(expected_size) + " bytes");
   if (ZSTD_isError(n)) corrupt(ZSTD_getErrorName(n));
   if (n != expected_size)
     corrupt("decodes to " + std::to_string(n) + " bytes, expected " + std::to_string(expected_size));

@@ -272,6 +272,23 @@ TEST(Zstd, TrailingGarbageIsRejected) {
   expect_corrupt([&] { zstd_decompress(enc, raw.size()); }, "zstd", "trailing byte");
 }
 
+TEST(Zstd, HandBuiltFramesWithoutContentSize) {
+  // RFC 8878 by hand: magic, FHD 0x00 (no content size, no checksum, not single-segment),
+  // window descriptor 0x88 (window 2^27, far larger than the content), then one last block.
+  const unsigned char raw_block[] = {0x28, 0xB5, 0x2F, 0xFD, 0x00, 0x88, 0x29, 0x00, 0x00, 'h', 'e', 'l', 'l', 'o'};
+  const unsigned char rle_block[] = {0x28, 0xB5, 0x2F, 0xFD, 0x00, 0x88, 0x43, 0x1F, 0x00, 'x'};  // 'x' x 1000
+  Bytes raw(sizeof raw_block), rle(sizeof rle_block);
+  std::memcpy(raw.data(), raw_block, sizeof raw_block);
+  std::memcpy(rle.data(), rle_block, sizeof rle_block);
+  Bytes dec = zstd_decompress(raw, 5);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(dec.data()), dec.size()), "hello");
+  EXPECT_TRUE(zstd_decompress(rle, 1000) == Bytes(1000, std::byte{'x'}));
+  expect_corrupt([&] { zstd_decompress(raw, 4); }, "zstd", "raw block, expected 4");
+  expect_corrupt([&] { zstd_decompress(raw, 6); }, "zstd", "raw block, expected 6");
+  expect_corrupt([&] { zstd_decompress(rle, 999); }, "zstd", "rle block, expected 999");
+  expect_corrupt([&] { zstd_decompress(ByteSpan(raw).first(raw.size() - 1), 5); }, "zstd", "raw block truncated");
+}
+
 TEST(Gzip, ConcatenatedMembersAndTrailingGarbage) {
   Bytes a = em_u8(16), b = em_u8(17);
   Bytes enc = gzip_compress(a, 6), enc_b = gzip_compress(b, 1);
