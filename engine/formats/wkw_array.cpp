@@ -101,6 +101,9 @@ class WkwArray final : public Array {
     const WkwHeader& fh = layout.header;
     const uint64_t f = fh.file_len();
     ShardChunks chunks(fh.file_vol());
+    StoredBlocks kept{path.string(), {}};
+    const bool keep = fh.block_type == header_.block_type && fh.compressed();
+    if (keep) kept.payloads.resize(fh.file_vol());
     for (uint64_t m = 0; m < fh.file_vol(); ++m) {
       WkwBlockExtent e = layout.block(m);
       ByteSpan stored = file.subspan(e.offset, e.size);
@@ -110,11 +113,17 @@ class WkwArray final : public Array {
         slot = to_cxyz(decompress(stored, fh.block_bytes(), path, m));
       else
         slot = to_cxyz(stored);
+      if (keep) kept.payloads[m].assign(stored.begin(), stored.end());
     }
+    std::lock_guard lock(kept_mutex_);
+    if (keep)
+      kept_ = std::move(kept);
+    else
+      kept_.reset();
     return chunks;
   }
 
-  std::optional<Bytes> encode_shard(const ShardChunks& chunks, const VecN&) const override {
+  std::optional<Bytes> encode_shard(const ShardChunks& chunks, const VecN& shard_index) const override {
     WkwHeader fh = header_;
     fh.data_offset = fh.data_file_offset();
     const uint64_t f = fh.file_len(), n = fh.file_vol();
@@ -134,8 +143,19 @@ class WkwArray final : public Array {
       }
       return out;
     }
+    std::optional<StoredBlocks> kept;
+    {
+      std::lock_guard lock(kept_mutex_);
+      if (kept_ && kept_->file == shard_path(shard_index).string()) kept = std::move(kept_);
+      kept_.reset();
+    }
     Bytes out(fh.data_offset);
     std::copy(header.begin(), header.end(), out.begin());
+    if (kept) {  // the new file is usually about as large as the old one
+      size_t old_size = out.size();
+      for (const Bytes& p : kept->payloads) old_size += p.size();
+      out.reserve(old_size + old_size / 8);
+    }
     Bytes block(block_bytes);
     for (uint64_t m = 0; m < n; ++m) {
       MortonCoord c = morton_decode(m);
@@ -143,17 +163,45 @@ class WkwArray final : public Array {
       if (!slot || all_zero(*slot)) {
         const Bytes& z = compressed_zero_block();
         out.insert(out.end(), z.begin(), z.end());
+        continue_jump_table(out, m);
+        continue;
+      }
+      from_cxyz(*slot, block.data());
+      if (kept && decodes_to(kept->payloads[m], block)) {
+        out.insert(out.end(), kept->payloads[m].begin(), kept->payloads[m].end());
       } else {
-        from_cxyz(*slot, block.data());
         Bytes packed = compress(block);
         out.insert(out.end(), packed.begin(), packed.end());
       }
-      store_le<uint64_t>(out.data() + kWkwHeaderSize + 8 * m, out.size());
+      continue_jump_table(out, m);
     }
     return out;
   }
 
  private:
+  // Compressed payloads of the shard file decode_shard read last, kept for the encode_shard of
+  // the same read-modify-write: a block whose stored payload still decodes to its new content is
+  // copied instead of compressed again (LZ4HC runs at ~20 MB/s, decoding at GB/s), so a small
+  // write into a big file does not recompress the whole file. Exact comparison, not a hash: a
+  // reused payload always decodes to the new content.
+  struct StoredBlocks {
+    std::string file;
+    std::vector<Bytes> payloads;  // by Morton index
+  };
+
+  static void continue_jump_table(Bytes& out, uint64_t m) {
+    store_le<uint64_t>(out.data() + kWkwHeaderSize + 8 * m, out.size());
+  }
+
+  static bool decodes_to(const Bytes& payload, const Bytes& block) {
+    try {
+      Bytes decoded = lz4_block_decompress(payload, block.size());
+      return decoded == block;
+    } catch (const Error&) {
+      return false;
+    }
+  }
+
   // A data file may differ from header.wkw in block type and offset, never in its voxel grid.
   void check_file_header(const WkwHeader& fh, const std::string& where) const {
     if (!fh.same_geometry(header_))
@@ -202,6 +250,8 @@ class WkwArray final : public Array {
   WkwHeader header_;
   mutable std::once_flag zero_once_;
   mutable Bytes zero_block_;
+  mutable std::mutex kept_mutex_;
+  mutable std::optional<StoredBlocks> kept_;
 };
 
 ArrayMeta meta_from_header(const WkwHeader& h) {
