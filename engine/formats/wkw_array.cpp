@@ -65,21 +65,13 @@ class WkwArray final : public Array {
                                      static_cast<uint32_t>(chunk_in_shard[2]),
                                      static_cast<uint32_t>(chunk_in_shard[3]));
     const uint64_t block_bytes = fh.block_bytes();
+    check_wkw_file_size(fh, file_size, where);
     if (!fh.compressed()) {
-      const uint64_t data_bytes = fh.file_vol() * block_bytes;
-      if (fh.data_offset > file_size || file_size - fh.data_offset < data_bytes)
-        fail(ErrorKind::Corrupt, where + ": RAW file is truncated: " + std::to_string(file_size) +
-                                     " bytes, expected " + std::to_string(fh.data_offset) + " + " +
-                                     std::to_string(data_bytes));
       Bytes stored = pread_exact(fd, fh.data_offset + m * block_bytes, block_bytes, file);
       return to_cxyz(stored);
     }
     // Only the two jump table entries around this block are read: entry m-1 ends the previous
     // block (where this one starts) and entry m ends this one.
-    if (file_size < kWkwHeaderSize + 8 * fh.file_vol())
-      fail(ErrorKind::Corrupt, where + ": jump table of " + std::to_string(fh.file_vol()) +
-                                   " entries is truncated (file has " + std::to_string(file_size) +
-                                   " bytes)");
     uint64_t begin = fh.data_offset, end = 0;
     if (m == 0) {
       end = load_le<uint64_t>(pread_exact(fd, kWkwHeaderSize, 8, file).data());

@@ -73,6 +73,20 @@ void check_wkw_data_offset(const WkwHeader& h, const std::string& where) {
                        std::to_string(h.data_file_offset()) + ")");
 }
 
+void check_wkw_file_size(const WkwHeader& h, uint64_t size, const std::string& where) {
+  if (!h.compressed()) {
+    // data_offset may be anything; the blocks total < 2^53 bytes, so compare without overflow
+    const uint64_t data_bytes = h.file_vol() * h.block_bytes();
+    if (h.data_offset > size || size - h.data_offset < data_bytes)
+      corrupt(where, "RAW file is truncated: " + std::to_string(size) + " bytes, expected " +
+                         std::to_string(h.data_offset) + " + " + std::to_string(data_bytes));
+    return;
+  }
+  if (size < kWkwHeaderSize + 8 * h.file_vol())
+    corrupt(where, "jump table of " + std::to_string(h.file_vol()) + " entries is truncated (file has " +
+                       std::to_string(size) + " bytes)");
+}
+
 void check_wkw_block_extent(const WkwHeader& h, uint64_t m, uint64_t begin, uint64_t end,
                             uint64_t file_size, const std::string& where) {
   if (begin < h.data_offset)
@@ -98,18 +112,9 @@ WkwFileLayout parse_wkw_file_layout(ByteSpan file, const std::string& where) {
   const WkwHeader& h = layout.header;
   check_wkw_data_offset(h, where);
   const uint64_t size = file.size();
-  if (!h.compressed()) {
-    // data_offset <= 2^64 - 1 and the blocks total < 2^63, so compare without overflow
-    uint64_t data_bytes = h.file_vol() * h.block_bytes();
-    if (h.data_offset > size || size - h.data_offset < data_bytes)
-      corrupt(where, "RAW file is truncated: " + std::to_string(size) + " bytes, expected " +
-                         std::to_string(h.data_offset) + " + " + std::to_string(data_bytes));
-    return layout;
-  }
+  check_wkw_file_size(h, size, where);
+  if (!h.compressed()) return layout;
   const uint64_t n = h.file_vol();
-  if (size < kWkwHeaderSize + 8 * n)
-    corrupt(where, "jump table of " + std::to_string(n) + " entries is truncated (file has " +
-                       std::to_string(size) + " bytes)");
   layout.jump_table.resize(n);
   uint64_t prev = h.data_offset;
   for (uint64_t i = 0; i < n; ++i) {

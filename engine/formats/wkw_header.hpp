@@ -74,6 +74,10 @@ struct WkwFileLayout {
 /// Error(Corrupt) naming `where` otherwise. Pure: touches nothing but `file`.
 WkwFileLayout parse_wkw_file_layout(ByteSpan file, const std::string& where);
 
+/// Checks that a data file of `file_size` bytes holds what its header promises: all RAW blocks, or
+/// the whole jump table of a compressed file; Error(Corrupt) naming `where` otherwise.
+void check_wkw_file_size(const WkwHeader& file_header, uint64_t file_size, const std::string& where);
+
 /// Checks the bytes [begin, end) that the jump table gives block `morton_index` (begin is the end
 /// of the previous block, or data_offset for block 0); Error(Corrupt) naming `where` otherwise.
 void check_wkw_block_extent(const WkwHeader& file_header, uint64_t morton_index, uint64_t begin,
