@@ -381,6 +381,8 @@ void Dataset::mutate(const std::function<void(DatasetProperties&)>& change) {
   transact([&](DatasetProperties& p, UndoList&) { change(p); });
 }
 
+void Dataset::update_properties(const std::function<void(DatasetProperties&)>& change) { mutate(change); }
+
 void Dataset::replace_properties(const std::string& text) {
   ensure_writable();
   DatasetProperties parsed = DatasetProperties::parse(text);
@@ -664,6 +666,8 @@ void check_no_folder(const fs::path& root, const std::string& layer, const Mag& 
 }
 
 }  // namespace
+
+void check_mag_options(const LayerProperties& layer, const MagOptions& options) { resolve_mag_options(layer, options); }
 
 void Dataset::add_mag(const std::string& layer, const Mag& mag, const MagOptions& options) {
   transact([&](DatasetProperties& p, UndoList& undo) {

@@ -130,6 +130,10 @@ fs::path resolve_mag_path(const fs::path& root, const LayerProperties& layer, co
 /// True if the entry's folder is not directly inside <root>/<layer> (or is remote).
 bool is_foreign_mag_entry(const fs::path& root, const LayerProperties& layer, const MagEntry& entry);
 
+/// Validates add_mag options for a layer (powers of two, shard a multiple of chunk, WKW uniform,
+/// no sharding for zarr v2); InvalidArgument otherwise.
+void check_mag_options(const LayerProperties& layer, const MagOptions& options);
+
 /// The library's default shard shape for a new mag (notes 4.4).
 Vec3 default_shard_shape(DataFormat format, const LayerProperties& layer, Vec3 chunk_shape);
 

@@ -456,7 +456,10 @@ DatasetProperties DatasetProperties::parse(const std::string& text) {
     split_known(j, {"id", "scale", "dataLayers", "version", "defaultViewConfiguration"}, p.extra);
     return p;
   } catch (const Json::exception& e) {
-    fail(ErrorKind::InvalidArgument, std::string("datasource-properties.json: invalid JSON: ") + e.what());
+    std::string msg = e.what();  // may quote the offending input: keep the message on one line
+    for (char& c : msg)
+      if (c == '\n' || c == '\r') c = ' ';
+    fail(ErrorKind::InvalidArgument, "datasource-properties.json: invalid JSON: " + msg);
   } catch (const std::regex_error& e) {
     fail(ErrorKind::InvalidArgument, std::string("datasource-properties.json: ") + e.what());
   }
