@@ -14,6 +14,7 @@
 #include "formats/chunk_cache.hpp"
 #include "formats/morton.hpp"
 #include "formats/wkw_array.hpp"
+#include "formats/wkw_block_layout.hpp"
 #include "formats/wkw_header.hpp"
 #include "support/test_support.hpp"
 
@@ -154,6 +155,29 @@ TEST(WkwMorton, MatchesTheLibraryExamples) {
       }
   EXPECT_EQ(morton_encode(0x1fffff, 0x1fffff, 0x1fffff), (uint64_t{1} << 63) - 1);
   EXPECT_EQ(morton_decode((uint64_t{1} << 63) - 1), (MortonCoord{0x1fffff, 0x1fffff, 0x1fffff}));
+}
+
+// The layout conversion against the notes' offset formula, at block sizes larger than its tiles.
+TEST(WkwBlockLayout, MatchesTheOffsetFormula) {
+  for (size_t es : {1, 2, 4, 8})
+    for (size_t ch : {1, 3})
+      for (size_t b : {2, 16, 32}) {
+        SCOPED_TRACE(std::to_string(es) + "/" + std::to_string(ch) + "/" + std::to_string(b));
+        const size_t n = b * b * b * ch * es;
+        Bytes wkw(n), cxyz(n), back(n);
+        for (size_t i = 0; i < n; ++i) wkw[i] = std::byte(static_cast<unsigned char>(i * 131 + i / 251));
+        wkw_block_to_cxyz(wkw.data(), cxyz.data(), es, ch, b);
+        for (size_t c = 0; c < ch; ++c)
+          for (size_t x = 0; x < b; ++x)
+            for (size_t y = 0; y < b; ++y)
+              for (size_t z = 0; z < b; ++z) {
+                size_t off = (x + b * (y + b * z)) * ch * es + c * es;
+                size_t at = (((c * b + x) * b + y) * b + z) * es;
+                ASSERT_EQ(std::memcmp(wkw.data() + off, cxyz.data() + at, es), 0) << c << x << y << z;
+              }
+        cxyz_to_wkw_block(cxyz.data(), back.data(), es, ch, b);
+        ASSERT_EQ(back, wkw);
+      }
 }
 
 TEST(WkwHeader, ParsesTheFixtureHeader) {
