@@ -63,7 +63,7 @@ Bytes assemble_shard(const std::vector<std::optional<Bytes>>& chunks, const Shar
     if (!chunks[i]) continue;
     entries[2 * i] = pos;
     entries[2 * i + 1] = chunks[i]->size();
-    std::memcpy(file.data() + pos, chunks[i]->data(), chunks[i]->size());
+    if (!chunks[i]->empty()) std::memcpy(file.data() + pos, chunks[i]->data(), chunks[i]->size());
     pos += chunks[i]->size();
   }
   VecN shape = index_array_shape(layout);
