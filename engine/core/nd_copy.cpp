@@ -1,5 +1,7 @@
 #include "core/nd_copy.hpp"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 namespace wkfs {
@@ -80,47 +82,136 @@ void fill_box(size_t es, std::byte* dst, const VecN& dst_shape, const VecN& dst_
 }
 
 namespace {
-// Generic permuted copy: dst (C order over dst_shape) element at dst multi-index j equals src element
-// at multi-index i with i[order[k]] = j[k].
-void permuted_copy(size_t es, const std::byte* src, const VecN& src_shape, const VecN& order,
-                   std::byte* dst, bool forward) {
-  size_t n = src_shape.size();
-  VecN shape_d(n);
-  for (size_t k = 0; k < n; ++k) shape_d[k] = src_shape[static_cast<size_t>(order[k])];
+
+// Permuted copy: dst (C order over shape[order[0]], shape[order[1]], ...) = transpose(src, order).
+// Axes of length 1 are dropped first (the channel axis of single-channel data). The two axes that
+// are contiguous in src and in dst are walked in square tiles, so that both sides stay in cache,
+// with the element type known at compile time; the other axes are an outer odometer.
+struct PermutedLayout {
+  VecN shape;       // dst-order extents
+  VecN src_stride;  // src stride (elements) of each dst axis
+  VecN dst_stride;
+};
+
+PermutedLayout permuted_layout(const VecN& src_shape, const VecN& order) {
   VecN ss = strides_of(src_shape);
-  // stride in src for each dst axis
-  VecN st(n);
-  for (size_t k = 0; k < n; ++k) st[k] = ss[static_cast<size_t>(order[k])];
-  int64_t total = prod(shape_d);
-  if (total == 0) return;
-  VecN idx(n, 0);
-  int64_t si = 0;
-  for (int64_t di = 0; di < total; ++di) {
-    if (forward)
-      std::memcpy(dst + di * static_cast<int64_t>(es), src + si * static_cast<int64_t>(es), es);
-    else
-      std::memcpy(dst + si * static_cast<int64_t>(es), src + di * static_cast<int64_t>(es), es);
-    for (size_t a = n; a-- > 0;) {
-      if (++idx[a] < shape_d[a]) {
-        si += st[a];
+  VecN full_shape(order.size());
+  for (size_t k = 0; k < order.size(); ++k) full_shape[k] = src_shape[static_cast<size_t>(order[k])];
+  VecN ds = strides_of(full_shape);
+  PermutedLayout l;
+  for (size_t k = 0; k < order.size(); ++k) {
+    if (full_shape[k] == 1) continue;
+    l.shape.push_back(full_shape[k]);
+    l.src_stride.push_back(ss[static_cast<size_t>(order[k])]);
+    l.dst_stride.push_back(ds[k]);
+  }
+  return l;
+}
+
+template <typename T>
+void permuted_copy_typed(const T* src, T* dst, const PermutedLayout& l) {
+  const size_t n = l.shape.size();
+  if (n == 0) {
+    dst[0] = src[0];
+    return;
+  }
+  // a: contiguous in dst (last axis); b: the axis contiguous in src (stride 1).
+  const size_t a = n - 1;
+  size_t b = a;
+  for (size_t k = 0; k < n; ++k)
+    if (l.src_stride[k] == 1) b = k;
+  const int64_t na = l.shape[a], nb = l.shape[b];
+  const int64_t sa = l.src_stride[a], db = l.dst_stride[b];
+  // Outer axes: all except a and b.
+  VecN outer_axes;
+  for (size_t k = 0; k < n; ++k)
+    if (k != a && k != b) outer_axes.push_back(static_cast<int64_t>(k));
+  VecN idx(outer_axes.size(), 0);
+  int64_t so = 0, dof = 0;
+  constexpr int64_t kTile = 32;
+  while (true) {
+    const T* s = src + so;
+    T* d = dst + dof;
+    if (a == b) {
+      for (int64_t i = 0; i < na; ++i) d[i] = s[i];
+    } else {
+      for (int64_t b0 = 0; b0 < nb; b0 += kTile) {
+        const int64_t b1 = std::min(nb, b0 + kTile);
+        for (int64_t a0 = 0; a0 < na; a0 += kTile) {
+          const int64_t a1 = std::min(na, a0 + kTile);
+          for (int64_t ib = b0; ib < b1; ++ib) {
+            const T* sp = s + ib;
+            T* dp = d + ib * db;
+            for (int64_t ia = a0; ia < a1; ++ia) dp[ia] = sp[ia * sa];
+          }
+        }
+      }
+    }
+    size_t k = outer_axes.size();
+    while (k-- > 0) {
+      size_t ax = static_cast<size_t>(outer_axes[k]);
+      if (++idx[k] < l.shape[ax]) {
+        so += l.src_stride[ax];
+        dof += l.dst_stride[ax];
         break;
       }
-      si -= st[a] * (shape_d[a] - 1);
-      idx[a] = 0;
+      so -= l.src_stride[ax] * (l.shape[ax] - 1);
+      dof -= l.dst_stride[ax] * (l.shape[ax] - 1);
+      idx[k] = 0;
+    }
+    if (k == static_cast<size_t>(-1)) return;
+  }
+}
+
+// Elements of sizes other than 1, 2, 4, 8 (none in wkfs today): one memcpy per element.
+void permuted_copy_bytes(size_t es, const std::byte* src, std::byte* dst, const PermutedLayout& l) {
+  const size_t n = l.shape.size();
+  int64_t total = prod(l.shape);
+  VecN idx(n, 0);
+  int64_t si = 0, di = 0;
+  for (int64_t e = 0; e < total; ++e) {
+    std::memcpy(dst + di * static_cast<int64_t>(es), src + si * static_cast<int64_t>(es), es);
+    for (size_t k = n; k-- > 0;) {
+      if (++idx[k] < l.shape[k]) {
+        si += l.src_stride[k];
+        di += l.dst_stride[k];
+        break;
+      }
+      si -= l.src_stride[k] * (l.shape[k] - 1);
+      di -= l.dst_stride[k] * (l.shape[k] - 1);
+      idx[k] = 0;
     }
   }
 }
+
+void permuted_copy(size_t es, const std::byte* src, const VecN& src_shape, const VecN& order, std::byte* dst) {
+  if (prod(src_shape) == 0) return;
+  PermutedLayout l = permuted_layout(src_shape, order);
+  switch (es) {
+    case 1: return permuted_copy_typed(reinterpret_cast<const uint8_t*>(src), reinterpret_cast<uint8_t*>(dst), l);
+    case 2: return permuted_copy_typed(reinterpret_cast<const uint16_t*>(src), reinterpret_cast<uint16_t*>(dst), l);
+    case 4: return permuted_copy_typed(reinterpret_cast<const uint32_t*>(src), reinterpret_cast<uint32_t*>(dst), l);
+    case 8: return permuted_copy_typed(reinterpret_cast<const uint64_t*>(src), reinterpret_cast<uint64_t*>(dst), l);
+    default: return permuted_copy_bytes(es, src, dst, l);
+  }
+}
+
 }  // namespace
 
 void transpose(size_t es, const std::byte* src, const VecN& src_shape, const VecN& order,
                std::byte* dst) {
-  permuted_copy(es, src, src_shape, order, dst, true);
+  permuted_copy(es, src, src_shape, order, dst);
 }
 
 void untranspose(size_t es, const std::byte* src, const VecN& shape, const VecN& order,
                  std::byte* dst) {
-  // src is transpose(x, order) of the logical array x with `shape`; scatter back.
-  permuted_copy(es, src, shape, order, dst, false);
+  // src is transpose(x, order), of shape stored[k] = shape[order[k]]; x = transpose(src, inverse).
+  VecN stored(order.size()), inverse(order.size());
+  for (size_t k = 0; k < order.size(); ++k) {
+    stored[k] = shape[static_cast<size_t>(order[k])];
+    inverse[static_cast<size_t>(order[k])] = static_cast<int64_t>(k);
+  }
+  permuted_copy(es, src, stored, inverse, dst);
 }
 
 }  // namespace wkfs
