@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -20,13 +21,19 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// One scratch folder per process, removed at exit.
+struct Scratch {
+  fs::path dir = fs::temp_directory_path() / ("fuzz_wkw_file." + std::to_string(::getpid()));
+  Scratch() { fs::create_directories(dir / "z0" / "y0"); }
+  ~Scratch() {
+    std::error_code ec;
+    fs::remove_all(dir, ec);
+  }
+};
+
 const fs::path& scratch() {
-  static const fs::path dir = [] {
-    fs::path d = fs::temp_directory_path() / ("fuzz_wkw_file." + std::to_string(::getpid()));
-    fs::create_directories(d / "z0" / "y0");
-    return d;
-  }();
-  return dir;
+  static const Scratch s;
+  return s.dir;
 }
 
 void put(const fs::path& p, const uint8_t* data, size_t size) {
