@@ -197,7 +197,9 @@ void check_against_reference(InterpolationMode mode, DType dtype, Vec3 f, int64_
 TEST(DownsampleKernel, EveryReductionDtypeFactorAndPatternMatchesReference) {
   const InterpolationMode modes[] = {InterpolationMode::Median, InterpolationMode::Mode,
                                      InterpolationMode::Max, InterpolationMode::Min};
-  const Vec3 factors[] = {{2, 2, 2}, {2, 2, 1}, {1, 2, 2}, {4, 4, 1}, {2, 1, 1}, {8, 8, 4}};
+  // Every pyramid step {1,2}^3 (each has a fast path) plus larger ones on the generic path.
+  const Vec3 factors[] = {{2, 2, 2}, {2, 2, 1}, {1, 2, 2}, {2, 1, 2}, {1, 1, 2}, {1, 2, 1},
+                          {2, 1, 1}, {1, 1, 1}, {4, 4, 1}, {8, 8, 4}};
   const Pattern patterns[] = {Pattern::Noise, Pattern::Blocky, Pattern::Ties, Pattern::NaNs};
   uint32_t seed = 1;
   for (DType dtype : kAllTypes)
