@@ -51,6 +51,8 @@ Bytes blosc_decompress(ByteSpan in, size_t expected_size) {
     corrupt(std::to_string(in.size()) + " bytes is shorter than the 16-byte blosc header");
   size_t nbytes = 0, cbytes = 0, blocksize = 0;
   blosc_cbuffer_sizes(in.data(), &nbytes, &cbytes, &blocksize);
+  if (cbytes == 0)  // c-blosc zeroes all sizes for a format version it does not read; 0 is never valid
+    corrupt("not a blosc1 buffer (format version byte " + std::to_string(static_cast<int>(in[0])) + ", compressed size 0)");
   if (cbytes != in.size())
     corrupt("header says " + std::to_string(cbytes) + " compressed bytes but the payload has " + std::to_string(in.size()));
   if (nbytes != expected_size)
