@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -15,6 +16,7 @@
 #include <map>
 #include <random>
 #include <string>
+#include <thread>
 
 #include "core/error.hpp"
 #include "support/test_support.hpp"
@@ -218,6 +220,29 @@ TEST_P(EveryCodec, SurvivesByteFlips) {
 
 INSTANTIATE_TEST_SUITE_P(Codecs, EveryCodec, ::testing::ValuesIn(all_codecs()),
                          [](const auto& info) { return info.param.name; });
+
+// Chunks are decoded from many FUSE threads at once: no codec may share state between calls.
+TEST(Concurrency, ParallelRoundTripsAgree) {
+  const std::vector<Codec> codecs = all_codecs();
+  const Bytes em = em_u8(40), seg = seg_u32(41);
+  std::atomic<int> mismatches{0}, errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (size_t i = static_cast<size_t>(t); i < codecs.size() * 2; i += 2) {
+        const Codec& c = codecs[i % codecs.size()];
+        const Bytes& raw = (i + static_cast<size_t>(t)) % 2 ? em : seg;
+        try {
+          if (c.decode(c.encode(raw), raw.size()) != raw) ++mismatches;
+        } catch (const std::exception&) {
+          ++errors;
+        }
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(mismatches.load(), 0);
+  EXPECT_EQ(errors.load(), 0);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Checksums: libzstd, zlib and gzip must notice a damaged checksum field.
