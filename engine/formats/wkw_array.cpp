@@ -1,5 +1,8 @@
 #include "formats/wkw_array.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <mutex>
 
 #include "codecs/compression.hpp"
@@ -21,6 +24,27 @@ std::string block_where(const fs::path& file, uint64_t morton_index) {
   auto c = morton_decode(morton_index);
   return file.string() + ": block " + std::to_string(morton_index) + " (" + std::to_string(c.x) +
          "," + std::to_string(c.y) + "," + std::to_string(c.z) + ")";
+}
+
+// Reads exactly len bytes at offset into a per-thread buffer that is reused from block to block
+// (pread_exact would allocate and zero a fresh buffer per block); valid until the next call.
+ByteSpan pread_scratch(int fd, uint64_t offset, size_t len, const fs::path& file) {
+  thread_local Bytes scratch;
+  if (scratch.size() < len) scratch.resize(len);
+  size_t done = 0;
+  while (done < len) {
+    ssize_t n = ::pread(fd, scratch.data() + done, len - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      fail_errno("cannot read " + file.string());
+    }
+    if (n == 0)
+      fail(ErrorKind::Corrupt, file.string() + ": file ends at " + std::to_string(offset + done) +
+                                   ", expected " + std::to_string(len) + " bytes at offset " +
+                                   std::to_string(offset));
+    done += static_cast<size_t>(n);
+  }
+  return ByteSpan(scratch.data(), len);
 }
 
 bool all_zero(ByteSpan b) {
@@ -67,8 +91,7 @@ class WkwArray final : public Array {
     const uint64_t block_bytes = fh.block_bytes();
     check_wkw_file_size(fh, file_size, where);
     if (!fh.compressed()) {
-      Bytes stored = pread_exact(fd, fh.data_offset + m * block_bytes, block_bytes, file);
-      return to_cxyz(stored);
+      return to_cxyz(pread_scratch(fd, fh.data_offset + m * block_bytes, block_bytes, file));
     }
     // Only the two jump table entries around this block are read: entry m-1 ends the previous
     // block (where this one starts) and entry m ends this one.
@@ -81,7 +104,7 @@ class WkwArray final : public Array {
       end = load_le<uint64_t>(entries.data() + 8);
     }
     check_wkw_block_extent(fh, m, begin, end, file_size, where);
-    Bytes stored = pread_exact(fd, begin, end - begin, file);
+    ByteSpan stored = pread_scratch(fd, begin, end - begin, file);
     return to_cxyz(decompress(stored, block_bytes, file, m));
   }
 
