@@ -233,8 +233,8 @@ TEST(Zarr2RoundTrip, EveryDTypeCompressorOrderAndChannelCount) {
       for (int64_t c : {1, 3}) {
         SCOPED_TRACE(cfg.name + " " + dtype_name(t) + " x" + std::to_string(c));
         TempDir tmp;
-        auto a = open_with(tmp / "m", zarray(t, {c, 19, 10, 13}, {c, 8, 4, 4}, cfg.compressor, cfg.order, cfg.big, cfg.separator));
-        check_round_trip(*a, [&] { return open_zarr2_array(tmp / "m"); }, seed++);
+        auto a = open_with(tmp / "m", zarray(t, {c, 11, 9, 7}, {c, 8, 4, 4}, cfg.compressor, cfg.order, cfg.big, cfg.separator));
+        check_round_trip(*a, [&] { return open_zarr2_array(tmp / "m"); }, seed++, 4, 8);
         if (HasFatalFailure()) return;
       }
 }
