@@ -1,0 +1,85 @@
+#pragma once
+// Control commands of the mount: one line written to a `.wkfs-ctl` file is one command, named as
+// the Python API in kebab-case with `--option value` arguments. The table maps names to handlers,
+// so other modules (the lazy engine) add or replace commands without touching the FUSE code.
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "dataset/dataset.hpp"
+
+namespace wkfs::mount {
+
+namespace fs = std::filesystem;
+
+/// A parsed command line: `name pos1 pos2 --opt value --flag`.
+struct CommandLine {
+  std::string name;
+  std::vector<std::string> positional;
+  std::map<std::string, std::string> options;  // a flag without value maps to "true"
+
+  /// Splits with shell-like quoting ('..', "..", backslash); InvalidArgument on unbalanced quotes.
+  static CommandLine parse(const std::string& text);
+  /// Quotes one argument so that parse() gives it back unchanged.
+  static std::string quote(const std::string& arg);
+
+  /// The option's value, or nullopt.
+  std::optional<std::string> option(const std::string& key) const;
+  bool flag(const std::string& key) const;
+  /// The i-th positional argument; InvalidArgument naming `what` if missing.
+  const std::string& arg(size_t i, const std::string& what) const;
+};
+
+/// Where a command runs: the dataset, and the layer if written to a layer's control file.
+struct CommandContext {
+  std::shared_ptr<Dataset> dataset;
+  std::optional<std::string> layer;
+  /// Maps a path argument to a backing path (mount paths become SOURCE paths; relative paths are
+  /// taken from --cwd if given, else from the control file's folder).
+  std::function<fs::path(const std::string&)> resolve_path;
+
+  /// The layer name; InvalidArgument if the command was sent to a dataset control file.
+  const std::string& require_layer(const std::string& command) const;
+};
+
+enum class CommandScope { Dataset, Layer, Any };
+
+/// Handler: does the work and returns the "result" member of the reply (null if nothing to say).
+using CommandHandler = std::function<Json(CommandContext&, const CommandLine&)>;
+
+struct ControlCommand {
+  std::string name;
+  CommandScope scope;
+  std::string usage;  // "add-mag MAG [--chunk-shape X,Y,Z] ..."
+  CommandHandler run;
+};
+
+class CommandTable {
+ public:
+  /// Adds or replaces the command of that name (reserved commands are meant to be replaced).
+  void set(ControlCommand command);
+  /// The command, or nullptr.
+  const ControlCommand* find(const std::string& name) const;
+  std::vector<std::string> names() const;
+
+  /// Runs `text`; returns {"ok":true,"command":..,"result":..} or throws wkfs::Error.
+  Json run(CommandContext& context, const std::string& text) const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<const ControlCommand>> commands_;
+};
+
+/// A table with the Layer API commands and the reserved (not yet implemented) ones.
+std::shared_ptr<CommandTable> make_builtin_command_table();
+
+/// Registers additional commands into every table made by make_builtin_command_table (a module
+/// calls this at static-initialisation time or before mounting).
+void register_command_provider(std::function<void(CommandTable&)> provider);
+
+}  // namespace wkfs::mount

@@ -1,0 +1,77 @@
+#include "fs/dataset_catalog.hpp"
+
+#include "core/error.hpp"
+
+namespace wkfs::mount {
+
+namespace {
+bool is_dataset_dir(const fs::path& dir) {
+  std::error_code ec;
+  return fs::is_regular_file(dir / kPropertiesFile, ec);
+}
+}  // namespace
+
+DatasetCatalog::DatasetCatalog(fs::path source, bool read_only)
+    : source_(fs::absolute(std::move(source)).lexically_normal()), read_only_(read_only) {
+  if (source_.has_filename() == false && source_.has_parent_path()) source_ = source_.parent_path();
+  std::error_code ec;
+  if (!fs::is_directory(source_, ec)) fail(ErrorKind::NotFound, "source " + source_.string() + " is not a folder");
+  single_ = is_dataset_dir(source_);
+  if (single_) return;
+  for (const auto& e : fs::directory_iterator(source_, ec))
+    if (e.is_directory() && is_dataset_dir(e.path())) return;
+  fail(ErrorKind::InvalidArgument, "source " + source_.string() +
+                                       " is not a dataset (no " + kPropertiesFile +
+                                       ") and holds no dataset folder");
+}
+
+std::shared_ptr<Dataset> DatasetCatalog::open_cached(const fs::path& rel) {
+  const fs::path dir = rel.empty() ? source_ : source_ / rel;
+  std::error_code ec;
+  auto mtime = fs::last_write_time(dir / kPropertiesFile, ec);
+  if (ec) {
+    std::lock_guard lock(mutex_);
+    open_.erase(rel.string());
+    return nullptr;
+  }
+  auto size = fs::file_size(dir / kPropertiesFile, ec);
+  std::lock_guard lock(mutex_);
+  auto it = open_.find(rel.string());
+  if (it != open_.end()) {
+    if (it->second.mtime != mtime || it->second.size != size) {
+      // Changed on disk (by us or another process): re-read so decisions use the stored truth.
+      it->second.dataset->reload();
+      it->second.mtime = mtime;
+      it->second.size = size;
+    }
+    return it->second.dataset;
+  }
+  auto ds = Dataset::open(dir, read_only_);
+  open_[rel.string()] = Entry{ds, mtime, size};
+  return ds;
+}
+
+std::optional<Location> DatasetCatalog::locate(const fs::path& rel) {
+  Location loc;
+  auto it = rel.begin();
+  if (!single_) {
+    if (it == rel.end()) return std::nullopt;
+    loc.dataset_rel = *it++;
+  }
+  loc.dataset = open_cached(loc.dataset_rel);
+  if (!loc.dataset) return std::nullopt;
+  for (; it != rel.end(); ++it) loc.inner.push_back(it->string());
+  return loc;
+}
+
+std::vector<fs::path> DatasetCatalog::dataset_roots() const {
+  if (single_) return {fs::path()};
+  std::vector<fs::path> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(source_, ec))
+    if (e.is_directory() && is_dataset_dir(e.path())) out.push_back(e.path().filename());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace wkfs::mount

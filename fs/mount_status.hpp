@@ -1,0 +1,40 @@
+#pragma once
+// What the mount has done: operation counts, open files, and the recent errors (one log line each).
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+
+#include "dataset/properties.hpp"
+
+namespace wkfs::mount {
+
+enum class Op : int {
+  Lookup, Getattr, Setattr, Readdir, Open, Read, Write, Create, Mkdir, Unlink, Rmdir, Rename, Symlink,
+  Readlink, Xattr, Statfs, Control, LayerApi, Count
+};
+
+class MountStatus {
+ public:
+  /// Where error lines go (stderr by default; nullptr silences them).
+  explicit MountStatus(std::FILE* log = stderr) : log_(log) {}
+  void count(Op op) { ops_[static_cast<int>(op)].fetch_add(1, std::memory_order_relaxed); }
+  void file_opened() { open_files_.fetch_add(1, std::memory_order_relaxed); }
+  void file_closed() { open_files_.fetch_sub(1, std::memory_order_relaxed); }
+  /// Records and logs one error: "<what> <where>: <message> (errno N)".
+  void error(const std::string& what, const std::string& where, const std::string& message, int err);
+  /// {"operations":{...},"open_files":N,"errors":{"count":N,"recent":[...]}}
+  Json to_json() const;
+
+ private:
+  std::FILE* log_;
+  std::array<std::atomic<uint64_t>, static_cast<size_t>(Op::Count)> ops_{};
+  std::atomic<int64_t> open_files_{0};
+  mutable std::mutex mutex_;
+  uint64_t error_count_ = 0;
+  std::deque<Json> recent_errors_;
+};
+
+}  // namespace wkfs::mount

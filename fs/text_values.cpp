@@ -1,0 +1,61 @@
+#include "fs/text_values.hpp"
+
+#include <charconv>
+#include <vector>
+
+#include "core/error.hpp"
+
+namespace wkfs::mount {
+
+namespace {
+std::vector<int64_t> parse_ints(const std::string& text, const std::string& what) {
+  std::vector<int64_t> out;
+  size_t pos = 0;
+  std::string s = text;
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  while (pos <= s.size()) {
+    size_t end = s.find(',', pos);
+    if (end == std::string::npos) end = s.size();
+    std::string part = s.substr(pos, end - pos);
+    while (!part.empty() && part.front() == ' ') part.erase(part.begin());
+    int64_t v = 0;
+    auto r = std::from_chars(part.data(), part.data() + part.size(), v);
+    if (part.empty() || r.ec != std::errc() || r.ptr != part.data() + part.size())
+      fail(ErrorKind::InvalidArgument, what + ": '" + text + "' is not a comma-separated list of integers");
+    out.push_back(v);
+    pos = end + 1;
+  }
+  return out;
+}
+}  // namespace
+
+Vec3 parse_vec3(const std::string& text, const std::string& what) {
+  auto v = parse_ints(text, what);
+  if (v.size() == 1) return Vec3::full(v[0]);
+  if (v.size() == 3) return Vec3(v[0], v[1], v[2]);
+  fail(ErrorKind::InvalidArgument, what + ": '" + text + "' needs 1 or 3 integers");
+}
+
+BoundingBox parse_bounding_box(const std::string& text) {
+  auto v = parse_ints(text, "bounding box");
+  if (v.size() != 6)
+    fail(ErrorKind::InvalidArgument, "bounding box '" + text + "' needs 6 integers X,Y,Z,WIDTH,HEIGHT,DEPTH");
+  if (v[3] < 0 || v[4] < 0 || v[5] < 0)
+    fail(ErrorKind::InvalidArgument, "bounding box '" + text + "' has a negative size");
+  return BoundingBox{Vec3(v[0], v[1], v[2]), Vec3(v[3], v[4], v[5])};
+}
+
+std::string format_bounding_box(const BoundingBox& b) {
+  return b.top_left.to_string() + "," + b.size.to_string();
+}
+
+std::optional<int64_t> parse_optional_int(const std::string& text, const std::string& what) {
+  std::string s = text;
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  if (s.empty() || s == "none" || s == "None" || s == "null") return std::nullopt;
+  auto v = parse_ints(s, what);
+  if (v.size() != 1) fail(ErrorKind::InvalidArgument, what + ": '" + text + "' is not one integer");
+  return v[0];
+}
+
+}  // namespace wkfs::mount

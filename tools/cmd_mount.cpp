@@ -1,0 +1,56 @@
+// `wkfs mount SOURCE MOUNTPOINT [-f] [-d] [-o OPTIONS] [--log FILE]`
+#include <iostream>
+
+#include "core/error.hpp"
+#include "fs/mount.hpp"
+#include "tools/command.hpp"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: wkfs mount SOURCE MOUNTPOINT [-f] [-d] [-o ro,allow_other,...] [--log FILE]\n"
+    "  SOURCE       a dataset folder (with datasource-properties.json) or a folder of datasets\n"
+    "  -f           stay in the foreground (systemd); otherwise return once the mount is ready\n"
+    "  -d           trace every FUSE request (implies -f)\n"
+    "  -o OPTIONS   ro, allow_other, log=FILE and other libfuse mount options\n"
+    "  --log FILE   append one line per error to FILE (default: stderr)\n"
+    "Control: DATASET/.wkfs-ctl and LAYER/.wkfs-ctl (hidden), MOUNTPOINT/.wkfs-status.\n";
+
+int run(const std::vector<std::string>& args) {
+  wkfs::mount::MountOptions o;
+  std::vector<std::string> positional;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const auto& a = args[i];
+    if (a == "-h" || a == "--help") {
+      std::cout << kUsage;
+      return 0;
+    } else if (a == "-f" || a == "--foreground") {
+      o.foreground = true;
+    } else if (a == "-d" || a == "--debug") {
+      o.debug = true;
+      o.foreground = true;
+    } else if (a == "-o" && i + 1 < args.size()) {
+      wkfs::mount::apply_option_string(o, args[++i]);
+    } else if (a.rfind("-o", 0) == 0 && a.size() > 2) {
+      wkfs::mount::apply_option_string(o, a.substr(2));
+    } else if (a == "--log" && i + 1 < args.size()) {
+      o.log_file = args[++i];
+    } else if (!a.empty() && a[0] == '-') {
+      std::cerr << "wkfs mount: unknown option " << a << "\n" << kUsage;
+      return 2;
+    } else {
+      positional.push_back(a);
+    }
+  }
+  if (positional.size() != 2) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  o.source = positional[0];
+  o.mountpoint = positional[1];
+  return wkfs::mount::run_mount(o);
+}
+
+static wkfs::cli::Registrar reg{{"mount", "mount datasets as a filesystem (FUSE)", run}};
+
+}  // namespace
