@@ -98,7 +98,7 @@ std::vector<T> reference_reduce(InterpolationMode mode, const VoxelShape& s, Vec
 
 // ---- data generators ---------------------------------------------------------------------
 
-enum class Pattern { Noise, Blocky, Ties, NaNs };
+enum class Pattern { Noise, Blocky, Ties, NaNs, Regions };
 
 template <typename T>
 std::vector<T> make_data(const VoxelShape& s, Pattern p, uint32_t seed) {
@@ -130,6 +130,17 @@ std::vector<T> make_data(const VoxelShape& s, Pattern p, uint32_t seed) {
           if (rng() % 5 == 0) x = std::numeric_limits<T>::quiet_NaN();
       }
       break;
+    case Pattern::Regions: {
+      // Large uniform regions (background-like), so that whole strips of blocks are uniform, with
+      // rare stray voxels.
+      const T a = random_value(), b = random_value();
+      for (size_t i = 0; i < n; ++i) {
+        const int64_t z = static_cast<int64_t>(i) % s.xyz.z;
+        v[i] = z < 40 ? a : b;
+        if (rng() % 400 == 0) v[i] = random_value();
+      }
+      break;
+    }
     case Pattern::Blocky: {
       // Segmentation-like: labels constant over boxes, a few stray voxels.
       const Vec3 e = s.xyz;
@@ -200,7 +211,8 @@ TEST(DownsampleKernel, EveryReductionDtypeFactorAndPatternMatchesReference) {
   // Every pyramid step {1,2}^3 (each has a fast path) plus larger ones on the generic path.
   const Vec3 factors[] = {{2, 2, 2}, {2, 2, 1}, {1, 2, 2}, {2, 1, 2}, {1, 1, 2}, {1, 2, 1},
                           {2, 1, 1}, {1, 1, 1}, {4, 4, 1}, {8, 8, 4}};
-  const Pattern patterns[] = {Pattern::Noise, Pattern::Blocky, Pattern::Ties, Pattern::NaNs};
+  const Pattern patterns[] = {Pattern::Noise, Pattern::Blocky, Pattern::Ties, Pattern::NaNs,
+                              Pattern::Regions};
   uint32_t seed = 1;
   for (DType dtype : kAllTypes)
     with_dtype(dtype, [&](auto zero) {
