@@ -38,7 +38,14 @@ struct VoxelShape {
 /// o maps to input o·(n_in−1)/(n_out−1), so the result depends on the buffer's extent. The library
 /// zooms each tile of `buffer_shape` separately; wkfs zooms whatever buffer it is given (one
 /// output chunk's source region), so its spline results differ from the library's wherever the
-/// tilings differ. Integer outputs are rounded half away from zero and clipped.
+/// tilings differ. Integer outputs are rounded half away from zero and clipped. bicubic prefilters
+/// a float64 copy of each channel padded by 12 voxels per side (scipy's prepad), so it needs
+/// 8·(x+24)(y+24)(z+24) bytes of scratch: give it chunk-sized sources.
+///
+/// Known deviations, all at the edge of the value range: an even-count median of 64-bit integers
+/// whose float64 mean rounds to 2^63 or 2^64 is clamped to the type's maximum (numpy's cast would
+/// wrap); the sign of a zero median/max/min of floats mixing -0.0 and +0.0 is not guaranteed to
+/// be numpy's.
 class DownsampleKernel {
  public:
   /// Every factor must be >= 1, else Error(InvalidArgument).
