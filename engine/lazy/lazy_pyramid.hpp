@@ -1,0 +1,155 @@
+#pragma once
+// The lazy materialisation engine of one dataset: pyramids registered at once (metadata only),
+// each shard file of a lazy mag computed from the previous mag the first time anyone opens it,
+// written atomically and kept; writes to a finer mag make what depends on them stale.
+//
+// State model: a shard file of a lazy mag is computed if and only if it exists in the backing
+// folder (lazy mags store fill-valued shards too). Stale = deleted. So a crash at any point
+// leaves every file either absent (lazy) or complete; nothing else needs to be recovered.
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "dataset/dataset.hpp"
+#include "lazy/lazy_registry.hpp"
+#include "lazy/mag_step.hpp"
+#include "lazy/memory_budget.hpp"
+#include "lazy/shard_grid.hpp"
+
+namespace wkfs {
+
+struct LazyConfig {
+  size_t memory_cap_bytes = size_t{1} << 30;  // all concurrent computations together
+  unsigned threads = 0;                       // background workers; 0 = one per core
+  int64_t lazy_shard_edge = 128;              // default shard edge of lazily computed mags
+};
+
+/// Arguments of `downsample` (webknossos-libs Layer.downsample), as strings where the library
+/// takes names.
+struct DownsampleRequest {
+  std::optional<Mag> from_mag;
+  std::optional<Mag> coarsest_mag;
+  std::string interpolation = "default";
+  std::string sampling_mode = "anisotropic";
+  bool align_with_other_layers = true;
+  bool force_sampling_scheme = false;
+  bool allow_overwrite = false;
+  MagOptions mag_options;
+  std::optional<std::vector<Mag>> explicit_mags;  // downsample-mag(-list): these targets, in order
+};
+
+struct UpsampleRequest {
+  Mag from_mag;
+  std::optional<Mag> finest_mag;
+  std::string sampling_mode = "anisotropic";
+  MagOptions mag_options;
+};
+
+/// A file of a lazy mag: which mag and which shard.
+struct LazyFileRef {
+  std::string layer;
+  Mag mag;
+  VecN shard;
+};
+
+class LazyPyramid {
+ public:
+  /// Loads the registrations of the dataset; counts what is already computed.
+  LazyPyramid(std::shared_ptr<Dataset> dataset, LazyConfig config = {});
+  ~LazyPyramid();
+  LazyPyramid(const LazyPyramid&) = delete;
+  LazyPyramid& operator=(const LazyPyramid&) = delete;
+
+  /// Registers the mags of a downsampling run (metadata only); returns them in order.
+  std::vector<Mag> downsample(const std::string& layer, const DownsampleRequest& request);
+  /// Registers the mags of an upsampling run; returns them in order.
+  std::vector<Mag> upsample(const std::string& layer, const UpsampleRequest& request);
+  /// Makes every mag of the layer except the finest lazy and stale (recomputed from the finest).
+  std::vector<Mag> redownsample(const std::string& layer);
+  /// The default pyramid for every layer that has a single mag (mount option pyramid=auto).
+  void register_default_pyramids();
+  /// Queues every uncomputed file of the lazy mags of `layer` (all layers if empty; one mag if
+  /// given) for background computation.
+  size_t materialize(const std::string& layer = {}, std::optional<Mag> mag = std::nullopt);
+  /// Blocks until the background queue is empty and no computation runs.
+  void wait_idle();
+
+  /// The lazy file at a path relative to the dataset root, if it is one (computed or not).
+  std::optional<LazyFileRef> lazy_file(const fs::path& relative) const;
+  /// Entries (name, is_folder) of a folder of a lazy mag that must be listed although they may
+  /// not exist yet; nullopt if the folder is not inside a lazy mag.
+  std::optional<std::vector<std::pair<std::string, bool>>> lazy_children(const fs::path& relative_dir) const;
+  /// True if the file exists in the backing folder.
+  bool computed(const LazyFileRef& ref) const;
+  /// The size stat reports before a file is computed: its uncompressed size (an upper bound).
+  uint64_t estimated_size(const LazyFileRef& ref) const;
+  /// Computes the file if it is not computed yet (one computation however many callers).
+  void ensure(const LazyFileRef& ref);
+
+  /// True if (layer, mag) is registered as lazy and not complete.
+  bool is_pending_mag(const std::string& layer, const Mag& mag) const;
+  /// Forgets a lazy mag and removes its folder (rm -r of a lazy mag); false if not lazy.
+  bool delete_lazy_mag(const std::string& layer, const Mag& mag);
+  /// Follows a layer rename.
+  void rename_layer(const std::string& from, const std::string& to);
+  /// Forgets the lazy mags of a deleted layer.
+  void forget_layer(const std::string& layer);
+
+  /// The properties file as the mount shows it: the backing one plus the pending lazy mags.
+  std::string mounted_properties() const;
+  /// Removes pending lazy mags from a properties text written through the mount.
+  std::string strip_pending_mags(const std::string& text) const;
+
+  /// A backing file (relative path) was changed: files computed from it become stale.
+  void source_changed(const fs::path& relative);
+  /// Called with the relative path of every lazy file that became stale or was computed, so the
+  /// FUSE layer can drop kernel caches.
+  void set_invalidation_callback(std::function<void(const fs::path&)> cb);
+
+  /// Per layer and mag: files total / computed / stale, bytes, compute time, queue.
+  nlohmann::json status() const;
+  const std::shared_ptr<Dataset>& dataset() const { return dataset_; }
+
+ private:
+  struct MagState;
+  std::shared_ptr<MagState> state(const std::string& layer, const Mag& mag) const;
+  std::shared_ptr<MagState> make_state(const LazyMag& spec) const;
+  void rebuild_states();
+  std::vector<Mag> register_chain(const std::string& layer, const Mag& from, const std::vector<Mag>& targets,
+                                  LazyKind kind, const std::string& interpolation, const MagOptions& options,
+                                  bool allow_overwrite);
+  void compute(MagState& st, const VecN& shard);
+  void invalidate(MagState& st, const NdBox& target_box, std::vector<fs::path>& changed);
+  void mark_complete_if_done(MagState& st);
+  void set_listed(const std::string& layer, const Mag& mag, bool listed);
+  void worker_loop();
+
+  std::shared_ptr<Dataset> dataset_;
+  LazyConfig config_;
+  MemoryBudget budget_;
+  mutable std::mutex mu_;  // registry_, states_, inflight_
+  LazyRegistry registry_;
+  std::map<std::string, std::shared_ptr<MagState>> states_;  // key: layer + "/" + mag long name
+  std::map<std::string, std::shared_future<void>> inflight_;
+  std::function<void(const fs::path&)> on_invalidate_;
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_, idle_cv_;
+  std::deque<std::pair<std::shared_ptr<MagState>, VecN>> queue_;
+  size_t running_ = 0;
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace wkfs

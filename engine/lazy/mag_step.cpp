@@ -1,0 +1,202 @@
+#include "lazy/mag_step.hpp"
+
+#include <algorithm>
+
+#include "core/error.hpp"
+#include "core/nd_copy.hpp"
+#include "downsample/downsample_kernel.hpp"
+
+namespace wkfs {
+
+MagStep MagStep::make(LazyKind kind, InterpolationMode mode, const Mag& source, const Mag& target,
+                      const std::vector<std::string>& axis_names) {
+  MagStep s;
+  s.kind = kind;
+  s.mode = mode;
+  const Mag& fine = kind == LazyKind::Downsample ? source : target;
+  const Mag& coarse = kind == LazyKind::Downsample ? target : source;
+  for (const auto& name : axis_names) {
+    int a = name == "x" ? 0 : name == "y" ? 1 : name == "z" ? 2 : -1;
+    s.spatial_axis.push_back(a);
+    if (a < 0) {
+      s.factor.push_back(1);
+      continue;
+    }
+    int64_t c = coarse.vec()[a], f = fine.vec()[a];
+    if (c % f != 0)
+      fail(ErrorKind::InvalidArgument, "mag " + coarse.long_name() + " is not a multiple of " + fine.long_name());
+    s.factor.push_back(c / f);
+  }
+  return s;
+}
+
+NdBox MagStep::source_box(const NdBox& t) const {
+  NdBox s = t;
+  for (size_t i = 0; i < t.rank(); ++i) {
+    int64_t f = factor[i];
+    if (kind == LazyKind::Downsample) {
+      s.begin[i] = t.begin[i] * f;
+      s.shape[i] = t.shape[i] * f;
+    } else {
+      int64_t b = t.begin[i] / f, e = (t.begin[i] + t.shape[i] + f - 1) / f;
+      s.begin[i] = b;
+      s.shape[i] = e - b;
+    }
+  }
+  return s;
+}
+
+NdBox MagStep::affected_target(const NdBox& src) const {
+  NdBox t = src;
+  for (size_t i = 0; i < src.rank(); ++i) {
+    int64_t f = factor[i];
+    if (kind == LazyKind::Downsample) {
+      int64_t b = src.begin[i] / f, e = (src.begin[i] + src.shape[i] + f - 1) / f;
+      t.begin[i] = b;
+      t.shape[i] = e - b;
+    } else {
+      t.begin[i] = src.begin[i] * f;
+      t.shape[i] = src.shape[i] * f;
+    }
+  }
+  return t;
+}
+
+namespace {
+// Order that brings an array-ordered buffer into the kernels' (c, x, y, z) layout; axes other than
+// c/x/y/z have extent 1 in a tile and go first, where they cost nothing.
+VecN canonical_order(const std::vector<std::string>& names) {
+  VecN order;
+  auto idx = [&](const char* n) -> int64_t {
+    for (size_t i = 0; i < names.size(); ++i)
+      if (names[i] == n) return static_cast<int64_t>(i);
+    return -1;
+  };
+  for (size_t i = 0; i < names.size(); ++i)
+    if (names[i] != "c" && names[i] != "x" && names[i] != "y" && names[i] != "z") order.push_back(static_cast<int64_t>(i));
+  for (const char* n : {"c", "x", "y", "z"})
+    if (idx(n) >= 0) order.push_back(idx(n));
+  return order;
+}
+
+bool is_identity(const VecN& order) {
+  for (size_t i = 0; i < order.size(); ++i)
+    if (order[i] != static_cast<int64_t>(i)) return false;
+  return true;
+}
+
+VecN permuted(const VecN& shape, const VecN& order) {
+  VecN r(shape.size());
+  for (size_t k = 0; k < order.size(); ++k) r[k] = shape[static_cast<size_t>(order[k])];
+  return r;
+}
+
+// (C, X, Y, Z) extents of a canonical buffer whose shape (in canonical order) is `cshape`.
+void cxyz(const VecN& cshape, const std::vector<std::string>& names, int64_t& c, Vec3& xyz) {
+  bool has_c = std::find(names.begin(), names.end(), "c") != names.end();
+  size_t n = cshape.size();
+  xyz = {cshape[n - 3], cshape[n - 2], cshape[n - 1]};
+  c = has_c ? cshape[n - 4] : 1;
+}
+}  // namespace
+
+void MagStep::compute(const Array& source, const ArrayMeta& tm, const NdBox& target, MutableByteSpan out,
+                      size_t tile_budget_bytes) const {
+  const size_t es = tm.elem_size();
+  const size_t n = target.rank();
+  const VecN order = canonical_order(tm.axis_names);
+  const bool identity = is_identity(order);
+  // Tile: the whole extent on non-spatial axes other than extra axes (which go one at a time);
+  // spatial extents halved until the source tile fits the budget.
+  VecN tile(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (spatial_axis[i] >= 0) tile[i] = std::min<int64_t>(target.shape[i], 128);
+    else tile[i] = tm.axis_names[i] == "c" ? target.shape[i] : 1;
+  }
+  auto source_bytes = [&](const VecN& t) {
+    int64_t v = static_cast<int64_t>(es);
+    for (size_t i = 0; i < n; ++i) v *= kind == LazyKind::Downsample ? t[i] * factor[i] : t[i] / factor[i] + 2;
+    return static_cast<size_t>(v);
+  };
+  while (source_bytes(tile) > tile_budget_bytes) {
+    size_t widest = 0;
+    int64_t w = 0;
+    for (size_t i = 0; i < n; ++i)
+      if (spatial_axis[i] >= 0 && tile[i] > w) w = tile[i], widest = i;
+    if (w <= 8) break;
+    tile[widest] = (tile[widest] + 1) / 2;
+  }
+
+  Bytes src, src_c, dst_c, dst;
+  VecN idx(n, 0);  // tile position (in tiles)
+  VecN tiles(n);
+  for (size_t i = 0; i < n; ++i) tiles[i] = (target.shape[i] + tile[i] - 1) / tile[i];
+  while (true) {
+    NdBox tt;
+    tt.begin.resize(n);
+    tt.shape.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      tt.begin[i] = target.begin[i] + idx[i] * tile[i];
+      tt.shape[i] = std::min(tile[i], target.begin[i] + target.shape[i] - tt.begin[i]);
+    }
+    NdBox sb = source_box(tt);
+    src.resize(static_cast<size_t>(sb.volume()) * es);
+    source.read(sb, src);
+    const Bytes* sp = &src;
+    VecN sshape_c = permuted(sb.shape, order);
+    if (!identity) {
+      src_c.resize(src.size());
+      transpose(es, src.data(), sb.shape, order, src_c.data());
+      sp = &src_c;
+    }
+    int64_t channels = 1;
+    Vec3 sxyz;
+    cxyz(sshape_c, tm.axis_names, channels, sxyz);
+    Vec3 f{1, 1, 1};
+    for (size_t i = 0; i < n; ++i)
+      if (spatial_axis[i] >= 0) f[static_cast<int>(spatial_axis[i])] = factor[i];
+    VecN tshape_c = permuted(tt.shape, order);
+    if (kind == LazyKind::Downsample) {
+      dst_c.resize(static_cast<size_t>(tt.volume()) * es);
+      DownsampleKernel kernel(mode, tm.dtype, f);
+      kernel.reduce(VoxelShape{channels, sxyz}, ByteSpan(sp->data(), sp->size()), dst_c);
+    } else {
+      // replicate the whole source tile, then cut out the target tile (it may start mid-block)
+      Vec3 up = sxyz * f;
+      Bytes full(static_cast<size_t>(channels * up.prod()) * es);
+      upsample(tm.dtype, f, VoxelShape{channels, sxyz}, ByteSpan(sp->data(), sp->size()), full);
+      dst_c.resize(static_cast<size_t>(tt.volume()) * es);
+      VecN full_shape{channels, up.x, up.y, up.z}, off{0, 0, 0, 0}, box{channels, 0, 0, 0};
+      for (size_t i = 0; i < n; ++i)
+        if (spatial_axis[i] >= 0) {
+          int a = static_cast<int>(spatial_axis[i]);
+          off[static_cast<size_t>(a + 1)] = tt.begin[i] - sb.begin[i] * factor[i];
+          box[static_cast<size_t>(a + 1)] = tt.shape[i];
+        }
+      VecN zero{0, 0, 0, 0};
+      copy_box(es, full.data(), full_shape, off, dst_c.data(), box, zero, box);
+    }
+    const Bytes* dp = &dst_c;
+    if (!identity) {
+      dst.resize(dst_c.size());
+      untranspose(es, dst_c.data(), tt.shape, order, dst.data());
+      dp = &dst;
+    }
+    VecN off(n), zero(n, 0);
+    for (size_t i = 0; i < n; ++i) off[i] = tt.begin[i] - target.begin[i];
+    copy_box(es, dp->data(), tt.shape, zero, out.data(), target.shape, off, tt.shape);
+
+    size_t a = n;
+    bool done = true;
+    while (a-- > 0) {
+      if (++idx[a] < tiles[a]) {
+        done = false;
+        break;
+      }
+      idx[a] = 0;
+    }
+    if (done) break;
+  }
+}
+
+}  // namespace wkfs

@@ -1,0 +1,236 @@
+// The lazy engine against a brute-force eager reference written from the notes (section 5):
+// every file of every lazy mag, computed in random order from several threads, must equal the
+// reference; counters, staleness, remount and completion are checked along the way.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <random>
+#include <thread>
+
+#include "core/file_io.hpp"
+#include "dataset/dataset.hpp"
+#include "lazy/lazy_pyramid.hpp"
+#include "support/test_support.hpp"
+
+using namespace wkfs;
+
+namespace {
+
+// A dense (c, x, y, z) volume in in-mag coordinates starting at 0.
+template <typename T>
+struct Volume {
+  int64_t c = 1;
+  Vec3 size;
+  std::vector<T> v;
+  T& at(int64_t ch, int64_t x, int64_t y, int64_t z) { return v[static_cast<size_t>(((ch * size.x + x) * size.y + y) * size.z + z)]; }
+  T get(int64_t ch, int64_t x, int64_t y, int64_t z) const {
+    if (x < 0 || y < 0 || z < 0 || x >= size.x || y >= size.y || z >= size.z) return T{};
+    return v[static_cast<size_t>(((ch * size.x + x) * size.y + y) * size.z + z)];
+  }
+};
+
+template <typename T>
+T brute_median(std::vector<T> b) {
+  std::sort(b.begin(), b.end());
+  size_t n = b.size();
+  if (n % 2) return b[n / 2];
+  if constexpr (std::is_same_v<T, float>) return static_cast<T>((b[n / 2 - 1] + b[n / 2]) / 2.0f);
+  double m = (static_cast<double>(b[n / 2 - 1]) + static_cast<double>(b[n / 2])) / 2.0;
+  return static_cast<T>(std::trunc(m));
+}
+
+template <typename T>
+T brute_mode(const std::vector<T>& b) {
+  // most frequent; ties to the value whose first occurrence comes first
+  size_t best = 0, best_count = 0;
+  for (size_t i = 0; i < b.size(); ++i) {
+    size_t first = std::find(b.begin(), b.end(), b[i]) - b.begin();
+    if (first != i) continue;
+    size_t count = static_cast<size_t>(std::count(b.begin(), b.end(), b[i]));
+    if (count > best_count) best = i, best_count = count;
+  }
+  return b[best];
+}
+
+// The eager reference for one step: region = layer bbox in the target mag; outside it, 0.
+template <typename T>
+Volume<T> reference_step(const Volume<T>& src, Vec3 f, const BoundingBox& bbox, const Mag& target, bool mode) {
+  Volume<T> out;
+  out.c = src.c;
+  BoundingBox r = bbox.in_mag(target);
+  out.size = r.bottom_right();
+  out.v.assign(static_cast<size_t>(out.c * out.size.prod()), T{});
+  for (int64_t ch = 0; ch < out.c; ++ch)
+    for (int64_t x = r.top_left.x; x < out.size.x; ++x)
+      for (int64_t y = r.top_left.y; y < out.size.y; ++y)
+        for (int64_t z = r.top_left.z; z < out.size.z; ++z) {
+          std::vector<T> block;
+          for (int64_t dz = 0; dz < f.z; ++dz)
+            for (int64_t dx = 0; dx < f.x; ++dx)
+              for (int64_t dy = 0; dy < f.y; ++dy) block.push_back(src.get(ch, x * f.x + dx, y * f.y + dy, z * f.z + dz));
+          out.at(ch, x, y, z) = mode ? brute_mode(block) : brute_median(block);
+        }
+  return out;
+}
+
+struct Case {
+  std::string name;
+  Category category;
+  DType dtype;
+  int channels;
+  DataFormat format;
+};
+
+template <typename T>
+void run_case(const Case& c) {
+  test::TempDir tmp;
+  auto ds = Dataset::create(tmp / "ds", VoxelSize{{11.24, 11.24, 25}, "nanometer"});
+  BoundingBox bbox{{3, 5, 1}, {150, 101, 37}};  // unaligned on purpose
+  LayerSpec spec;
+  spec.name = "layer";
+  spec.category = c.category;
+  spec.dtype = c.dtype;
+  spec.num_channels = c.channels;
+  spec.data_format = c.format;
+  spec.bounding_box = bbox;
+  ds->add_layer(spec);
+  MagOptions mo;
+  mo.chunk_shape = Vec3{16, 16, 16};
+  mo.shard_shape = c.format == DataFormat::Zarr ? Vec3{16, 16, 16} : Vec3{32, 32, 32};
+  ds->add_mag("layer", Mag(1, 1, 1), mo);
+
+  // mag-1 data: blocky segments (many ties for mode), noise for color
+  Volume<T> v1;
+  v1.c = c.channels;
+  v1.size = bbox.bottom_right();
+  v1.v.assign(static_cast<size_t>(v1.c * v1.size.prod()), T{});
+  std::mt19937_64 rng(42);
+  for (int64_t ch = 0; ch < v1.c; ++ch)
+    for (int64_t x = bbox.top_left.x; x < v1.size.x; ++x)
+      for (int64_t y = bbox.top_left.y; y < v1.size.y; ++y)
+        for (int64_t z = bbox.top_left.z; z < v1.size.z; ++z) {
+          if (c.category == Category::Segmentation)
+            v1.at(ch, x, y, z) = static_cast<T>(((x / 3) * 7 + (y / 5) * 13 + (z / 2) * 5 + rng() % 2) % 9 + (rng() % 50 == 0 ? 1000 : 0));
+          else
+            v1.at(ch, x, y, z) = static_cast<T>(static_cast<double>((x + 2 * y + 3 * z) % 200) + static_cast<double>(rng() % 40) - (std::is_signed_v<T> ? 20.0 : 0.0));
+        }
+  {
+    Bytes buf(v1.v.size() * sizeof(T));
+    // MagView wants exactly the bbox: copy the bbox part
+    Bytes part(static_cast<size_t>(v1.c * bbox.size.prod()) * sizeof(T));
+    T* p = reinterpret_cast<T*>(part.data());
+    size_t i = 0;
+    for (int64_t ch = 0; ch < v1.c; ++ch)
+      for (int64_t x = 0; x < bbox.size.x; ++x)
+        for (int64_t y = 0; y < bbox.size.y; ++y)
+          for (int64_t z = 0; z < bbox.size.z; ++z) p[i++] = v1.get(ch, bbox.top_left.x + x, bbox.top_left.y + y, bbox.top_left.z + z);
+    ds->mag_view("layer", Mag(1, 1, 1))->write(bbox, part);
+  }
+
+  LazyConfig cfg;
+  cfg.threads = 2;
+  cfg.memory_cap_bytes = 64 << 20;
+  cfg.lazy_shard_edge = 32;
+  auto lazy = std::make_unique<LazyPyramid>(ds, cfg);
+  DownsampleRequest req;
+  req.mag_options = mo;
+  auto mags = lazy->downsample("layer", req);
+  ASSERT_EQ(mags, (std::vector<Mag>{Mag(2, 2, 1), Mag(4, 4, 2)}));  // notes section 6, 11.24/11.24/25 to 4
+  // registration wrote metadata only: no data file, and the backing properties do not list them
+  auto status = lazy->status();
+  for (const auto& m : status["mags"]) EXPECT_EQ(m["files_computed"], 0u);
+  auto backing = DatasetProperties::parse(std::string(reinterpret_cast<const char*>(read_file(tmp / "ds" / "datasource-properties.json").data()), read_file(tmp / "ds" / "datasource-properties.json").size()));
+  EXPECT_EQ(backing.find_layer("layer")->mags.size(), 1u);
+  auto mounted = DatasetProperties::parse(lazy->mounted_properties());
+  EXPECT_EQ(mounted.find_layer("layer")->mags.size(), 3u);
+
+  bool mode = c.category == Category::Segmentation;
+  auto v2 = reference_step(v1, {2, 2, 1}, bbox, Mag(2, 2, 1), mode);
+  auto v4 = reference_step(v2, {2, 2, 2}, bbox, Mag(4, 4, 2), mode);
+
+  // Every file of the coarsest mag, in random order, from two threads: computes 2-2-1 on the way.
+  std::vector<fs::path> files;
+  std::function<void(const fs::path&)> walk = [&](const fs::path& rel) {
+    auto kids = lazy->lazy_children(rel);
+    ASSERT_TRUE(kids.has_value()) << rel;
+    for (const auto& [name, dir] : *kids) (dir ? walk(rel / name) : files.push_back(rel / name));
+  };
+  walk("layer/4-4-2");
+  ASSERT_FALSE(files.empty());
+  std::shuffle(files.begin(), files.end(), rng);
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 2; ++t)
+    readers.emplace_back([&, t] {
+      for (size_t i = static_cast<size_t>(t); i < files.size(); i += 2) {
+        auto ref = lazy->lazy_file(files[i]);
+        ASSERT_TRUE(ref.has_value());
+        lazy->ensure(*ref);
+        ASSERT_TRUE(fs::exists(tmp / "ds" / files[i]));
+      }
+    });
+  for (auto& t : readers) t.join();
+
+  auto check = [&](const Mag& mag, const Volume<T>& ref) {
+    auto arr = open_array(tmp / "ds" / "layer" / mag.short_name());
+    NdBox box{VecN{0, 0, 0, 0}, VecN{ref.c, ref.size.x, ref.size.y, ref.size.z}};
+    Bytes got(static_cast<size_t>(box.volume()) * sizeof(T));
+    arr->read(box, got);
+    const T* g = reinterpret_cast<const T*>(got.data());
+    size_t mismatches = 0;
+    for (size_t i = 0; i < ref.v.size(); ++i)
+      if (std::memcmp(&g[i], &ref.v[i], sizeof(T)) != 0) ++mismatches;
+    EXPECT_EQ(mismatches, 0u) << c.name << " mag " << mag.long_name();
+  };
+  check(Mag(4, 4, 2), v4);
+
+  // Staleness: change a mag-1 region, the dependent files disappear (all levels) and recompute.
+  BoundingBox changed{{3, 5, 1}, {20, 20, 10}};
+  Bytes ones(static_cast<size_t>(c.channels * changed.size.prod()) * sizeof(T));
+  T* o = reinterpret_cast<T*>(ones.data());
+  for (size_t i = 0; i < ones.size() / sizeof(T); ++i) o[i] = static_cast<T>(7);
+  ds->mag_view("layer", Mag(1, 1, 1))->write(changed, ones);
+  for (int64_t ch = 0; ch < c.channels; ++ch)
+    for (int64_t x = 3; x < 23; ++x)
+      for (int64_t y = 5; y < 25; ++y)
+        for (int64_t z = 1; z < 11; ++z) v1.at(ch, x, y, z) = 7;
+  std::vector<fs::path> invalidated;
+  lazy->set_invalidation_callback([&](const fs::path& p) { invalidated.push_back(p); });
+  auto shard1 = ds->mag_view("layer", Mag(1, 1, 1))->array().shard_path(VecN{0, 0, 0, 0});
+  lazy->source_changed(fs::relative(shard1, tmp / "ds"));
+  EXPECT_FALSE(invalidated.empty());
+  bool has_coarse = false;
+  for (const auto& p : invalidated) {
+    EXPECT_FALSE(fs::exists(tmp / "ds" / p)) << p;
+    has_coarse = has_coarse || p.string().find("4-4-2") != std::string::npos;
+  }
+  EXPECT_TRUE(has_coarse);
+  EXPECT_GT(lazy->status()["mags"][1]["files_stale"].get<uint64_t>(), 0u);
+  v2 = reference_step(v1, {2, 2, 1}, bbox, Mag(2, 2, 1), mode);
+  v4 = reference_step(v2, {2, 2, 2}, bbox, Mag(4, 4, 2), mode);
+
+  // Remount: a new engine on a reopened dataset knows the registrations; materialize completes.
+  lazy.reset();
+  ds = Dataset::open(tmp / "ds");
+  lazy = std::make_unique<LazyPyramid>(ds, cfg);
+  EXPECT_TRUE(lazy->is_pending_mag("layer", Mag(4, 4, 2)));
+  lazy->materialize();
+  lazy->wait_idle();
+  check(Mag(2, 2, 1), v2);
+  check(Mag(4, 4, 2), v4);
+  EXPECT_FALSE(lazy->is_pending_mag("layer", Mag(4, 4, 2)));
+  ds->reload();
+  auto done = ds->properties();
+  ASSERT_EQ(done.find_layer("layer")->mags.size(), 3u);
+  EXPECT_EQ(*done.find_layer("layer")->mags[2].path, "./layer/4-4-2");
+}
+
+}  // namespace
+
+TEST(LazyPyramid, ColorUint8MedianZarr3) { run_case<uint8_t>({"color u8", Category::Color, DType::UInt8, 1, DataFormat::Zarr3}); }
+TEST(LazyPyramid, Color3ChannelUint8Wkw) { run_case<uint8_t>({"color 3xu8 wkw", Category::Color, DType::UInt8, 3, DataFormat::Wkw}); }
+TEST(LazyPyramid, SegmentationUint32ModeZarr3) { run_case<uint32_t>({"seg u32", Category::Segmentation, DType::UInt32, 1, DataFormat::Zarr3}); }
+TEST(LazyPyramid, SegmentationUint64ModeZarr2) { run_case<uint64_t>({"seg u64 zarr", Category::Segmentation, DType::UInt64, 1, DataFormat::Zarr}); }
+TEST(LazyPyramid, ColorFloat32Median) { run_case<float>({"color f32", Category::Color, DType::Float32, 1, DataFormat::Zarr3}); }
+TEST(LazyPyramid, ColorInt16Median) { run_case<int16_t>({"color i16", Category::Color, DType::Int16, 1, DataFormat::Zarr3}); }
