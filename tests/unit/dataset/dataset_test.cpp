@@ -490,3 +490,93 @@ TEST(DatasetOps, DefaultShardShapes) {
   l.bounding_box.size = {100, 100, 33};
   EXPECT_EQ(default_shard_shape(DataFormat::Zarr3, l, Vec3::full(32)), Vec3::full(1024));
 }
+
+// --- nD layers and channelIndex -------------------------------------------------------------------
+
+TEST(MagViewNd, ArrayAxesFromAxisOrderAndExtraIndex) {
+  test::TempDir tmp;
+  auto root = tmp / "ds";
+  auto ds = new_dataset(root);
+  std::string text = ds->properties().dump();
+  Json j = Json::parse(text);
+  j["dataLayers"].push_back(Json::parse(R"({"name": "nd", "category": "color",
+    "boundingBox": {"topLeft": [0, 0, 0], "width": 8, "height": 6, "depth": 4, "axisOrder": {"c": 0, "x": 4, "y": 3, "z": 2}},
+    "dataFormat": "zarr3", "mags": [], "additionalAxes": [{"name": "t", "bounds": [0, 3], "index": 1}],
+    "numChannels": 2, "elementClass": "uint16"})"));
+  ds->replace_properties(j.dump());
+  ds->add_mag("nd", Mag(1, 1, 1), MagOptions{Vec3::full(4), Vec3::full(8), {}});
+  auto v = ds->mag_view("nd", Mag(1, 1, 1));
+  Array& a = v->array();
+  ASSERT_EQ(a.meta().shape, (VecN{2, 3, 8, 8, 8}));  // c, t, z, y, x
+  EXPECT_EQ(props_json(root)["dataLayers"][0]["mags"][0]["axisOrder"]["x"], 4);
+  auto f = [](int64_t c, int64_t t, int64_t x, int64_t y, int64_t z) {
+    return static_cast<std::byte>((c * 7 + t * 31 + x * 5 + y * 3 + z) % 251);
+  };
+  Bytes raw(2 * 3 * 8 * 8 * 8);
+  size_t i = 0;
+  for (int c = 0; c < 2; ++c)
+    for (int t = 0; t < 3; ++t)
+      for (int z = 0; z < 8; ++z)
+        for (int y = 0; y < 8; ++y)
+          for (int x = 0; x < 8; ++x) raw[i++] = f(c, t, x, y, z);
+  a.write(NdBox{{0, 0, 0, 0, 0}, {2, 3, 8, 8, 8}}, raw);
+  BoundingBox box{{1, 2, 3}, {5, 4, 2}};
+  Bytes out(v->buffer_size(box));
+  v->read(box, out, {{"t", 2}});
+  i = 0;
+  size_t bad = 0;
+  for (int c = 0; c < 2; ++c)
+    for (int x = 1; x < 6; ++x)
+      for (int y = 2; y < 6; ++y)
+        for (int z = 3; z < 5; ++z, ++i)
+          if (out[i] != f(c, 2, x, y, z)) ++bad;
+  EXPECT_EQ(bad, 0u);
+  // write through the view at t=1 and find the bytes at the array positions
+  Bytes in(v->buffer_size(box), std::byte{0xEE});
+  for (size_t k = 0; k < in.size(); ++k) in[k] = static_cast<std::byte>(200 + k % 50);
+  v->write(box, in, {{"t", 1}});
+  Bytes back(raw.size());
+  a.read(NdBox{{0, 0, 0, 0, 0}, {2, 3, 8, 8, 8}}, back);
+  i = 0;
+  bad = 0;
+  for (int c = 0; c < 2; ++c)
+    for (int x = 1; x < 6; ++x)
+      for (int y = 2; y < 6; ++y)
+        for (int z = 3; z < 5; ++z, ++i) {
+          size_t pos = ((((static_cast<size_t>(c) * 3 + 1) * 8 + z) * 8 + y) * 8 + x);
+          if (back[pos] != in[i]) ++bad;
+        }
+  EXPECT_EQ(bad, 0u);
+  EXPECT_EQ(back[((((0 * 3 + 2) * 8 + 3) * 8 + 2) * 8 + 1)], f(0, 2, 1, 2, 3));  // t=2 untouched
+  try {
+    v->read(box, out);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("\"t\""), std::string::npos);
+  }
+}
+
+TEST(MagViewChannels, ChannelIndexSelectsTheArraysChannels) {
+  test::TempDir tmp;
+  auto root = test::copy_fixture("simple_zarr3_dataset", tmp.path());
+  auto ds = Dataset::open(root);
+  Json j = Json::parse(ds->properties().dump());
+  j["dataLayers"][0]["numChannels"] = 1;
+  j["dataLayers"][0]["elementClass"] = "uint8";
+  j["dataLayers"][0]["mags"][0]["channelIndex"] = 1;
+  ds->replace_properties(j.dump());
+  auto v = ds->mag_view("color", Mag(1, 1, 1));
+  expect_fixture_pattern(*v, 1, false);
+  BoundingBox box{{0, 0, 0}, {2, 2, 2}};
+  v->write(box, Bytes(8, std::byte{0xAB}));
+  Bytes all(3 * 8);
+  v->array().read(NdBox{{0, 0, 0, 0}, {3, 2, 2, 2}}, all);
+  for (size_t k = 0; k < 8; ++k) {
+    EXPECT_EQ(all[k], static_cast<std::byte>(test::fixture_value(static_cast<int64_t>(k / 4), (k / 2) % 2, k % 2)));
+    EXPECT_EQ(all[8 + k], std::byte{0xAB});
+    EXPECT_EQ(all[16 + k], static_cast<std::byte>(test::fixture_value(static_cast<int64_t>(k / 4), (k / 2) % 2, k % 2)));
+  }
+  ds->set_bounding_box("color", BoundingBox{{0, 0, 0}, {24, 24, 24}});  // a save in the library's form
+  EXPECT_NE(slurp(root / "datasource-properties.json").find("\"channelIndex\": 1"), std::string::npos);
+}
