@@ -283,7 +283,12 @@ struct Filesystem::Ops {
     }
     if (!l->find_mag(mag)) return std::nullopt;
     auto registered = loc->dataset->mag_path(l->name, mag).lexically_normal();
-    if (registered != f.backing(rel).lexically_normal()) return std::nullopt;
+    auto here = f.backing(rel).lexically_normal();
+    if (registered != here) {
+      // A symlinked mag is stored by its target's path; the link in the layer folder is the mag.
+      std::error_code ec;
+      if (!fs::is_symlink(here, ec) || !fs::equivalent(here, registered, ec)) return std::nullopt;
+    }
     return std::make_tuple(*loc, l->name, mag);
   }
   /// Drops kernel caches of a dataset after the Dataset changed it.
@@ -585,16 +590,28 @@ struct Filesystem::Ops {
       if (looks_like_mag(n)) {
         if (auto layer = layer_at(f, rel.parent_path())) {
           auto& [loc, lp] = *layer;
-          Mag::parse(n);  // validates the name
+          auto mag = Mag::parse(n);  // validates the name
           fs::path target(link);
+          std::optional<Mag> target_mag;
+          try {
+            target_mag = Mag::parse(target.lexically_normal().filename().string());
+          } catch (const Error&) {
+          }
+          if (!target_mag || !(*target_mag == mag))
+            fail(ErrorKind::InvalidArgument, "a mag symlink is named as its target mag: " + n + " -> " + link);
           bool relative = target.is_relative();
           auto resolved = relative ? (f.backing(rel.parent_path()) / target).lexically_normal()
                                    : f.resolve_argument(link, rel.parent_path(), "");
           loc.dataset->add_symlink_mag(lp.name, resolved, relative);
           changed_dataset(f, loc, lp.name);
           std::error_code ec;
-          if (!fs::exists(fs::symlink_status(f.backing(rel), ec)))
-            fail(ErrorKind::InvalidArgument, "the mag added from " + std::string(link) + " is not named " + n);
+          if (!fs::exists(fs::symlink_status(f.backing(rel), ec))) {
+            // The library names the link by the mag's short name ("2"); "2-2-2" is served by that link.
+            auto made = f.backing(rel.parent_path()) / mag.short_name();
+            fs::create_directory_symlink(fs::read_symlink(made, ec), f.backing(rel), ec);
+            if (ec) fail(ErrorKind::Io, "cannot name the mag link " + rel.string() + ": " + ec.message());
+            fs::remove(made, ec);
+          }
           reply_new_entry(f, req, parent, n, rel);
           return;
         }

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `-o ro` refuses every change with EROFS and changes nothing; reads still work.
+source "$(dirname "$0")/mount_common.inc" "$@"
+
+mkdir -p "$WORK/src" "$WORK/mnt"
+cp -r "$FIXTURES/simple_zarr3_dataset" "$WORK/src/ds"
+cp -r "$FIXTURES/simple_zarr3_dataset" "$WORK/src/ds_b"
+chmod -R u+w "$WORK/src"
+tree_digest "$WORK/src" > "$WORK/before"
+mount_wkfs "$WORK/src" "$WORK/mnt" -o ro
+M=$WORK/mnt/ds
+RO="Read-only file system"
+diff -r "$WORK/src/ds" "$M" || fail "read through a read-only mount"
+expect_failure "$RO" mkdir "$M/color/2"
+expect_failure "$RO" rmdir "$M/color/1"
+expect_failure "$RO" rm -r "$M/color"
+expect_failure "$RO" mv "$M/color" "$M/colour"
+expect_failure "$RO" ln -s ../../ds_b/color/1 "$M/color/2"
+expect_failure "$RO" setfattr -n user.wk.bounding_box -v 0,0,0,1,1,1 "$M/color"
+expect_failure "$RO" setfattr -n user.other -v x "$M/color"
+expect_failure "$RO" sh -c "echo '{}' > '$M/datasource-properties.json'"
+expect_failure "$RO" touch "$M/new-file"
+expect_failure "$RO" sh -c "echo x >> '$M/color/1/zarr.json'"
+expect_failure "$RO" truncate -s 0 "$M/color/1/zarr.json"
+expect_failure "$RO" chmod 600 "$M/color/1/zarr.json"
+expect_failure "$RO" "$WKFS" ctl "$M/color" add-mag 2
+expect_failure "$RO" "$WKFS" ctl "$M" add-layer seg --category segmentation
+diff <(tree_digest "$WORK/src") "$WORK/before" || fail "a read-only mount changed the backing folder"
+getfattr -d -m user.wk "$M/color" | grep -q 'user.wk.read_only="true"' || fail "read_only attribute"
+"$WKFS" unmount "$WORK/mnt"
+echo "read_only_mount: ok"

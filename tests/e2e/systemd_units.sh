@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# `cmake --install` puts the binary, the unit and the mount helper in place; the unit verifies.
+source "$(dirname "$0")/mount_common.inc" "$@"
+
+BUILD=$(dirname "$WKFS")
+PREFIX=$WORK/prefix
+cmake --install "$BUILD" --prefix "$PREFIX" > "$WORK/install.log" || fail "cmake --install: $(cat "$WORK/install.log")"
+UNIT=$PREFIX/lib/systemd/system/wkfs@.service
+[[ -x $PREFIX/bin/wkfs ]] || fail "binary not installed"
+[[ -x $PREFIX/sbin/mount.fuse.wkfs ]] || fail "mount helper not installed"
+[[ -f $UNIT ]] || fail "unit not installed"
+grep -q "^ExecStart=$PREFIX/bin/wkfs mount -f" "$UNIT" || fail "ExecStart does not run the installed binary"
+command -v systemd-analyze > /dev/null || fail "systemd-analyze missing (apt-get install systemd)"
+# A template is verified through an instance name.
+mkdir -p "$WORK/units"
+cp "$UNIT" "$WORK/units/wkfs@test.service"
+SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no "$WORK/units/wkfs@test.service" > "$WORK/verify.log" 2>&1 ||
+  fail "systemd-analyze verify: $(cat "$WORK/verify.log")"
+grep -v "ConditionPathExists\|/etc/wkfs" "$WORK/verify.log" | grep -qi "wkfs@" && fail "verify warnings: $(cat "$WORK/verify.log")"
+
+# The mount helper: mount(8)'s calling convention, fstab-only words ignored.
+mkdir -p "$WORK/src" "$WORK/mnt"
+cp -r "$FIXTURES/simple_zarr3_dataset" "$WORK/src/ds"
+MOUNTS+=("$WORK/mnt")
+"$PREFIX/sbin/mount.fuse.wkfs" "$WORK/src" "$WORK/mnt" -o ro,nofail,defaults,x-systemd.automount
+is_mounted "$WORK/mnt" || fail "mount.fuse.wkfs did not mount"
+expect_failure "Read-only file system" mkdir "$WORK/mnt/ds/color/2"
+"$PREFIX/bin/wkfs" unmount "$WORK/mnt"
+# mount -t fuse.wkfs finds the helper on its search path (/sbin); only when installed there.
+if [[ -x /sbin/mount.fuse.wkfs ]]; then
+  mount -t fuse.wkfs "$WORK/src" "$WORK/mnt" -o ro
+  is_mounted "$WORK/mnt" || fail "mount -t fuse.wkfs"
+  umount "$WORK/mnt"
+fi
+echo "systemd_units: ok"
