@@ -115,26 +115,34 @@ void permuted_copy_typed(const T* src, T* dst, const PermutedLayout& l) {
     dst[0] = src[0];
     return;
   }
-  // a: contiguous in dst (last axis); b: the axis contiguous in src (stride 1).
-  const size_t a = n - 1;
-  size_t b = a;
+  // b: the axis contiguous in src (stride 1). a: the axis with the smallest dst stride among the
+  // others that are long enough to tile (a short axis such as 3 channels goes to the outer loops).
+  size_t b = 0;
   for (size_t k = 0; k < n; ++k)
     if (l.src_stride[k] == 1) b = k;
-  const int64_t na = l.shape[a], nb = l.shape[b];
-  const int64_t sa = l.src_stride[a], db = l.dst_stride[b];
-  // Outer axes: all except a and b.
+  size_t a = b;
+  for (size_t k = 0; k < n; ++k) {
+    if (k == b) continue;
+    bool long_enough = l.shape[k] >= 8, a_long = a != b && l.shape[a] >= 8;
+    if (a == b || (long_enough && !a_long) || (long_enough == a_long && l.dst_stride[k] < l.dst_stride[a])) a = k;
+  }
   VecN outer_axes;
   for (size_t k = 0; k < n; ++k)
     if (k != a && k != b) outer_axes.push_back(static_cast<int64_t>(k));
+  const int64_t nb = l.shape[b], db = l.dst_stride[b];
+  const int64_t na = a == b ? 1 : l.shape[a], sa = a == b ? 0 : l.src_stride[a], da = a == b ? 0 : l.dst_stride[a];
+  constexpr int64_t kTile = sizeof(T) == 1 ? 32 : (sizeof(T) == 2 ? 16 : 8);  // best measured per size
   VecN idx(outer_axes.size(), 0);
   int64_t so = 0, dof = 0;
-  constexpr int64_t kTile = 32;
   while (true) {
     const T* s = src + so;
     T* d = dst + dof;
-    if (a == b) {
-      for (int64_t i = 0; i < na; ++i) d[i] = s[i];
+    if (a == b) {  // n == 1: a plain strided row
+      for (int64_t i = 0; i < nb; ++i) d[i * db] = s[i];
+    } else if (db == 1) {  // contiguous on both sides
+      for (int64_t ia = 0; ia < na; ++ia) std::memcpy(d + ia * da, s + ia * sa, static_cast<size_t>(nb) * sizeof(T));
     } else {
+      // Square tiles keep both sides in few cache lines; the inner loop walks dst's shorter stride.
       for (int64_t b0 = 0; b0 < nb; b0 += kTile) {
         const int64_t b1 = std::min(nb, b0 + kTile);
         for (int64_t a0 = 0; a0 < na; a0 += kTile) {
@@ -142,7 +150,7 @@ void permuted_copy_typed(const T* src, T* dst, const PermutedLayout& l) {
           for (int64_t ib = b0; ib < b1; ++ib) {
             const T* sp = s + ib;
             T* dp = d + ib * db;
-            for (int64_t ia = a0; ia < a1; ++ia) dp[ia] = sp[ia * sa];
+            for (int64_t ia = a0; ia < a1; ++ia) dp[ia * da] = sp[ia * sa];
           }
         }
       }

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <functional>
@@ -413,6 +414,32 @@ TEST(Zarr3RoundTrip, FillChunksAreOmittedAndEmptyShardsDeleted) {
   a->write({{0, 1, 1, 1}, {1, 1, 1, 1}}, zeros);
   a->write({{0, 5, 1, 1}, {1, 1, 1, 1}}, zeros);
   EXPECT_FALSE(fs::exists(tmp / "m" / "c/0/0/0/0"));
+}
+
+// The transpose codec against a brute-force numpy.transpose, for every permutation of 4 axes,
+// with and without length-1 axes, for every element size.
+TEST(Zarr3Codec, TransposeMatchesBruteForceForAllPermutations) {
+  for (VecN shape : {VecN{2, 3, 5, 4}, VecN{1, 3, 1, 6}, VecN{3, 1, 9, 17}})
+    for (size_t es : {1, 2, 4, 8}) {
+      VecN order{0, 1, 2, 3};
+      do {
+        ChunkCodec cc;
+        cc.order = order;
+        Bytes chunk(static_cast<size_t>(prod(shape)) * es);
+        for (size_t i = 0; i < chunk.size(); ++i) chunk[i] = static_cast<std::byte>(i * 31 + i / 256);
+        Bytes stored = cc.encode(chunk, shape, es);
+        VecN tshape(4);
+        for (size_t k = 0; k < 4; ++k) tshape[k] = shape[static_cast<size_t>(order[k])];
+        size_t bad = 0;
+        for_each_element(shape, [&](const VecN& idx) {
+          VecN t(4);
+          for (size_t k = 0; k < 4; ++k) t[k] = idx[static_cast<size_t>(order[k])];
+          bad += std::memcmp(&stored[c_offset(t, tshape) * es], &chunk[c_offset(idx, shape) * es], es) != 0;
+        });
+        EXPECT_EQ(bad, 0u) << to_string(shape) << " order " << to_string(order) << " es " << es;
+        EXPECT_TRUE(cc.decode(stored, shape, es, "t") == chunk) << to_string(order);
+      } while (std::next_permutation(order.begin(), order.end()));
+    }
 }
 
 // --- metadata details -------------------------------------------------------------------------------
