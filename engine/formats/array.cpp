@@ -148,11 +148,11 @@ void Array::write(const NdBox& box, ByteSpan in) {
                                            " is outside the array shape " + to_string(meta_.shape));
   if (box.empty()) return;
 
-  std::lock_guard lock(write_mutex_);
   const VecN cps = meta_.chunks_per_shard();
   const size_t chunks_in_shard = static_cast<size_t>(prod(cps));
   for_each_cell(box, meta_.shard_shape, [&](const VecN& shard) {
     fs::path file = shard_path(shard);
+    std::lock_guard lock(shard_locks_[std::hash<std::string>{}(file.native()) % kShardLockStripes]);
     ShardChunks chunks;
     if (auto existing = read_file_if_exists(file)) {
       chunks = decode_shard(*existing, file);

@@ -6,6 +6,7 @@
 // chunk file, a WKW file). Formats implement the hooks below; Array does the region logic, the
 // caching, the read-modify-write of shards and the atomic replacement of shard files.
 #include <filesystem>
+#include <array>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -104,7 +105,10 @@ class Array {
 
   fs::path path_;
   ArrayMeta meta_;
-  mutable std::mutex write_mutex_;
+  // Read-modify-write of one shard must not interleave with another of the same shard; different
+  // shards proceed in parallel (lock striping by shard index).
+  static constexpr size_t kShardLockStripes = 64;
+  mutable std::array<std::mutex, kShardLockStripes> shard_locks_;
   bool store_fill_chunks_ = false;  // serialises read-modify-write of shards within this process
 };
 
