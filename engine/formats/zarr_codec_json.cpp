@@ -69,7 +69,13 @@ Bytes integer_fill(const json& v, const std::string& what) {
 
 template <typename F, typename U>
 Bytes float_fill(const json& v, const std::string& what) {
-  if (v.is_number()) return bytes_of(static_cast<F>(v.get<double>()));
+  if (v.is_number()) {
+    double d = v.get<double>();
+    // Out-of-range doubles become infinities (as numpy casts them) instead of undefined behaviour.
+    if (std::isfinite(d) && std::fabs(d) > static_cast<double>(std::numeric_limits<F>::max()))
+      return bytes_of(d > 0 ? std::numeric_limits<F>::infinity() : -std::numeric_limits<F>::infinity());
+    return bytes_of(static_cast<F>(d));
+  }
   if (v.is_string()) {
     const std::string& s = v.get_ref<const std::string&>();
     if (s == "NaN") return bytes_of(std::numeric_limits<F>::quiet_NaN());
