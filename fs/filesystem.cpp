@@ -1,4 +1,5 @@
 #include "fs/filesystem.hpp"
+#include "fs/lazy_engines.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -9,6 +10,7 @@
 
 #include <cstring>
 #include <regex>
+#include <set>
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
@@ -66,6 +68,7 @@ struct Filesystem::OpenFile {
   std::string buffer;  // properties being edited, status snapshot, control reply
   bool dirty = false;
   bool has_result = false;
+  bool written = false;  // a backing file written through this handle (lazy mags depending on it become stale)
 };
 
 struct Filesystem::OpenDir {
@@ -85,6 +88,17 @@ Filesystem::Filesystem(FilesystemConfig config)
       status_(config_.log),
       commands_(config_.commands ? config_.commands : make_builtin_command_table()) {
   config_.source = catalog_.source();
+  add_lazy_commands(*commands_);
+  LazyEngines::instance().set_invalidation_callback([this](const fs::path& root, const fs::path& rel) {
+    // a lazy file became stale: drop its name, attributes and pages from the kernel
+    auto mount_rel = (root / rel).lexically_relative(config_.source);
+    if (auto ino = nodes_.find(mount_rel)) invalidate_inode(*ino);
+    if (auto parent = nodes_.find(mount_rel.parent_path())) {
+      std::lock_guard lock(inval_mutex_);
+      inval_queue_.push_back({*parent, mount_rel.filename().string()});
+      inval_cv_.notify_one();
+    }
+  });
 }
 
 Filesystem::~Filesystem() { stop(); }
@@ -187,6 +201,8 @@ Json Filesystem::status_json() {
   Json cmds = Json::array();
   for (const auto& n : commands_->names()) cmds.push_back(n);
   j["control_commands"] = cmds;
+  // lazy pyramids of every dataset: files total / computed / stale, bytes, compute time, queue
+  j["lazy"] = Json::parse(LazyEngines::instance().status().dump());
   return j;
 }
 
@@ -245,7 +261,7 @@ struct Filesystem::Ops {
   }
   static double timeout_for(Filesystem& f, const fs::path& rel, const struct stat& st) {
     if (is_properties_path(f, rel)) return 0.0;
-    if (S_ISREG(st.st_mode) && is_chunk_path(f, rel)) return kChunkTimeout;
+    if (S_ISREG(st.st_mode) && is_chunk_path(f, rel)) return f.lazy_.is_lazy_file(rel) ? 0.0 : kChunkTimeout;
     return kDefaultTimeout;
   }
 
@@ -319,6 +335,16 @@ struct Filesystem::Ops {
     return e;
   }
 
+  /// lstat of the backing path, or the attributes of a lazy file/folder not computed yet.
+  static struct stat stat_or_lazy(Filesystem& f, const fs::path& rel) {
+    struct stat st {};
+    if (::lstat(f.backing(rel).c_str(), &st) == 0) return st;
+    int err = errno;
+    if (err == ENOENT && is_chunk_path(f, rel))
+      if (auto lazy = f.lazy_.stat(rel, f.config_.read_only)) return *lazy;
+    errno_fail(err, "lstat " + rel.string());
+  }
+
   // --- lookup, attributes -------------------------------------------------------------------
 
   static void lookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -336,7 +362,8 @@ struct Filesystem::Ops {
       }
       if (is_temp_file_name(n)) errno_fail(ENOENT, "temp files are hidden");
       auto rel = parent_rel / n;
-      auto st = lstat_or_throw(f.backing(rel));
+      if (f.lazy_.hidden(parent_rel, n)) errno_fail(ENOENT, "wkfs state is hidden");
+      auto st = stat_or_lazy(f, rel);
       auto e = entry_for(f, parent, n, rel, st);
       fuse_reply_entry(req, &e);
     });
@@ -374,7 +401,9 @@ struct Filesystem::Ops {
         return;
       }
       auto rel = path_of(f, ino);
-      st = lstat_or_throw(f.backing(rel));
+      st = stat_or_lazy(f, rel);
+      if (is_properties_path(f, rel))
+        if (auto text = f.lazy_.properties(rel)) st.st_size = static_cast<off_t>(text->size());
       fuse_reply_attr(req, &st, timeout_for(f, rel, st));
     });
   }
@@ -389,7 +418,7 @@ struct Filesystem::Ops {
     }
     auto loc = f.catalog_.locate(of.rel.parent_path());
     if (!loc) fail(ErrorKind::NotFound, "no dataset at " + of.rel.parent_path().string());
-    loc->dataset->replace_properties(text);
+    loc->dataset->replace_properties(f.lazy_.stored_properties(of.rel, text));
     changed_dataset(f, *loc, std::nullopt);
   }
 
@@ -496,7 +525,7 @@ struct Filesystem::Ops {
           auto mag = Mag::parse(n);  // "3" is InvalidArgument -> EINVAL
           std::error_code ec;
           bool registered = lp.find_mag(mag) != nullptr;
-          if (!(registered && !fs::exists(f.backing(rel), ec))) {
+          if (!(registered && !fs::exists(loc.dataset->mag_path(lp.name, mag), ec))) {
             // A registered mag whose folder is missing (cp -r into the mount) is a plain mkdir.
             loc.dataset->add_mag(lp.name, mag);
             changed_dataset(f, loc, lp.name);
@@ -526,6 +555,10 @@ struct Filesystem::Ops {
       if (n == kControlFile || (n == kStatusFile && parent == FUSE_ROOT_ID))
         errno_fail(EPERM, "control files cannot be removed");
       require_writable(f);
+      if (::access(f.backing(rel).c_str(), F_OK) != 0 && f.lazy_.remove(rel, false)) {
+        fuse_reply_err(req, 0);  // a lazy file not computed yet: nothing stored to remove
+        return;
+      }
       struct stat st = lstat_or_throw(f.backing(rel));
       if (S_ISLNK(st.st_mode)) {
         if (auto m = mag_at(f, rel)) {  // a symlinked mag: rm LAYER/MAG is delete_mag
@@ -550,6 +583,16 @@ struct Filesystem::Ops {
       auto rel = child_of(f, parent, name);
       require_writable(f);
       auto path = f.backing(rel);
+      {
+        std::error_code ec;
+        bool exists = fs::exists(path, ec);
+        if ((!exists || folder_empty(path)) && f.lazy_.remove(rel, true)) {
+          f.nodes_.remove(parent, name);
+          f.invalidate_below(rel.parent_path());
+          fuse_reply_err(req, 0);  // a pending lazy mag, or a lazy folder with nothing computed
+          return;
+        }
+      }
       if (auto m = mag_at(f, rel)) {
         auto& [loc, layer, mag] = *m;
         if (!folder_empty(path)) errno_fail(ENOTEMPTY, "mag folder " + rel.string() + " is not empty");
@@ -695,7 +738,12 @@ struct Filesystem::Ops {
             of->dirty = true;
           }
           fi->direct_io = 1;
+        } else if (is_properties_path(f, rel) && f.lazy_.properties(rel)) {
+          of->type = OpenFile::Type::Status;  // a generated text: the backing file plus pending lazy mags
+          of->buffer = *f.lazy_.properties(rel);
+          fi->direct_io = 1;
         } else {
+          if (is_chunk_path(f, rel)) f.lazy_.ensure(rel);  // a lazy file is computed before it is opened
           int flags = fi->flags & ~(O_CREAT | O_EXCL | O_NOCTTY);
           int fd = ::open(f.backing(rel).c_str(), flags);
           if (fd < 0) sys_fail("open " + rel.string());
@@ -830,6 +878,7 @@ struct Filesystem::Ops {
         return;
       }
       self(req).status_.count(Op::Write);
+      of->written = true;
       fuse_reply_write(req, static_cast<size_t>(n));
       return;
     }
@@ -867,6 +916,13 @@ struct Filesystem::Ops {
     std::unique_ptr<OpenFile> of(reinterpret_cast<OpenFile*>(fi->fh));
     auto& f = self(req);
     f.status_.file_closed();
+    if (of->written) {
+      try {
+        f.lazy_.written(of->rel);
+      } catch (const std::exception& e) {
+        f.status_.error("release", of->rel.string(), e.what(), EIO);
+      }
+    }
     if (of->type == OpenFile::Type::Properties) {
       try {
         commit_properties(f, *of);
@@ -898,6 +954,17 @@ struct Filesystem::Ops {
       auto d = std::make_unique<OpenDir>();
       d->rel = rel;
       int fd = ::open(f.backing(rel).c_str(), O_RDONLY | O_DIRECTORY);
+      auto lazy_entries = is_chunk_path(f, rel / "x") ? f.lazy_.entries(rel) : std::vector<std::pair<std::string, bool>>{};
+      if (fd < 0 && errno == ENOENT && !lazy_entries.empty()) {
+        // a folder of a lazy mag that holds no computed file yet
+        d->entries.push_back({".", 0, DT_DIR});
+        d->entries.push_back({"..", 0, DT_DIR});
+        for (auto& [name, dir] : lazy_entries) d->entries.push_back({name, 0, static_cast<unsigned char>(dir ? DT_DIR : DT_REG)});
+        fi->fh = reinterpret_cast<uint64_t>(d.release());
+        fi->cache_readdir = 0;
+        fuse_reply_open(req, fi);
+        return;
+      }
       if (fd < 0) sys_fail("opendir " + rel.string());
       d->fd = UniqueFd(fd);
       // Snapshot the listing once: replies are then cut from memory (POSIX allows this).
@@ -912,10 +979,17 @@ struct Filesystem::Ops {
       d->entries.push_back({"..", 0, DT_DIR});
       while (auto* e = ::readdir(dir)) {
         std::string n = e->d_name;
-        if (n == "." || n == ".." || is_temp_file_name(n)) continue;
+        if (n == "." || n == ".." || is_temp_file_name(n) || f.lazy_.hidden(rel, n)) continue;
         d->entries.push_back({std::move(n), e->d_ino, e->d_type});
       }
       ::closedir(dir);
+      if (!lazy_entries.empty()) {
+        // files of a lazy mag are listed whether computed or not
+        std::set<std::string> present;
+        for (const auto& e : d->entries) present.insert(e.name);
+        for (auto& [name, is_dir] : lazy_entries)
+          if (!present.count(name)) d->entries.push_back({name, 0, static_cast<unsigned char>(is_dir ? DT_DIR : DT_REG)});
+      }
       fi->fh = reinterpret_cast<uint64_t>(d.release());  // reclaimed in releasedir()
       fi->cache_readdir = 0;
       fuse_reply_open(req, fi);
@@ -939,7 +1013,11 @@ struct Filesystem::Ops {
             p.attr.st_mode = static_cast<mode_t>(e.type) << 12;
           } else {
             struct stat st {};
-            if (::fstatat(d->fd.get(), e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // gone since
+            if (!d->fd || ::fstatat(d->fd.get(), e.name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+              auto lazy = f.lazy_.stat(d->rel / e.name, f.config_.read_only);
+              if (!lazy) continue;  // gone since
+              st = *lazy;
+            }
             p = entry_for(f, ino, e.name, d->rel / e.name, st);
             looked_up = true;
           }

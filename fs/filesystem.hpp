@@ -15,6 +15,7 @@
 
 #include "fs/command_table.hpp"
 #include "fs/dataset_catalog.hpp"
+#include "fs/lazy_view.hpp"
 #include "fs/fuse_api.hpp"
 #include "fs/mount_status.hpp"
 #include "fs/node_table.hpp"
@@ -67,6 +68,7 @@ class Filesystem {
 
   FilesystemConfig config_;
   DatasetCatalog catalog_;
+  LazyView lazy_{catalog_};
   NodeTable nodes_;
   MountStatus status_;
   std::shared_ptr<CommandTable> commands_;

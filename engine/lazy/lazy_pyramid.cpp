@@ -67,6 +67,10 @@ LazyPyramid::LazyPyramid(std::shared_ptr<Dataset> dataset, LazyConfig config)
     : dataset_(std::move(dataset)), config_(config), budget_(config.memory_cap_bytes) {
   registry_ = LazyRegistry::load(dataset_->root());
   rebuild_states();
+}
+
+void LazyPyramid::start_workers_locked() {
+  if (!workers_.empty()) return;  // started on first use: a mount of many datasets idles cheaply
   unsigned n = config_.threads ? config_.threads : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < n; ++i) workers_.emplace_back([this] { worker_loop(); });
 }
@@ -654,6 +658,7 @@ size_t LazyPyramid::materialize(const std::string& layer, std::optional<Mag> mag
   size_t n = 0;
   {
     std::lock_guard lock(queue_mu_);
+    start_workers_locked();
     for (const auto& st : todo)
       st->grid->for_each([&](const VecN& s) {
         if (::access((st->dir / st->grid->relative_path(s)).c_str(), F_OK) == 0) return;

@@ -134,6 +134,7 @@ class LazyPyramid {
   void mark_complete_if_done(MagState& st);
   void set_listed(const std::string& layer, const Mag& mag, bool listed);
   void worker_loop();
+  void start_workers_locked();  // queue_mu_ held
 
   std::shared_ptr<Dataset> dataset_;
   LazyConfig config_;
