@@ -1,4 +1,5 @@
 #include "fs/mount.hpp"
+#include "fs/lazy_engines.hpp"
 
 #include <fcntl.h>
 #include <sys/mount.h>
@@ -79,6 +80,17 @@ void apply_option_string(MountOptions& o, const std::string& text) {
       o.log_file = opt.substr(4);
     } else if (opt == "foreground") {
       o.foreground = true;
+    } else if (opt == "pyramid=auto") {
+      o.auto_pyramid = true;
+    } else if (opt == "pyramid=none") {
+      o.auto_pyramid = false;
+    } else if (opt.rfind("lazy_memory_mb=", 0) == 0 || opt.rfind("lazy_threads=", 0) == 0) {
+      auto eq = opt.find('=');
+      std::string v = opt.substr(eq + 1);
+      if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 9)
+        fail(ErrorKind::InvalidArgument, "option " + opt.substr(0, eq) + " wants a positive number, got '" + v + "'");
+      if (opt[5] == 'm') o.lazy.memory_cap_bytes = static_cast<size_t>(std::stoull(v)) << 20;
+      else o.lazy.threads = static_cast<unsigned>(std::stoul(v));
     } else {
       o.fuse_options.push_back(opt);
     }
@@ -151,6 +163,7 @@ int run_mount(const MountOptions& options) {
   config.mountpoint = mountpoint;
   config.read_only = options.read_only;
   config.log = log;
+  LazyEngines::instance().configure(options.lazy, options.auto_pyramid);
   Filesystem filesystem(config);  // throws for a SOURCE that is not a dataset
   remove_temp_files(config.source);
 
@@ -182,6 +195,9 @@ int run_mount(const MountOptions& options) {
     fail(ErrorKind::Io, "cannot daemonise");
   }
   filesystem.start(se);
+  if (options.auto_pyramid)  // register the default pyramids now (metadata only), not on first access
+    for (const auto& root : filesystem.catalog().dataset_roots())
+      if (auto loc = filesystem.catalog().locate(root)) LazyEngines::instance().of(loc->dataset);
   fuse_loop_config* loop = fuse_loop_cfg_create();
   fuse_loop_cfg_set_clone_fd(loop, 0);
   fuse_loop_cfg_set_idle_threads(loop, 10);

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "lazy/lazy_pyramid.hpp"
+
 namespace wkfs::mount {
 
 namespace fs = std::filesystem;
@@ -18,6 +20,8 @@ struct MountOptions {
   bool debug = false;                     // libfuse request tracing (-d)
   std::vector<std::string> fuse_options;  // passed to libfuse as -o (allow_other, ...)
   std::optional<fs::path> log_file;       // error lines; stderr when unset
+  LazyConfig lazy;                        // lazy_memory_mb=N, lazy_threads=N
+  bool auto_pyramid = false;              // pyramid=auto: default lazy pyramid for single-mag layers
 };
 
 /// Parses a mount(8)-style option string ("ro,allow_other,log=/x") into `options`; drops the
