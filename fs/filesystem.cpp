@@ -540,10 +540,16 @@ struct Filesystem::Ops {
     });
   }
 
-  static bool folder_empty(const fs::path& dir) {
+  /// Empty apart from temp files and, with `ignore_group_metadata`, the Zarr group files the
+  /// library rewrites itself (delete_mag rewrites LAYER/zarr.json after `rm -r` removed it).
+  static bool folder_empty(const fs::path& dir, bool ignore_group_metadata = false) {
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator(dir, ec))
-      if (!is_temp_file_name(e.path().filename().string())) return false;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+      auto n = e.path().filename().string();
+      if (is_temp_file_name(n)) continue;
+      if (ignore_group_metadata && (n == "zarr.json" || n == ".zgroup" || n == ".zattrs")) continue;
+      return false;
+    }
     return true;
   }
 
@@ -606,8 +612,9 @@ struct Filesystem::Ops {
       }
       if (auto l = layer_at(f, rel)) {
         auto& [loc, lp] = *l;
-        if (!folder_empty(path)) errno_fail(ENOTEMPTY, "layer folder " + rel.string() + " is not empty");
+        if (!folder_empty(path, true)) errno_fail(ENOTEMPTY, "layer folder " + rel.string() + " is not empty");
         loc.dataset->delete_layer(lp.name);
+        LazyEngines::instance().of(loc.dataset).forget_layer(lp.name);
         std::error_code ec;
         if (fs::exists(path, ec)) fs::remove_all(path, ec);
         f.nodes_.remove(parent, name);
@@ -679,6 +686,7 @@ struct Filesystem::Ops {
           auto& [loc, lp] = *l;
           if (flags & RENAME_EXCHANGE) errno_fail(EINVAL, "layers cannot be exchanged");
           loc.dataset->rename_layer(lp.name, nn);
+          LazyEngines::instance().of(loc.dataset).rename_layer(lp.name, nn);
           f.nodes_.rename(parent, n, newparent, nn);
           changed_dataset(f, loc, std::nullopt);
           fuse_reply_err(req, 0);
@@ -688,7 +696,7 @@ struct Filesystem::Ops {
           // Editors save by writing a new file and renaming it over the old one: validate it.
           auto loc = f.catalog_.locate(to.parent_path());
           if (loc) {
-            loc->dataset->replace_properties(read_text(f.backing(from)));
+            loc->dataset->replace_properties(f.lazy_.stored_properties(to, read_text(f.backing(from))));
             if (::unlink(f.backing(from).c_str()) != 0) sys_fail("unlink " + from.string());
             f.nodes_.remove(parent, n);
             changed_dataset(f, *loc, std::nullopt);
@@ -700,6 +708,7 @@ struct Filesystem::Ops {
       if (::renameat2(AT_FDCWD, f.backing(from).c_str(), AT_FDCWD, f.backing(to).c_str(), flags) != 0)
         sys_fail("rename " + from.string() + " -> " + to.string());
       f.nodes_.rename(parent, n, newparent, nn);
+      if (is_chunk_path(f, to)) f.lazy_.written(to);  // an atomic replace of a chunk file is a write
       fuse_reply_err(req, 0);
     });
   }
@@ -916,7 +925,7 @@ struct Filesystem::Ops {
     std::unique_ptr<OpenFile> of(reinterpret_cast<OpenFile*>(fi->fh));
     auto& f = self(req);
     f.status_.file_closed();
-    if (of->written) {
+    if (of->written && !is_temp_file_name(of->rel.filename().string())) {
       try {
         f.lazy_.written(of->rel);
       } catch (const std::exception& e) {

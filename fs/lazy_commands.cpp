@@ -107,7 +107,10 @@ void add_lazy_commands(CommandTable& t) {
            std::optional<Mag> mag;
            if (!l.positional.empty()) mag = Mag::parse(l.positional[0]);
            size_t n = lazy.materialize(c.layer.value_or(""), mag);
-           return Json{{"queued", n}};
+           Json r{{"queued", n}};
+           if (c.layer) r["layer"] = *c.layer;
+           if (mag) r["mags"] = Json::array({mag->short_name()});
+           return r;
          }});
   t.set({"lazy-status", CommandScope::Any, "lazy-status", [](CommandContext& c, const CommandLine&) {
            return Json::parse(LazyEngines::instance().of(c.dataset).status().dump());

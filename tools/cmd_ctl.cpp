@@ -6,6 +6,9 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <set>
+#include <thread>
+#include <chrono>
 
 #include "fs/command_table.hpp"
 #include "fs/filesystem.hpp"
@@ -29,6 +32,78 @@ std::string read_all(int fd) {
     off += n;
   }
   return out;
+}
+
+// The mount root above `dir`: the folder whose status file can be opened.
+std::filesystem::path mount_root(std::filesystem::path dir) {
+  dir = std::filesystem::absolute(dir).lexically_normal();
+  for (auto d = dir; !d.empty(); d = d.parent_path()) {
+    if (::access((d / wkfs::mount::kStatusFile).c_str(), F_OK) == 0) return d;
+    if (d == d.root_path()) break;
+  }
+  return {};
+}
+
+// --wait: polls the mount's status until the lazy mags named in the reply are computed, with a
+// progress bar on a terminal and one plain line every few seconds otherwise.
+int wait_for(const std::filesystem::path& dir, const nlohmann::json& reply) {
+  auto root = mount_root(dir);
+  if (root.empty()) {
+    std::cerr << "wkfs ctl: --wait: no wkfs mount above " << dir.string() << "\n";
+    return 1;
+  }
+  std::string layer = reply.value("result", nlohmann::json::object()).value("layer", std::string());
+  std::set<std::string> mags;
+  for (const auto& m : reply.value("result", nlohmann::json::object()).value("mags", nlohmann::json::array()))
+    mags.insert(m.get<std::string>());
+  bool tty = ::isatty(STDOUT_FILENO);
+  auto last_line = std::chrono::steady_clock::now() - std::chrono::seconds(10);
+  auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    int fd = ::open((root / wkfs::mount::kStatusFile).c_str(), O_RDONLY);
+    if (fd < 0) {
+      std::cerr << "wkfs ctl: --wait: the mount went away\n";
+      return 1;
+    }
+    auto status = nlohmann::json::parse(read_all(fd), nullptr, false);
+    ::close(fd);
+    uint64_t total = 0, done = 0, busy = 0, errors = 0;
+    if (!status.is_discarded() && status.contains("lazy"))
+      for (const auto& [ds, st] : status["lazy"].items())
+        for (const auto& m : st["mags"]) {
+          if (!layer.empty() && m["layer"] != layer) continue;
+          if (!mags.empty() && !mags.count(m["mag"].get<std::string>())) continue;
+          total += m["files_total"].get<uint64_t>();
+          done += std::min(m["files_computed"].get<uint64_t>(), m["files_total"].get<uint64_t>());
+          busy += m["queued"].get<uint64_t>() + m["in_progress"].get<uint64_t>();
+          errors += m["errors"].get<uint64_t>();
+        }
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    double frac = total ? static_cast<double>(done) / static_cast<double>(total) : 1.0;
+    double eta = frac > 0 && frac < 1 ? secs / frac - secs : 0;
+    char line[200];
+    std::snprintf(line, sizeof line, "%llu/%llu files (%.0f%%), %.1f s, eta %.0f s",
+                  static_cast<unsigned long long>(done), static_cast<unsigned long long>(total), frac * 100, secs, eta);
+    bool finished = done >= total || busy == 0;
+    if (tty) {
+      int width = 30, filled = static_cast<int>(frac * width);
+      std::cout << "\r[" << std::string(static_cast<size_t>(filled), '#') << std::string(static_cast<size_t>(width - filled), '.')
+                << "] " << line << std::flush;
+      if (finished) std::cout << "\n";
+    } else if (finished || std::chrono::steady_clock::now() - last_line > std::chrono::seconds(2)) {
+      std::cout << line << "\n" << std::flush;
+      last_line = std::chrono::steady_clock::now();
+    }
+    if (finished) {
+      if (done < total) {
+        std::cerr << "wkfs ctl: " << total - done << " files could not be computed (" << errors
+                  << " errors; see the mount's log and status)\n";
+        return 1;
+      }
+      return 0;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
 }
 
 int run(const std::vector<std::string>& args) {
@@ -69,6 +144,12 @@ int run(const std::vector<std::string>& args) {
     return 1;
   }
   std::cout << reply;
+  bool wait = false;
+  for (size_t i = 2; i < args.size(); ++i) wait = wait || args[i] == "--wait";
+  if (wait) {
+    auto j = nlohmann::json::parse(reply, nullptr, false);
+    if (!j.is_discarded()) return wait_for(dir, j);
+  }
   return 0;
 }
 
