@@ -68,6 +68,7 @@ struct Filesystem::OpenFile {
   std::string buffer;  // properties being edited, status snapshot, control reply
   bool dirty = false;
   bool has_result = false;
+  bool rejected = false;  // a write made the properties invalid: nothing is committed
   bool written = false;  // a backing file written through this handle (lazy mags depending on it become stale)
 };
 
@@ -408,11 +409,26 @@ struct Filesystem::Ops {
     });
   }
 
+  /// Validates a properties file being written: a syntax error before the end of what was written,
+  /// or a complete document the library rejects, is InvalidArgument; an unfinished one passes.
+  static void check_properties_so_far(const std::string& text) {
+    try {
+      auto parsed = Json::parse(text);
+      (void)parsed;
+    } catch (const nlohmann::json::parse_error& e) {
+      if (std::string(e.what()).find("end of input") != std::string::npos) return;  // not finished yet
+      fail(ErrorKind::InvalidArgument, std::string("datasource-properties.json is not valid JSON: ") + e.what());
+    }
+    auto props = DatasetProperties::parse(text);
+    (void)props;
+  }
+
   static void commit_properties(Filesystem& f, OpenFile& of) {
     std::string text;
     {
       std::lock_guard lock(of.mutex);
-      if (!of.dirty) return;
+      if (!of.dirty || of.rejected) return;
+      if (of.buffer.empty()) return;  // the shell's dup2 + close before anything was written
       of.dirty = false;
       text = of.buffer;
     }
@@ -901,10 +917,19 @@ struct Filesystem::Ops {
         return;
       }
       std::lock_guard lock(of->mutex);
+      if (of->rejected) errno_fail(EINVAL, "an earlier write made " + of->rel.string() + " invalid");
       size_t end = static_cast<size_t>(off) + size;
       if (of->buffer.size() < end) of->buffer.resize(end);
       std::memcpy(of->buffer.data() + off, buf, size);
       of->dirty = true;
+      try {
+        check_properties_so_far(of->buffer);
+      } catch (const Error&) {
+        // Shells ignore errors of close(): refuse the write that makes the file invalid instead.
+        of->rejected = true;
+        of->dirty = false;
+        throw;
+      }
       fuse_reply_write(req, size);
     });
   }
@@ -956,6 +981,9 @@ struct Filesystem::Ops {
 
   // --- folders ------------------------------------------------------------------------------
 
+  /// A non-zero inode number for a listed entry that has no backing file yet (readdir skips 0).
+  static ino_t lazy_ino(const std::string& name) { return static_cast<ino_t>(std::hash<std::string>{}(name) | 1); }
+
   static void opendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     guard(req, "opendir", std::to_string(ino), [&](Filesystem& f) {
       f.status_.count(Op::Readdir);
@@ -968,7 +996,7 @@ struct Filesystem::Ops {
         // a folder of a lazy mag that holds no computed file yet
         d->entries.push_back({".", 0, DT_DIR});
         d->entries.push_back({"..", 0, DT_DIR});
-        for (auto& [name, dir] : lazy_entries) d->entries.push_back({name, 0, static_cast<unsigned char>(dir ? DT_DIR : DT_REG)});
+        for (auto& [name, dir] : lazy_entries) d->entries.push_back({name, lazy_ino(name), static_cast<unsigned char>(dir ? DT_DIR : DT_REG)});
         fi->fh = reinterpret_cast<uint64_t>(d.release());
         fi->cache_readdir = 0;
         fuse_reply_open(req, fi);
@@ -997,7 +1025,7 @@ struct Filesystem::Ops {
         std::set<std::string> present;
         for (const auto& e : d->entries) present.insert(e.name);
         for (auto& [name, is_dir] : lazy_entries)
-          if (!present.count(name)) d->entries.push_back({name, 0, static_cast<unsigned char>(is_dir ? DT_DIR : DT_REG)});
+          if (!present.count(name)) d->entries.push_back({name, lazy_ino(name), static_cast<unsigned char>(is_dir ? DT_DIR : DT_REG)});
       }
       fi->fh = reinterpret_cast<uint64_t>(d.release());  // reclaimed in releasedir()
       fi->cache_readdir = 0;

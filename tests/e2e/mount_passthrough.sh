@@ -34,7 +34,7 @@ diff -r "$WORK/src/dsw" "$WORK/copyw" || fail "cp -r of the mounted WKW dataset 
 cmp "$WORK/src/ds3/notes.txt" "$WORK/mnt/ds3/notes.txt" || fail "notes differ"
 
 # The control files are found by name but never listed.
-ls -a "$WORK/mnt/ds3" "$WORK/mnt/ds3/color" | grep -q wkfs && fail "control files are listed"
+{ ls -a "$WORK/mnt/ds3"; ls -a "$WORK/mnt/ds3/color"; ls -a "$WORK/mnt"; } | grep -q "^\.wkfs" && fail "control files are listed"
 [[ -e "$WORK/mnt/ds3/.wkfs-ctl" && -e "$WORK/mnt/ds3/color/.wkfs-ctl" ]] || fail "control files missing"
 [[ -e "$WORK/mnt/ds3/color/1/.wkfs-ctl" ]] && fail "a mag folder has no control file"
 json "$WORK/mnt/.wkfs-status" 'sorted(x["path"] for x in d["datasets"])' | grep -q '"ds2", "ds3", "dsw"' ||
