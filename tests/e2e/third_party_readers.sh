@@ -6,7 +6,13 @@ source "$(dirname "$0")/mount_common.inc" "$@"
 mkdir -p "$WORK/src" "$WORK/mnt"
 cp -r "$FIXTURES/simple_zarr_dataset" "$WORK/src/v2"
 cp -r "$FIXTURES/simple_zarr3_dataset" "$WORK/src/v3"
-mount_wkfs "$WORK/src" "$WORK/mnt" -o ro
+cp -r "$FIXTURES/simple_zarr3_dataset" "$WORK/src/copy"
+chmod -R u+w "$WORK/src"
+mount_wkfs "$WORK/src" "$WORK/mnt"
+# A zstd-compressed sharded mag written by wkfs: the fixture's mag copied with compression.
+"$WKFS" ctl "$WORK/mnt/copy/color" delete-mag 1 > /dev/null
+"$WKFS" ctl "$WORK/mnt/copy/color" add-copy-mag "$WORK/mnt/v3/color/1" --compress true > /dev/null
+grep -q zstd "$WORK/src/copy/color/1/zarr.json" || fail "the copied mag is not zstd-compressed: $(cat "$WORK/src/copy/color/1/zarr.json")"
 
 "$PY" - "$WORK/mnt/v2/color/1-1-1" <<'PYEOF'
 import sys
@@ -44,5 +50,6 @@ if (bad) { console.error(`zarrita: ${bad} wrong values`); process.exit(1); }
 console.log("zarrita: ok", shape);
 JSEOF
 (cd "$NODE_DIR" && node read.mjs "$WORK/mnt/v3/color/1") || fail "zarrita read of the Zarr3 fixture"
+(cd "$NODE_DIR" && node read.mjs "$WORK/mnt/copy/color/1") || fail "zarrita read of the zstd mag wkfs wrote"
 "$WKFS" unmount "$WORK/mnt"
 echo "third_party_readers: ok"
