@@ -24,6 +24,7 @@ std::optional<struct stat> LazyView::stat(const fs::path& rel, bool read_only) c
   auto t = target(rel);
   if (!t || t->in_dataset.empty()) return std::nullopt;
   struct stat st {};
+  st.st_ino = static_cast<ino_t>(std::hash<std::string>{}(rel.string()) | 1);  // readdir skips inode 0
   st.st_uid = ::getuid();
   st.st_gid = ::getgid();
   if (auto ref = t->engine->lazy_file(t->in_dataset)) {
@@ -48,7 +49,8 @@ std::vector<std::pair<std::string, bool>> LazyView::entries(const fs::path& rel)
 }
 
 bool LazyView::hidden(const fs::path& dir_rel, const std::string& name) const {
-  if (name != ".wkfs") return false;
+  // the lazy registry folder and the properties lock file are wkfs's own, not the dataset's
+  if (name != ".wkfs" && name != "datasource-properties.json.__lock") return false;
   auto loc = catalog_.locate(dir_rel);
   return loc && loc->inner.empty();
 }
@@ -71,9 +73,7 @@ std::optional<std::string> LazyView::properties(const fs::path& props_rel) const
   auto loc = catalog_.locate(props_rel.parent_path());
   if (!loc) return std::nullopt;
   auto& engine = LazyEngines::instance().of(loc->dataset);
-  bool pending = false;
-  for (const auto& m : engine.status()["mags"]) pending = pending || !m["complete"].get<bool>();
-  if (!pending) return std::nullopt;
+  if (!engine.has_pending_mags()) return std::nullopt;
   return engine.mounted_properties();
 }
 

@@ -573,6 +573,11 @@ void LazyPyramid::set_invalidation_callback(std::function<void(const fs::path&)>
 
 // --- registry maintenance ----------------------------------------------------------------------
 
+bool LazyPyramid::has_pending_mags() const {
+  std::lock_guard lock(mu_);
+  return std::any_of(registry_.mags().begin(), registry_.mags().end(), [](const LazyMag& m) { return !m.complete; });
+}
+
 bool LazyPyramid::is_pending_mag(const std::string& layer, const Mag& mag) const {
   std::lock_guard lock(mu_);
   const LazyMag* m = registry_.find(layer, mag);

@@ -97,6 +97,8 @@ class LazyPyramid {
   /// Computes the file if it is not computed yet (one computation however many callers).
   void ensure(const LazyFileRef& ref);
 
+  /// True if some registered lazy mag is not complete (the mount's properties differ from the backing ones).
+  bool has_pending_mags() const;
   /// True if (layer, mag) is registered as lazy and not complete.
   bool is_pending_mag(const std::string& layer, const Mag& mag) const;
   /// Forgets a lazy mag and removes its folder (rm -r of a lazy mag); false if not lazy.
