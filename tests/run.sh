@@ -10,5 +10,6 @@ if [ ! -d "$npmdir/node_modules/zarrita" ]; then
   mkdir -p "$npmdir"
   (cd "$npmdir" && npm install --silent --no-audit --no-fund zarrita@0.7 @zarrita/storage@0.2 >/dev/null)
 fi
+export WKFS_NODE_MODULES="$npmdir"
 cd "$src/build"
 ctest --output-on-failure -j2 --timeout 1200
