@@ -10,6 +10,7 @@
 
 #include <cstring>
 #include <regex>
+#include <unordered_map>
 #include <set>
 
 #include "core/error.hpp"
@@ -83,11 +84,46 @@ struct Filesystem::OpenDir {
   std::vector<Entry> entries;
 };
 
+// A folder's backing listing is reused by later opendirs while the folder's inode and mtime are
+// unchanged. Only listings taken well after the last change are kept: mtime has a coarse clock,
+// so a change within the same tick as the listing would otherwise go unnoticed.
+struct Filesystem::DirCache {
+  struct Snapshot {
+    ino_t ino;
+    struct timespec mtime;
+    std::vector<OpenDir::Entry> entries;
+  };
+  static constexpr int64_t kQuietNs = 100'000'000;
+  static constexpr size_t kMaxFolders = 1024;
+  std::mutex mutex;
+  std::unordered_map<std::string, std::shared_ptr<const Snapshot>> by_path;
+
+  static int64_t ns(const struct timespec& t) { return int64_t(t.tv_sec) * 1'000'000'000 + t.tv_nsec; }
+  std::shared_ptr<const Snapshot> find(const std::string& rel, const struct stat& st) {
+    std::lock_guard lock(mutex);
+    auto it = by_path.find(rel);
+    if (it == by_path.end()) return nullptr;
+    const auto& s = *it->second;
+    if (s.ino != st.st_ino || ns(s.mtime) != ns(st.st_mtim)) return nullptr;
+    return it->second;
+  }
+  void store(const std::string& rel, const struct stat& st, const std::vector<OpenDir::Entry>& entries) {
+    struct timespec now {};
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    if (ns(now) - ns(st.st_mtim) < kQuietNs) return;  // changed just now: may change again unseen
+    auto snap = std::make_shared<const Snapshot>(Snapshot{st.st_ino, st.st_mtim, entries});
+    std::lock_guard lock(mutex);
+    if (by_path.size() >= kMaxFolders) by_path.clear();
+    by_path[rel] = std::move(snap);
+  }
+};
+
 Filesystem::Filesystem(FilesystemConfig config)
     : config_(std::move(config)),
       catalog_(config_.source, config_.read_only),
       status_(config_.log),
-      commands_(config_.commands ? config_.commands : make_builtin_command_table()) {
+      commands_(config_.commands ? config_.commands : make_builtin_command_table()),
+      dir_cache_(std::make_unique<DirCache>()) {
   config_.source = catalog_.source();
   add_lazy_commands(*commands_);
   LazyEngines::instance().set_invalidation_callback([this](const fs::path& root, const fs::path& rel) {
@@ -1008,21 +1044,29 @@ struct Filesystem::Ops {
       if (fd < 0) sys_fail("opendir " + rel.string());
       d->fd = UniqueFd(fd);
       // Snapshot the listing once: replies are then cut from memory (POSIX allows this).
-      int dup_fd = ::dup(fd);
-      if (dup_fd < 0) sys_fail("dup");
-      DIR* dir = ::fdopendir(dup_fd);
-      if (!dir) {
-        ::close(dup_fd);
-        sys_fail("fdopendir");
+      struct stat dir_st {};
+      bool have_st = ::fstat(fd, &dir_st) == 0;
+      auto cached = have_st ? f.dir_cache_->find(rel.string(), dir_st) : nullptr;
+      if (cached) {
+        d->entries = cached->entries;
+      } else {
+        int dup_fd = ::dup(fd);
+        if (dup_fd < 0) sys_fail("dup");
+        DIR* dir = ::fdopendir(dup_fd);
+        if (!dir) {
+          ::close(dup_fd);
+          sys_fail("fdopendir");
+        }
+        d->entries.push_back({".", 0, DT_DIR});
+        d->entries.push_back({"..", 0, DT_DIR});
+        while (auto* e = ::readdir(dir)) {
+          std::string n = e->d_name;
+          if (n == "." || n == ".." || is_temp_file_name(n) || f.lazy_.hidden(rel, n)) continue;
+          d->entries.push_back({std::move(n), e->d_ino, e->d_type});
+        }
+        ::closedir(dir);
+        if (have_st) f.dir_cache_->store(rel.string(), dir_st, d->entries);
       }
-      d->entries.push_back({".", 0, DT_DIR});
-      d->entries.push_back({"..", 0, DT_DIR});
-      while (auto* e = ::readdir(dir)) {
-        std::string n = e->d_name;
-        if (n == "." || n == ".." || is_temp_file_name(n) || f.lazy_.hidden(rel, n)) continue;
-        d->entries.push_back({std::move(n), e->d_ino, e->d_type});
-      }
-      ::closedir(dir);
       if (!lazy_entries.empty()) {
         // files of a lazy mag are listed whether computed or not
         std::set<std::string> present;

@@ -86,6 +86,9 @@ class Filesystem {
   std::deque<Invalidation> inval_queue_;
   bool inval_stop_ = false;
   std::thread inval_thread_;
+
+  struct DirCache;  // folder listings reused while the folder is unchanged (filesystem.cpp)
+  std::unique_ptr<DirCache> dir_cache_;
 };
 
 }  // namespace wkfs::mount
