@@ -128,6 +128,9 @@ MemoryFs::~MemoryFs() { unmount(); }
 void MemoryFs::mount(const std::filesystem::path& mountpoint) {
   static const fuse_lowlevel_ops ops = [] {
     fuse_lowlevel_ops o{};
+    o.init = [](void* userdata, fuse_conn_info*) {
+      set_read_ahead_after_init(static_cast<Impl*>(userdata)->mountpoint, 1024);
+    };
     o.lookup = Impl::lookup;
     o.getattr = Impl::getattr;
     o.open = Impl::open;
@@ -140,6 +143,7 @@ void MemoryFs::mount(const std::filesystem::path& mountpoint) {
   std::vector<char*> argv;
   for (auto& s : arg_strings) argv.push_back(s.data());
   fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+  m.mountpoint = mountpoint;
   m.se = fuse_session_new(&args, &ops, sizeof ops, &m);
   if (!m.se) fail(ErrorKind::Io, "memory fs: fuse_session_new failed");
   if (fuse_session_mount(m.se, mountpoint.c_str()) != 0) {
@@ -147,8 +151,6 @@ void MemoryFs::mount(const std::filesystem::path& mountpoint) {
     m.se = nullptr;
     fail(ErrorKind::Io, "memory fs: mounting " + mountpoint.string() + " failed");
   }
-  m.mountpoint = mountpoint;
-  set_read_ahead(mountpoint, 1024);
   m.loop = std::thread([&m] {
     fuse_loop_config* cfg = fuse_loop_cfg_create();
     fuse_loop_cfg_set_clone_fd(cfg, 0);

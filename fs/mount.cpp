@@ -10,6 +10,8 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <thread>
+#include <chrono>
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
@@ -137,6 +139,16 @@ bool set_read_ahead(const fs::path& mountpoint, int kib) {
   return static_cast<bool>(out.flush());
 }
 
+void set_read_ahead_after_init(const fs::path& mountpoint, int kib) {
+  std::thread([mountpoint, kib] {
+    // Twice, in case the first write still raced the kernel's handling of the init reply.
+    for (int delay_ms : {100, 400}) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+      set_read_ahead(mountpoint, kib);
+    }
+  }).detach();
+}
+
 int run_mount(const MountOptions& options) {
   if (::access("/dev/fuse", R_OK | W_OK) != 0)
     fail(ErrorKind::NotFound, std::string("cannot use /dev/fuse: ") + std::strerror(errno) +
@@ -186,7 +198,6 @@ int run_mount(const MountOptions& options) {
     fuse_session_destroy(se);
     fail(ErrorKind::Io, "mounting " + mountpoint.string() + " failed (see the message above)");
   }
-  set_read_ahead(mountpoint, 1024);
   // The mount exists now; the parent returns (exit 0) and the child serves it.
   if (fuse_daemonize(options.foreground ? 1 : 0) != 0) {
     fuse_session_unmount(se);

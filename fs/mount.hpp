@@ -40,5 +40,8 @@ bool is_stale_mount(const fs::path& path);
 void unmount(const fs::path& mountpoint, bool lazy);
 /// Sets the mount's bdi read_ahead_kb (1 MiB requests for sequential reads); false if not possible.
 bool set_read_ahead(const fs::path& mountpoint, int kib);
+/// The kernel sets the bdi's readahead when it processes the FUSE_INIT reply, overwriting an
+/// earlier value: call this from the init callback; it sets read_ahead_kb shortly afterwards.
+void set_read_ahead_after_init(const fs::path& mountpoint, int kib);
 
 }  // namespace wkfs::mount
