@@ -17,8 +17,8 @@ if grep -qs " $mnt " /proc/self/mountinfo || ! stat "$mnt" > /dev/null 2>&1; the
 fi
 mkdir -p "$mnt"
 if [ ! -f "$data/datasource-properties.json" ]; then
-  echo "== writing the demo dataset (synthetic EM volume 1024x1024x128 + segmentation)"
-  "$wkfs" make-demo "$data" --size 1024,1024,128
+  echo "== writing the demo dataset (synthetic EM volume 512x512x128 + segmentation)"
+  "$wkfs" make-demo "$data" --size 512,512,128
 fi
 echo "== mounting $data at $mnt"
 "$wkfs" mount "$data" "$mnt" --log "$work/wkfs.log"
