@@ -66,7 +66,7 @@ std::vector<Mag> all_mags(const LayerProperties& layer) {
 LazyPyramid::LazyPyramid(std::shared_ptr<Dataset> dataset, LazyConfig config)
     : dataset_(std::move(dataset)), config_(config), budget_(config.memory_cap_bytes) {
   registry_ = LazyRegistry::load(dataset_->root());
-  rebuild_states();
+  rebuild_states(true);
 }
 
 void LazyPyramid::start_workers_locked() {
@@ -85,7 +85,7 @@ LazyPyramid::~LazyPyramid() {
   for (auto& t : workers_) t.join();
 }
 
-std::shared_ptr<LazyPyramid::MagState> LazyPyramid::make_state(const LazyMag& spec) const {
+std::shared_ptr<LazyPyramid::MagState> LazyPyramid::make_state(const LazyMag& spec, bool count_existing) const {
   auto props = dataset_->properties();
   const LayerProperties* layer = props.find_layer(spec.layer);
   if (!layer) fail(ErrorKind::NotFound, "lazy mag " + spec.mag.long_name() + " refers to missing layer " + spec.layer);
@@ -101,15 +101,17 @@ std::shared_ptr<LazyPyramid::MagState> LazyPyramid::make_state(const LazyMag& sp
   st->step = MagStep::make(spec.kind, parse_interpolation_mode(spec.interpolation, layer->category == Category::Segmentation),
                            spec.source_mag, spec.mag, meta.axis_names);
   st->generation = spec.generation;
-  uint64_t n = 0;
-  st->grid->for_each([&](const VecN& s) {
-    if (::access((st->dir / st->grid->relative_path(s)).c_str(), F_OK) == 0) ++n;
-  });
-  st->computed = n;
+  if (count_existing) {  // a remount; a new registration has nothing computed and must not scan
+    uint64_t n = 0;
+    st->grid->for_each([&](const VecN& s) {
+      if (::access((st->dir / st->grid->relative_path(s)).c_str(), F_OK) == 0) ++n;
+    });
+    st->computed = n;
+  }
   return st;
 }
 
-void LazyPyramid::rebuild_states() {
+void LazyPyramid::rebuild_states(bool count_existing) {
   std::map<std::string, std::shared_ptr<MagState>> next;
   for (const auto& m : registry_.mags()) {
     auto k = key_of(m.layer, m.mag);
@@ -120,7 +122,7 @@ void LazyPyramid::rebuild_states() {
       continue;
     }
     try {
-      next[k] = make_state(m);
+      next[k] = make_state(m, count_existing);
     } catch (const Error& e) {
       std::cerr << "wkfs: lazy mag " << k << " ignored: " << e.what() << "\n";
     }
@@ -234,7 +236,7 @@ std::vector<Mag> LazyPyramid::register_chain(const std::string& layer_name, cons
     registry_ = before;
     throw;
   }
-  rebuild_states();
+  rebuild_states(false);
   return targets;
 }
 
@@ -602,7 +604,7 @@ void LazyPyramid::rename_layer(const std::string& from, const std::string& to) {
   registry_.rename_layer(from, to);
   registry_.save();
   states_.clear();
-  rebuild_states();
+  rebuild_states(true);
 }
 
 void LazyPyramid::forget_layer(const std::string& layer) {
@@ -610,7 +612,7 @@ void LazyPyramid::forget_layer(const std::string& layer) {
   auto& v = registry_.mags();
   v.erase(std::remove_if(v.begin(), v.end(), [&](const LazyMag& m) { return m.layer == layer; }), v.end());
   registry_.save();
-  rebuild_states();
+  rebuild_states(false);
 }
 
 std::string LazyPyramid::mounted_properties() const {

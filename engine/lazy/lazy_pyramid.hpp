@@ -126,8 +126,9 @@ class LazyPyramid {
  private:
   struct MagState;
   std::shared_ptr<MagState> state(const std::string& layer, const Mag& mag) const;
-  std::shared_ptr<MagState> make_state(const LazyMag& spec) const;
-  void rebuild_states();
+  std::shared_ptr<MagState> make_state(const LazyMag& spec, bool count_existing) const;
+  /// Makes states for registrations that have none; `count_existing` scans for computed files.
+  void rebuild_states(bool count_existing);
   std::vector<Mag> register_chain(const std::string& layer, const Mag& from, const std::vector<Mag>& targets,
                                   LazyKind kind, const std::string& interpolation, const MagOptions& options,
                                   bool allow_overwrite);
