@@ -11,5 +11,7 @@ if [ ! -d "$npmdir/node_modules/zarrita" ]; then
   (cd "$npmdir" && npm install --silent --no-audit --no-fund zarrita@0.7 @zarrita/storage@0.2 >/dev/null)
 fi
 export WKFS_NODE_MODULES="$npmdir"
+# unit tests make many small atomic writes (two fsyncs each): a tmpfs keeps them fast
+if [ -z "${TMPDIR:-}" ] && [ -w /dev/shm ]; then export TMPDIR=/dev/shm; fi
 cd "$src/build"
 ctest --output-on-failure -j2 --timeout 1200
