@@ -32,6 +32,7 @@ JSEOF
 
 W=300; H=260; D=40
 "$WKFS" make-demo "$WORK/ds" --size $W,$H,$D > /dev/null
+cp -r "$WORK/ds" "$WORK/ds_auto"
 mount_wkfs "$WORK/ds" "$WORK/mnt"
 M=$WORK/mnt
 
@@ -134,4 +135,14 @@ check_all || fail "data after kill -9 differs from the eager reference"
 grep -q "100%" "$WORK/wait.txt" || fail "no progress line: $(cat "$WORK/wait.txt")"
 [[ $(json "$WORK/ds/datasource-properties.json" "[m['path'] for m in d['dataLayers'][1]['mags']]") == '["./segmentation/1", "./segmentation/2-2-1", "./segmentation/4-4-2"]' ]] ||
   fail "complete mags are not listed in the backing properties"
+# -o pyramid=auto: every single-mag layer gets the library's default pyramid at mount, computed lazily
+mount_wkfs "$WORK/ds_auto" "$WORK/mnt_auto" -o pyramid=auto
+for i in 0 1; do
+  [[ $(json "$WORK/mnt_auto/datasource-properties.json" "[m['mag'] for m in d['dataLayers'][$i]['mags']]") == '[[1, 1, 1], [2, 2, 1], [4, 4, 2]]' ]] ||
+    fail "pyramid=auto did not register the default pyramid of layer $i"
+done
+[[ -z $(find "$WORK/ds_auto" -path '*2-2-1/c*' -type f) ]] || fail "pyramid=auto computed data at mount"
+[[ $(wc -c < "$WORK/mnt_auto/color/4-4-2/c/0/0/0/0") -gt 0 ]] || fail "pyramid=auto file is empty"
+M=$WORK/mnt_auto
+[[ $(lazy color 4-4-2 files_computed) == 1 && $(lazy segmentation 2-2-1 files_computed) == 0 ]] || fail "pyramid=auto counters"
 echo "lazy pyramid e2e: ok"

@@ -234,3 +234,49 @@ TEST(LazyPyramid, SegmentationUint32ModeZarr3) { run_case<uint32_t>({"seg u32", 
 TEST(LazyPyramid, SegmentationUint64ModeZarr2) { run_case<uint64_t>({"seg u64 zarr", Category::Segmentation, DType::UInt64, 1, DataFormat::Zarr}); }
 TEST(LazyPyramid, ColorFloat32Median) { run_case<float>({"color f32", Category::Color, DType::Float32, 1, DataFormat::Zarr3}); }
 TEST(LazyPyramid, ColorInt16Median) { run_case<int16_t>({"color i16", Category::Color, DType::Int16, 1, DataFormat::Zarr3}); }
+
+// Upsampling registers the finer mags lazily; every voxel equals its source voxel (nearest
+// replication over the whole block, also where the library would leave holes for factors >= 3).
+TEST(LazyPyramid, UpsampleReplicatesTheCoarserMag) {
+  test::TempDir tmp;
+  auto ds = Dataset::create(tmp / "ds", VoxelSize{{1, 1, 1}, "nanometer"});
+  BoundingBox bbox{{0, 0, 0}, {70, 66, 20}};
+  LayerSpec spec;
+  spec.name = "seg";
+  spec.category = Category::Segmentation;
+  spec.dtype = DType::UInt16;
+  spec.bounding_box = bbox;
+  ds->add_layer(spec);
+  MagOptions mo;
+  mo.chunk_shape = Vec3{16, 16, 16};
+  mo.shard_shape = Vec3{32, 32, 32};
+  ds->add_mag("seg", Mag(4, 4, 4), mo);
+  BoundingBox coarse = bbox.align_outward(Mag(4, 4, 4));
+  Vec3 cs = coarse.size.floor_div(Vec3{4, 4, 4});
+  std::vector<uint16_t> src(static_cast<size_t>(cs.prod()));
+  for (size_t i = 0; i < src.size(); ++i) src[i] = static_cast<uint16_t>(i * 2654435761u >> 7);
+  ds->mag_view("seg", Mag(4, 4, 4))->write(coarse, ByteSpan(reinterpret_cast<const std::byte*>(src.data()), src.size() * 2));
+
+  LazyConfig cfg;
+  cfg.threads = 2;
+  cfg.lazy_shard_edge = 32;
+  LazyPyramid lazy(ds, cfg);
+  UpsampleRequest req{Mag(4, 4, 4), Mag(1, 1, 1), "isotropic", mo};
+  auto mags = lazy.upsample("seg", req);
+  ASSERT_EQ(mags, (std::vector<Mag>{Mag(2, 2, 2), Mag(1, 1, 1)}));
+  lazy.materialize("seg");
+  lazy.wait_idle();
+  auto arr = open_array(tmp / "ds" / "seg" / "1");
+  NdBox box{VecN{0, 0, 0, 0}, VecN{1, bbox.size.x, bbox.size.y, bbox.size.z}};
+  std::vector<uint16_t> got(static_cast<size_t>(box.volume()));
+  arr->read(box, MutableByteSpan(reinterpret_cast<std::byte*>(got.data()), got.size() * 2));
+  size_t bad = 0;
+  for (int64_t x = 0; x < bbox.size.x; ++x)
+    for (int64_t y = 0; y < bbox.size.y; ++y)
+      for (int64_t z = 0; z < bbox.size.z; ++z) {
+        uint16_t want = src[static_cast<size_t>(((x / 4) * cs.y + y / 4) * cs.z + z / 4)];
+        if (got[static_cast<size_t>((x * bbox.size.y + y) * bbox.size.z + z)] != want) ++bad;
+      }
+  EXPECT_EQ(bad, 0u);
+  EXPECT_FALSE(lazy.is_pending_mag("seg", Mag(1, 1, 1)));
+}
