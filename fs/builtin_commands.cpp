@@ -6,14 +6,7 @@
 
 namespace wkfs::mount {
 
-namespace {
-
-std::vector<std::function<void(CommandTable&)>>& providers() {
-  static std::vector<std::function<void(CommandTable&)>> p;
-  return p;
-}
-
-MagOptions mag_options(const CommandLine& line) {
+MagOptions parse_mag_options(const CommandLine& line) {
   MagOptions o;
   if (auto v = line.option("chunk-shape")) o.chunk_shape = parse_vec3(*v, "--chunk-shape");
   if (auto v = line.option("shard-shape")) o.shard_shape = parse_vec3(*v, "--shard-shape");
@@ -22,8 +15,17 @@ MagOptions mag_options(const CommandLine& line) {
     o.shard_shape = *o.chunk_shape * parse_vec3(*v, "--chunks-per-shard");
   }
   if (line.option("compress")) o.compress = line.flag("compress");
+  if (line.flag("no-compress")) o.compress = false;
   return o;
 }
+
+namespace {
+
+std::vector<std::function<void(CommandTable&)>>& providers() {
+  static std::vector<std::function<void(CommandTable&)>> p;
+  return p;
+}
+
 
 Json mag_result(const Dataset& ds, const std::string& layer, const Mag& mag) {
   return Json{{"layer", layer}, {"mag", mag.long_name()}, {"path", ds.mag_path(layer, mag).string()}};
@@ -50,7 +52,7 @@ void add_layer_commands(CommandTable& t) {
   auto add_mag = [](CommandContext& c, const CommandLine& l) {
     const auto& layer = c.require_layer(l.name);
     auto mag = Mag::parse(l.arg(0, "MAG"));
-    c.dataset->add_mag(layer, mag, mag_options(l));
+    c.dataset->add_mag(layer, mag, parse_mag_options(l));
     return mag_result(*c.dataset, layer, mag);
   };
   t.set({"add-mag", CommandScope::Layer, "add-mag MAG [--chunk-shape X,Y,Z] [--shard-shape X,Y,Z] [--compress true|false]",
@@ -61,7 +63,7 @@ void add_layer_commands(CommandTable& t) {
            auto mag = Mag::parse(l.arg(0, "MAG"));
            auto props = c.dataset->properties();
            auto* lp = props.find_layer(layer);
-           if (!lp || !lp->find_mag(mag)) c.dataset->add_mag(layer, mag, mag_options(l));
+           if (!lp || !lp->find_mag(mag)) c.dataset->add_mag(layer, mag, parse_mag_options(l));
            return mag_result(*c.dataset, layer, mag);
          }});
   t.set({"delete-mag", CommandScope::Layer, "delete-mag MAG", [](CommandContext& c, const CommandLine& l) {
@@ -78,7 +80,7 @@ void add_layer_commands(CommandTable& t) {
   t.set({"add-copy-mag", CommandScope::Layer,
          "add-copy-mag SRC_MAG_DIR [--chunk-shape X,Y,Z] [--shard-shape X,Y,Z] [--compress true|false]",
          [](CommandContext& c, const CommandLine& l) {
-           c.dataset->add_copy_mag(c.require_layer(l.name), c.resolve_path(l.arg(0, "SRC")), mag_options(l));
+           c.dataset->add_copy_mag(c.require_layer(l.name), c.resolve_path(l.arg(0, "SRC")), parse_mag_options(l));
            return Json();
          }});
   t.set({"add-fs-copy-mag", CommandScope::Layer, "add-fs-copy-mag SRC_MAG_DIR",

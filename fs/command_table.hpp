@@ -75,6 +75,9 @@ class CommandTable {
   std::map<std::string, std::shared_ptr<const ControlCommand>> commands_;
 };
 
+/// --chunk-shape, --shard-shape, --chunks-per-shard, --compress [true|false], --no-compress.
+MagOptions parse_mag_options(const CommandLine& line);
+
 /// A table with the Layer API commands and the reserved (not yet implemented) ones.
 std::shared_ptr<CommandTable> make_builtin_command_table();
 

@@ -9,14 +9,6 @@ namespace wkfs::mount {
 
 namespace {
 
-MagOptions lazy_mag_options(const CommandLine& l) {
-  MagOptions o;
-  if (auto v = l.option("chunk-shape")) o.chunk_shape = parse_vec3(*v, "--chunk-shape");
-  if (auto v = l.option("shard-shape")) o.shard_shape = parse_vec3(*v, "--shard-shape");
-  if (l.flag("no-compress")) o.compress = false;
-  else if (auto v = l.option("compress")) o.compress = *v != "false";
-  return o;
-}
 
 Json mags_json(const std::vector<Mag>& mags) {
   Json a = Json::array();
@@ -51,7 +43,7 @@ void add_lazy_commands(CommandTable& t) {
            r.force_sampling_scheme = l.flag("force-sampling-scheme");
            r.allow_overwrite = l.flag("allow-overwrite");
            if (auto v = l.option("buffer-shape")) parse_vec3(*v, "--buffer-shape");  // accepted; tiles are wkfs's own
-           r.mag_options = lazy_mag_options(l);
+           r.mag_options = parse_mag_options(l);
            auto& lazy = LazyEngines::instance().of(c.dataset);
            return registered(lazy, layer, lazy.downsample(layer, r), l);
          }});
@@ -65,7 +57,7 @@ void add_lazy_commands(CommandTable& t) {
            r.explicit_mags = std::vector<Mag>{Mag::parse(l.arg(1, "TO"))};
            if (auto v = l.option("interpolation-mode")) r.interpolation = *v;
            r.allow_overwrite = l.flag("allow-overwrite");
-           r.mag_options = lazy_mag_options(l);
+           r.mag_options = parse_mag_options(l);
            auto& lazy = LazyEngines::instance().of(c.dataset);
            return registered(lazy, layer, lazy.downsample(layer, r), l);
          }});
@@ -81,7 +73,7 @@ void add_lazy_commands(CommandTable& t) {
            r.explicit_mags = targets;
            if (auto v = l.option("interpolation-mode")) r.interpolation = *v;
            r.allow_overwrite = l.flag("allow-overwrite");
-           r.mag_options = lazy_mag_options(l);
+           r.mag_options = parse_mag_options(l);
            auto& lazy = LazyEngines::instance().of(c.dataset);
            return registered(lazy, layer, lazy.downsample(layer, r), l);
          }});
@@ -96,7 +88,7 @@ void add_lazy_commands(CommandTable& t) {
            const auto& layer = c.require_layer(l.name);
            auto from = l.option("from-mag");
            if (!from) fail(ErrorKind::InvalidArgument, "upsample needs --from-mag");
-           UpsampleRequest r{Mag::parse(*from), std::nullopt, "anisotropic", lazy_mag_options(l)};
+           UpsampleRequest r{Mag::parse(*from), std::nullopt, "anisotropic", parse_mag_options(l)};
            if (auto v = l.option("finest-mag")) r.finest_mag = Mag::parse(*v);
            if (auto v = l.option("sampling-mode")) r.sampling_mode = *v;
            auto& lazy = LazyEngines::instance().of(c.dataset);

@@ -138,6 +138,14 @@ std::shared_ptr<LazyPyramid::MagState> LazyPyramid::state(const std::string& lay
 
 // --- registration ---------------------------------------------------------------------------
 
+std::vector<Mag> LazyPyramid::layer_mags(const LayerProperties& layer) const {
+  std::vector<Mag> mags = all_mags(layer);
+  std::lock_guard lock(mu_);
+  for (const auto& m : registry_.mags())
+    if (m.layer == layer.name && !layer.find_mag(m.mag)) mags.push_back(m.mag);
+  return mags;
+}
+
 std::vector<Mag> LazyPyramid::register_chain(const std::string& layer_name, const Mag& from,
                                              const std::vector<Mag>& targets, LazyKind kind,
                                              const std::string& interpolation, const MagOptions& options,
@@ -244,12 +252,7 @@ std::vector<Mag> LazyPyramid::downsample(const std::string& layer_name, const Do
   auto props = dataset_->properties();
   const LayerProperties* layer = props.find_layer(layer_name);
   if (!layer) fail(ErrorKind::NotFound, "there is no layer " + layer_name);
-  std::vector<Mag> existing = all_mags(*layer);
-  {
-    std::lock_guard lock(mu_);
-    for (const auto& m : registry_.mags())
-      if (m.layer == layer_name && !layer->find_mag(m.mag)) existing.push_back(m.mag);
-  }
+  std::vector<Mag> existing = layer_mags(*layer);
   if (existing.empty()) fail(ErrorKind::InvalidArgument, "layer " + layer_name + " has no mag to downsample from");
   Mag from = req.from_mag.value_or(*std::max_element(existing.begin(), existing.end(), Mag::less_by_max_dim));
   std::vector<Mag> targets;
@@ -298,12 +301,7 @@ std::vector<Mag> LazyPyramid::redownsample(const std::string& layer_name) {
   auto props = dataset_->properties();
   const LayerProperties* layer = props.find_layer(layer_name);
   if (!layer) fail(ErrorKind::NotFound, "there is no layer " + layer_name);
-  std::vector<Mag> mags = all_mags(*layer);
-  {
-    std::lock_guard lock(mu_);
-    for (const auto& m : registry_.mags())
-      if (m.layer == layer_name && !layer->find_mag(m.mag)) mags.push_back(m.mag);
-  }
+  std::vector<Mag> mags = layer_mags(*layer);
   std::sort(mags.begin(), mags.end(), Mag::less_xyz);
   if (mags.size() < 2) return {};
   for (size_t i = 1; i < mags.size(); ++i)
@@ -532,12 +530,7 @@ void LazyPyramid::source_changed(const fs::path& rel) {
   auto props = dataset_->properties();
   std::vector<fs::path> changed;
   for (const auto& layer : props.layers) {
-    std::vector<Mag> mags = all_mags(layer);
-    {
-      std::lock_guard lock(mu_);
-      for (const auto& m : registry_.mags())
-        if (m.layer == layer.name && !layer.find_mag(m.mag)) mags.push_back(m.mag);
-    }
+    std::vector<Mag> mags = layer_mags(layer);
     for (const auto& mag : mags) {
       fs::path mag_rel;
       try {

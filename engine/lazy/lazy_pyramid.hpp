@@ -137,6 +137,8 @@ class LazyPyramid {
   void mark_complete_if_done(MagState& st);
   void set_listed(const std::string& layer, const Mag& mag, bool listed);
   void worker_loop();
+  /// The layer's listed mags plus its pending lazy ones.
+  std::vector<Mag> layer_mags(const LayerProperties& layer) const;
   void start_workers_locked();  // queue_mu_ held
 
   std::shared_ptr<Dataset> dataset_;
