@@ -4,6 +4,7 @@
 #include "fs/command_table.hpp"
 #include "fs/lazy_engines.hpp"
 #include "fs/text_values.hpp"
+#include "lazy/mag_compression.hpp"
 
 namespace wkfs::mount {
 
@@ -103,6 +104,12 @@ void add_lazy_commands(CommandTable& t) {
            if (c.layer) r["layer"] = *c.layer;
            if (mag) r["mags"] = Json::array({mag->short_name()});
            return r;
+         }});
+  t.set({"compress", CommandScope::Layer, "compress MAG", [](CommandContext& c, const CommandLine& l) {
+           const auto& layer = c.require_layer(l.name);
+           auto mag = Mag::parse(l.arg(0, "MAG"));
+           bool changed = compress_mag(*c.dataset, layer, mag);
+           return Json{{"layer", layer}, {"mag", mag.short_name()}, {"compressed", true}, {"changed", changed}};
          }});
   t.set({"lazy-status", CommandScope::Any, "lazy-status", [](CommandContext& c, const CommandLine&) {
            return Json::parse(LazyEngines::instance().of(c.dataset).status().dump());
