@@ -8,7 +8,8 @@ bash "$src/tools/setup.sh" --tests
 npmdir="$src/build/npm"
 if [ ! -d "$npmdir/node_modules/zarrita" ]; then
   mkdir -p "$npmdir"
-  (cd "$npmdir" && npm install --silent --no-audit --no-fund zarrita@0.7 @zarrita/storage@0.2 >/dev/null)
+  # errors stay visible: behind a TLS-intercepting proxy npm needs its CA (NODE_EXTRA_CA_CERTS)
+  (cd "$npmdir" && npm install --no-audit --no-fund --loglevel=error zarrita@0.7 @zarrita/storage@0.2 >/dev/null)
 fi
 export WKFS_NODE_MODULES="$npmdir"
 # unit tests make many small atomic writes (two fsyncs each): a tmpfs keeps them fast
