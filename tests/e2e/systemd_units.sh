@@ -26,10 +26,20 @@ MOUNTS+=("$WORK/mnt")
 is_mounted "$WORK/mnt" || fail "mount.fuse.wkfs did not mount"
 expect_failure "Read-only file system" mkdir "$WORK/mnt/ds/color/2"
 "$PREFIX/bin/wkfs" unmount "$WORK/mnt"
-# mount -t fuse.wkfs finds the helper on its search path (/sbin); only when installed there.
-if [[ -x /sbin/mount.fuse.wkfs ]]; then
-  mount -t fuse.wkfs "$WORK/src" "$WORK/mnt" -o ro
-  is_mounted "$WORK/mnt" || fail "mount -t fuse.wkfs"
-  umount "$WORK/mnt"
+# mount -t fuse.wkfs and an fstab line: mount(8) finds the helper in /sbin. If none is installed
+# there (a test machine), ours is put there for this test and removed again.
+if [[ ! -e /sbin/mount.fuse.wkfs ]]; then
+  cp "$PREFIX/sbin/mount.fuse.wkfs" /sbin/mount.fuse.wkfs
+  trap 'rm -f /sbin/mount.fuse.wkfs; cleanup' EXIT
 fi
+export WKFS_BINARY=$PREFIX/bin/wkfs
+mount -t fuse.wkfs "$WORK/src" "$WORK/mnt" -o ro
+is_mounted "$WORK/mnt" || fail "mount -t fuse.wkfs"
+expect_failure "Read-only file system" mkdir "$WORK/mnt/ds/color/2"
+umount "$WORK/mnt"
+echo "$WORK/src $WORK/mnt fuse.wkfs ro,nofail,x-systemd.automount 0 0" > "$WORK/fstab"
+mount -T "$WORK/fstab" "$WORK/mnt"
+is_mounted "$WORK/mnt" || fail "mount of an fstab line"
+[[ -f $WORK/mnt/ds/datasource-properties.json ]] || fail "fstab mount shows no dataset"
+umount "$WORK/mnt"
 echo "systemd_units: ok"
