@@ -29,24 +29,13 @@ Bytes read_stdin(size_t limit) {
 }
 
 int run(const std::vector<std::string>& args) {
-  po::options_description d("options");
-  d.add_options()("dataset", po::value<std::string>()->required(), "dataset folder")(
-      "layer", po::value<std::string>()->required(), "layer name")("mag", po::value<std::string>()->default_value("1"),
-                                                                   "mag, e.g. 1, 2 or 2-2-1")(
-      "bbox", po::value<std::string>()->required(), "X,Y,Z,W,H,D in mag-1 voxels, aligned to the mag")(
-      "axis", po::value<std::vector<std::string>>()->composing(), "NAME=INDEX for each additional axis (nD layers)");
-  po::positional_options_description pos;
-  pos.add("dataset", 1);
-  auto vm = parse_args(args, "wkfs write DATASET --layer L [--mag M] --bbox X,Y,Z,W,H,D [--axis t=3] < data", d, pos);
-  if (!vm) return 0;
-  std::string layer = checked_layer_name((*vm)["layer"].as<std::string>());
-  Mag mag = Mag::parse((*vm)["mag"].as<std::string>());
-  BoundingBox box = parse_bbox((*vm)["bbox"].as<std::string>());
-  auto extra = parse_axes(vm->count("axis") ? (*vm)["axis"].as<std::vector<std::string>>() : std::vector<std::string>{});
-  if (box.align_outward(mag) != box)
-    fail(ErrorKind::InvalidArgument, "--bbox " + box.top_left.to_string() + "+" + box.size.to_string() +
-                                         " is not aligned to mag " + mag.long_name());
-  auto ds = Dataset::open((*vm)["dataset"].as<std::string>());
+  auto r = parse_region_args(args, "wkfs write DATASET --layer L [--mag M] --bbox X,Y,Z,W,H,D [--axis t=3] < data");
+  if (!r) return 0;
+  const std::string& layer = r->layer;
+  const Mag& mag = r->mag;
+  const BoundingBox& box = r->box;
+  const auto& extra = r->extra_axes;
+  auto ds = Dataset::open(r->dataset);
   auto view = ds->mag_view(layer, mag);
   if (view->read_only()) fail(ErrorKind::ReadOnly, "mag " + mag.long_name() + " of layer '" + layer + "' is read-only");
   size_t need = view->buffer_size(box);

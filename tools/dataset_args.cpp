@@ -95,4 +95,27 @@ std::string checked_layer_name(const std::string& name) {
   return name;
 }
 
+std::optional<RegionArgs> parse_region_args(const std::vector<std::string>& args, const std::string& usage) {
+  po::options_description d("options");
+  d.add_options()("dataset", po::value<std::string>()->required(), "dataset folder")(
+      "layer", po::value<std::string>()->required(), "layer name")("mag", po::value<std::string>()->default_value("1"),
+                                                                   "mag, e.g. 1, 2 or 2-2-1")(
+      "bbox", po::value<std::string>()->required(), "X,Y,Z,W,H,D in mag-1 voxels, aligned to the mag")(
+      "axis", po::value<std::vector<std::string>>()->composing(), "NAME=INDEX for each additional axis (nD layers)");
+  po::positional_options_description pos;
+  pos.add("dataset", 1);
+  auto vm = parse_args(args, usage, d, pos);
+  if (!vm) return std::nullopt;
+  RegionArgs r;
+  r.dataset = (*vm)["dataset"].as<std::string>();
+  r.layer = checked_layer_name((*vm)["layer"].as<std::string>());
+  r.mag = Mag::parse((*vm)["mag"].as<std::string>());
+  r.box = parse_bbox((*vm)["bbox"].as<std::string>());
+  r.extra_axes = parse_axes(vm->count("axis") ? (*vm)["axis"].as<std::vector<std::string>>() : std::vector<std::string>{});
+  if (r.box.align_outward(r.mag) != r.box)
+    fail(ErrorKind::InvalidArgument, "--bbox " + r.box.top_left.to_string() + "+" + r.box.size.to_string() +
+                                         " is not aligned to mag " + r.mag.long_name());
+  return r;
+}
+
 }  // namespace wkfs::cli

@@ -29,6 +29,17 @@ std::vector<int64_t> parse_int_list(const std::string& s, const std::string& wha
 void add_mag_option_flags(po::options_description& d);
 /// Reads the flags added by add_mag_option_flags.
 MagOptions mag_options_from(const po::variables_map& vm);
+/// What `wkfs read` and `wkfs write` address: one box of one mag of one layer.
+struct RegionArgs {
+  std::string dataset;
+  std::string layer;
+  Mag mag;
+  BoundingBox box;  // mag-1 voxels, aligned to the mag
+  std::map<std::string, int64_t> extra_axes;
+};
+/// Parses DATASET --layer L [--mag M] --bbox X,Y,Z,W,H,D [--axis t=3]; nullopt after --help.
+std::optional<RegionArgs> parse_region_args(const std::vector<std::string>& args, const std::string& usage);
+
 /// A layer name that is valid (no path tricks), else InvalidArgument.
 std::string checked_layer_name(const std::string& name);
 

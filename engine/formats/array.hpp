@@ -127,6 +127,9 @@ struct ArraySpec {
 /// but must not hold an array (AlreadyExists). Writes exactly what webknossos-libs writes.
 std::unique_ptr<Array> create_array(const fs::path& mag_dir, DataFormat format, const ArraySpec& spec);
 
+/// AlreadyExists if `mag_dir` holds array metadata of any format (zarr.json, .zarray, header.wkw).
+void require_no_array(const fs::path& mag_dir);
+
 /// Opens the array in `mag_dir` by what is there: zarr.json (Zarr3), .zarray (Zarr v2) or
 /// header.wkw (WKW). NotFound / InvalidArgument otherwise.
 std::unique_ptr<Array> open_array(const fs::path& mag_dir);

@@ -6,6 +6,12 @@
 
 namespace wkfs {
 
+void require_no_array(const fs::path& mag_dir) {
+  for (const char* meta_file : {"zarr.json", ".zarray", "header.wkw"})
+    if (fs::exists(mag_dir / meta_file))
+      fail(ErrorKind::AlreadyExists, "an array already exists in " + mag_dir.string() + " (" + meta_file + ")");
+}
+
 std::unique_ptr<Array> open_array(const fs::path& mag_dir) {
   if (fs::exists(mag_dir / "zarr.json")) return open_zarr3_array(mag_dir);
   if (fs::exists(mag_dir / ".zarray")) return open_zarr2_array(mag_dir);

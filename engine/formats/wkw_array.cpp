@@ -338,9 +338,7 @@ std::unique_ptr<Array> create_wkw_array(const fs::path& mag_dir, const ArraySpec
   // Validates the size limits of blocks exactly as a reader will.
   parse_wkw_header(serialize_wkw_header(h), where);
 
-  for (const char* name : {"header.wkw", "zarr.json", ".zarray"})
-    if (fs::exists(mag_dir / name))
-      fail(ErrorKind::AlreadyExists, where + ": " + (mag_dir / name).string() + " already exists");
+  require_no_array(mag_dir);
   fs::create_directories(mag_dir);
   write_file_atomic(mag_dir / "header.wkw", serialize_wkw_header(h));
   return std::make_unique<WkwArray>(mag_dir, meta_from_header(h), h);

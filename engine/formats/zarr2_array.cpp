@@ -72,9 +72,7 @@ std::unique_ptr<Array> open_zarr2_array(const fs::path& mag_dir) {
 }
 
 std::unique_ptr<Array> create_zarr2_array(const fs::path& mag_dir, const ArraySpec& spec) {
-  for (const char* meta_file : {"zarr.json", ".zarray", "header.wkw"})
-    if (fs::exists(mag_dir / meta_file))
-      fail(ErrorKind::AlreadyExists, "an array already exists in " + mag_dir.string() + " (" + meta_file + ")");
+  require_no_array(mag_dir);
   std::string text = zarray_json(spec);
   parse_zarray(text, (mag_dir / ".zarray").string());  // never write what we cannot read
   fs::create_directories(mag_dir);
