@@ -800,9 +800,9 @@ struct Filesystem::Ops {
             of->dirty = true;
           }
           fi->direct_io = 1;
-        } else if (is_properties_path(f, rel) && f.lazy_.properties(rel)) {
+        } else if (auto view = is_properties_path(f, rel) ? f.lazy_.properties(rel) : std::nullopt) {
           of->type = OpenFile::Type::Status;  // a generated text: the backing file plus pending lazy mags
-          of->buffer = *f.lazy_.properties(rel);
+          of->buffer = std::move(*view);
           fi->direct_io = 1;
         } else {
           if (is_chunk_path(f, rel)) f.lazy_.ensure(rel);  // a lazy file is computed before it is opened
