@@ -15,6 +15,7 @@
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
+#include "formats/chunk_cache.hpp"
 #include "fs/filesystem.hpp"
 
 namespace wkfs::mount {
@@ -86,13 +87,15 @@ void apply_option_string(MountOptions& o, const std::string& text) {
       o.auto_pyramid = true;
     } else if (opt == "pyramid=none") {
       o.auto_pyramid = false;
-    } else if (opt.rfind("lazy_memory_mb=", 0) == 0 || opt.rfind("lazy_threads=", 0) == 0) {
+    } else if (opt.rfind("lazy_memory_mb=", 0) == 0 || opt.rfind("lazy_threads=", 0) == 0 ||
+               opt.rfind("chunk_cache_mb=", 0) == 0) {
       auto eq = opt.find('=');
-      std::string v = opt.substr(eq + 1);
+      const std::string key = opt.substr(0, eq), v = opt.substr(eq + 1);
       if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 9)
-        fail(ErrorKind::InvalidArgument, "option " + opt.substr(0, eq) + " wants a positive number, got '" + v + "'");
-      if (opt[5] == 'm') o.lazy.memory_cap_bytes = static_cast<size_t>(std::stoull(v)) << 20;
-      else o.lazy.threads = static_cast<unsigned>(std::stoul(v));
+        fail(ErrorKind::InvalidArgument, "option " + key + " wants a positive number, got '" + v + "'");
+      if (key == "lazy_memory_mb") o.lazy.memory_cap_bytes = static_cast<size_t>(std::stoull(v)) << 20;
+      else if (key == "lazy_threads") o.lazy.threads = static_cast<unsigned>(std::stoul(v));
+      else o.chunk_cache_bytes = static_cast<size_t>(std::stoull(v)) << 20;
     } else {
       o.fuse_options.push_back(opt);
     }
@@ -176,6 +179,7 @@ int run_mount(const MountOptions& options) {
   config.read_only = options.read_only;
   config.log = log;
   LazyEngines::instance().configure(options.lazy, options.auto_pyramid);
+  if (options.chunk_cache_bytes) ChunkCache::instance().set_capacity(*options.chunk_cache_bytes);
   Filesystem filesystem(config);  // throws for a SOURCE that is not a dataset
   remove_temp_files(config.source);
 

@@ -2,7 +2,9 @@
 // uint32 on noise and on blocky segmentation, steps 2-2-2 and 2-2-1) beside memcpy of the same
 // bytes and beside the same reduction done in numpy the way webknossos-libs does it (reshape into
 // blocks, np.median over the block axis / a mode over the block axis), on the same data. The
-// numpy output is compared byte for byte with wkfs's.
+// numpy output is compared byte for byte with wkfs's. Then, in the same run, the lazy pyramid
+// through a real mount (bench_pyramid.hpp), so every figure the pyramid issue asks for comes out
+// of one command.
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,6 +23,7 @@
 #include "core/error.hpp"
 #include "downsample/downsample_kernel.hpp"
 #include "tools/bench.hpp"
+#include "tools/bench_pyramid.hpp"
 
 namespace wkfs::cli {
 
@@ -28,12 +31,17 @@ namespace {
 
 const char* kUsage =
     "usage: wkfs bench downsample [--json] [--edge N] [--runs N] [--min-ms MS] [--no-numpy]\n"
+    "                             [--size-mb 1024] [--memory-mb 256] [--chunk-cache-mb 256] [--dir D] [--no-mount]\n"
     "  Reduces an N x N x N volume (default 256) with the median (uint8) and mode (uint32) kernels\n"
     "  at 2-2-2 and 2-2-1 on one core. MB/s are of input bytes (1 MB = 1e6 bytes), the median of\n"
     "  --runs runs of at least --min-ms each, beside memcpy of the same bytes. Unless --no-numpy,\n"
     "  /usr/bin/python3 runs the same reduction with numpy as webknossos-libs does (blocks as one\n"
     "  axis; np.median(...).astype(dtype); mode by counting equal elements and taking the first\n"
-    "  maximum), times it, and its output is compared byte for byte with wkfs's.\n";
+    "  maximum), times it, and its output is compared byte for byte with wkfs's.\n"
+    "  Then, unless --no-mount, the lazy pyramid through a real mount (as `wkfs bench pyramid`): a\n"
+    "  color uint8 and a segmentation uint32 layer of --size-mb MiB each, mounted with\n"
+    "  lazy_memory_mb=--memory-mb: registration, first reads beside native reads of their source,\n"
+    "  the full pyramid on all cores beside a native read of mag 1, and the daemon's peak RSS.\n";
 
 // The numpy reference. Blocks are laid out as the library's non_linear_filter_3d lays them out:
 // one axis of fx·fy·fz elements in the order dz, dx, dy (dy fastest). Input arrays are Fortran
@@ -203,8 +211,13 @@ std::string fixed(double v, int prec) {
   return s.str();
 }
 
-int bench_downsample(const std::vector<std::string>& args) {
+int bench_downsample(const std::vector<std::string>& args_in) {
   Options o;
+  std::vector<std::string> args = args_in;
+  PyramidBenchOptions pyramid;
+  bool mount = true;
+  std::string error;
+  if (!take_pyramid_options(args, pyramid, error)) fail(ErrorKind::InvalidArgument, error);
   auto int_arg = [&](size_t& i, int lo, int hi) {
     if (i + 1 >= args.size()) fail(ErrorKind::InvalidArgument, args[i] + " needs a value");
     const std::string& v = args[++i];
@@ -221,6 +234,8 @@ int bench_downsample(const std::vector<std::string>& args) {
       return 0;
     } else if (args[i] == "--json") {
       o.json = true;
+    } else if (args[i] == "--no-mount") {
+      mount = false;
     } else if (args[i] == "--no-numpy") {
       o.numpy = false;
     } else if (args[i] == "--edge") {
@@ -246,6 +261,8 @@ int bench_downsample(const std::vector<std::string>& args) {
   };
   std::vector<Row> rows;
   for (const auto& [c, data] : cases) rows.push_back(measure(c, *data, o));
+  std::optional<PyramidBenchFigures> figures;
+  if (mount) figures = run_pyramid_bench(pyramid);
 
   if (o.json) {
     nlohmann::json j = {{"bench", "downsample"}, {"edge", o.edge}, {"runs", o.runs}};
@@ -263,6 +280,7 @@ int bench_downsample(const std::vector<std::string>& args) {
       }
       j["cases"].push_back(std::move(c));
     }
+    if (figures) j["pyramid"] = pyramid_figures_json(*figures);
     std::cout << j.dump(2) << "\n";
     return 0;
   }
@@ -277,10 +295,16 @@ int bench_downsample(const std::vector<std::string>& args) {
               << std::setw(12) << (r.numpy_mbps ? fixed(*r.numpy_mbps, 1) : "-") << std::setw(10)
               << (r.numpy_mbps ? fixed(r.wkfs_mbps / *r.numpy_mbps, 1) + "x" : "-") << std::setw(11)
               << (r.identical ? (*r.identical ? "yes" : "NO") : "-") << "\n";
+  if (figures) {
+    std::cout << "\n";
+    print_pyramid_figures(*figures, std::cout);
+  }
   return 0;
 }
 
-const BenchRegistrar reg{"downsample", "median/mode kernel throughput vs memcpy and vs numpy (webknossos-libs)",
+const BenchRegistrar reg{"downsample",
+                         "kernels vs memcpy and numpy, then the lazy pyramid through a mount (first reads, full "
+                         "pyramid, peak RSS)",
                          bench_downsample};
 
 }  // namespace

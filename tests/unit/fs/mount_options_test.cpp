@@ -1,0 +1,41 @@
+// Mount option strings (mount(8) -o, fstab, the systemd unit's OPTIONS=) parsed into MountOptions.
+#include <gtest/gtest.h>
+
+#include "core/error.hpp"
+#include "fs/mount.hpp"
+
+using namespace wkfs;
+using namespace wkfs::mount;
+
+TEST(MountOptions, MemoryCapsThreadsAndPyramid) {
+  MountOptions o;
+  apply_option_string(o, "ro,lazy_memory_mb=64,lazy_threads=3,chunk_cache_mb=32,pyramid=auto");
+  EXPECT_TRUE(o.read_only);
+  EXPECT_EQ(o.lazy.memory_cap_bytes, size_t{64} << 20);
+  EXPECT_EQ(o.lazy.threads, 3u);
+  ASSERT_TRUE(o.chunk_cache_bytes.has_value());
+  EXPECT_EQ(*o.chunk_cache_bytes, size_t{32} << 20);
+  EXPECT_TRUE(o.auto_pyramid);
+  EXPECT_TRUE(o.fuse_options.empty());
+}
+
+TEST(MountOptions, FstabWordsDroppedOthersPassedToFuse) {
+  MountOptions o;
+  apply_option_string(o, "defaults,nofail,_netdev,x-systemd.automount,allow_other,log=/tmp/x.log");
+  ASSERT_EQ(o.fuse_options.size(), 1u);
+  EXPECT_EQ(o.fuse_options[0], "allow_other");
+  EXPECT_EQ(o.log_file, fs::path("/tmp/x.log"));
+  EXPECT_FALSE(o.chunk_cache_bytes.has_value());
+}
+
+TEST(MountOptions, BadNumbersAreInvalidArgument) {
+  for (const char* bad : {"lazy_memory_mb=", "lazy_threads=-1", "chunk_cache_mb=12x", "lazy_memory_mb=9999999999"}) {
+    MountOptions o;
+    try {
+      apply_option_string(o, bad);
+      ADD_FAILURE() << bad << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument) << bad;
+    }
+  }
+}
