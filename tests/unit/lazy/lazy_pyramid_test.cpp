@@ -212,9 +212,17 @@ void run_case(const Case& c) {
 
   // Remount: a new engine on a reopened dataset knows the registrations; materialize completes.
   lazy.reset();
+  write_file_atomic(tmp / "ds" / "layer" / "4-4-2" / "stray.txt", std::string("not a shard"));
   ds = Dataset::open(tmp / "ds");
   lazy = std::make_unique<LazyPyramid>(ds, cfg);
   EXPECT_TRUE(lazy->is_pending_mag("layer", Mag(4, 4, 2)));
+  // the remount counts exactly the grid's files that exist (not the stray file)
+  for (const auto& [i, mag] : {std::pair<int, std::string>{0, "layer/2-2-1"}, {1, "layer/4-4-2"}}) {
+    files.clear();
+    walk(mag);
+    const auto existing = std::count_if(files.begin(), files.end(), [&](const fs::path& f) { return fs::exists(tmp / "ds" / f); });
+    EXPECT_EQ(lazy->status()["mags"][i]["files_computed"].template get<int64_t>(), existing) << mag;
+  }
   lazy->materialize();
   lazy->wait_idle();
   check(Mag(2, 2, 1), v2);
