@@ -10,7 +10,7 @@ pkgs=(build-essential cmake pkg-config nlohmann-json3-dev libblosc-dev libzstd-d
       libboost-dev libboost-filesystem-dev libboost-program-options-dev libfuse3-dev fuse3 attr)
 if [ $tests = 1 ]; then
   pkgs+=(googletest libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev python3 python3-zarr
-         python3-numcodecs python3-numpy systemd procps psmisc)
+         python3-numcodecs python3-numpy python3-lz4 zstd gzip systemd procps psmisc)
   command -v node >/dev/null && command -v npm >/dev/null || pkgs+=(nodejs npm)
 fi
 missing=()
