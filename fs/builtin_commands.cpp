@@ -2,6 +2,7 @@
 // lazy engine will implement.
 #include "core/error.hpp"
 #include "fs/command_table.hpp"
+#include "fs/lazy_engines.hpp"
 #include "fs/text_values.hpp"
 
 namespace wkfs::mount {
@@ -68,7 +69,7 @@ void add_layer_commands(CommandTable& t) {
          }});
   t.set({"delete-mag", CommandScope::Layer, "delete-mag MAG", [](CommandContext& c, const CommandLine& l) {
            auto mag = Mag::parse(l.arg(0, "MAG"));
-           c.dataset->delete_mag(c.require_layer(l.name), mag);
+           LazyEngines::instance().delete_mag(c.dataset, c.require_layer(l.name), mag);
            return Json{{"mag", mag.long_name()}};
          }});
   t.set({"add-symlink-mag", CommandScope::Layer, "add-symlink-mag TARGET_MAG_DIR [--make-relative]",
@@ -180,11 +181,11 @@ void add_dataset_commands(CommandTable& t) {
            return Json{{"layer", spec.name}};
          }});
   t.set({"delete-layer", CommandScope::Dataset, "delete-layer NAME", [](CommandContext& c, const CommandLine& l) {
-           c.dataset->delete_layer(l.arg(0, "NAME"));
+           LazyEngines::instance().delete_layer(c.dataset, l.arg(0, "NAME"));
            return Json();
          }});
   t.set({"rename-layer", CommandScope::Dataset, "rename-layer OLD NEW", [](CommandContext& c, const CommandLine& l) {
-           c.dataset->rename_layer(l.arg(0, "OLD"), l.arg(1, "NEW"));
+           LazyEngines::instance().rename_layer(c.dataset, l.arg(0, "OLD"), l.arg(1, "NEW"));
            return Json();
          }});
 }

@@ -8,6 +8,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <regex>
 #include <unordered_map>
@@ -71,7 +72,7 @@ struct Filesystem::OpenFile {
   bool dirty = false;
   bool has_result = false;
   bool rejected = false;  // a write made the properties invalid: nothing is committed
-  bool written = false;  // a backing file written through this handle (lazy mags depending on it become stale)
+  std::atomic<bool> written{false};  // changed through this handle, not yet told to the lazy engine
 };
 
 struct Filesystem::OpenDir {
@@ -136,6 +137,9 @@ Filesystem::Filesystem(FilesystemConfig config)
       inval_queue_.push_back({*parent, mount_rel.filename().string()});
       inval_cv_.notify_one();
     }
+  });
+  LazyEngines::instance().set_error_callback([this](const fs::path& root, const std::string& message) {
+    status_.error("lazy", root.string(), message, EIO);
   });
 }
 
@@ -352,6 +356,17 @@ struct Filesystem::Ops {
     if (auto ino = f.nodes_.find(props_rel)) f.invalidate_inode(*ino);
     f.invalidate_below(layer ? loc.dataset_rel / *layer : loc.dataset_rel);
   }
+  /// A backing file at `rel` changed (written, truncated, created, removed, renamed): lazy files
+  /// computed from it become stale. The change is done by now, so a failure is logged rather than
+  /// returned: an error reply would claim that nothing changed.
+  static void source_changed(Filesystem& f, const char* op, const fs::path& rel) {
+    if (!is_chunk_path(f, rel) || is_temp_file_name(rel.filename().string())) return;
+    try {
+      f.lazy_.written(rel);
+    } catch (const std::exception& e) {
+      f.status_.error(op, rel.string(), std::string("files computed from it may be stale: ") + e.what(), EIO);
+    }
+  }
 
   static struct stat synthetic_attr(Filesystem& f, fuse_ino_t ino) {
     struct stat st {};
@@ -505,6 +520,7 @@ struct Filesystem::Ops {
         } else {
           int r = fd >= 0 ? ::ftruncate(fd, attr->st_size) : ::truncate(path.c_str(), attr->st_size);
           if (r != 0) sys_fail("truncate");
+          source_changed(f, "truncate", rel);
         }
       }
       if (to_set & FUSE_SET_ATTR_MODE) {
@@ -622,7 +638,7 @@ struct Filesystem::Ops {
       if (S_ISLNK(st.st_mode)) {
         if (auto m = mag_at(f, rel)) {  // a symlinked mag: rm LAYER/MAG is delete_mag
           auto& [loc, layer, mag] = *m;
-          loc.dataset->delete_mag(layer, mag);
+          LazyEngines::instance().delete_mag(loc.dataset, layer, mag);
           if (::lstat(f.backing(rel).c_str(), &st) == 0 && ::unlink(f.backing(rel).c_str()) != 0) sys_fail("unlink");
           f.nodes_.remove(parent, n);
           changed_dataset(f, loc, layer);
@@ -632,6 +648,7 @@ struct Filesystem::Ops {
       }
       if (::unlink(f.backing(rel).c_str()) != 0) sys_fail("unlink " + rel.string());
       f.nodes_.remove(parent, n);
+      source_changed(f, "unlink", rel);
       fuse_reply_err(req, 0);
     });
   }
@@ -655,7 +672,7 @@ struct Filesystem::Ops {
       if (auto m = mag_at(f, rel)) {
         auto& [loc, layer, mag] = *m;
         if (!folder_empty(path)) errno_fail(ENOTEMPTY, "mag folder " + rel.string() + " is not empty");
-        loc.dataset->delete_mag(layer, mag);
+        LazyEngines::instance().delete_mag(loc.dataset, layer, mag);
         std::error_code ec;
         if (fs::exists(path, ec)) fs::remove_all(path, ec);  // temp leftovers only
         f.nodes_.remove(parent, name);
@@ -666,8 +683,7 @@ struct Filesystem::Ops {
       if (auto l = layer_at(f, rel)) {
         auto& [loc, lp] = *l;
         if (!folder_empty(path, true)) errno_fail(ENOTEMPTY, "layer folder " + rel.string() + " is not empty");
-        loc.dataset->delete_layer(lp.name);
-        LazyEngines::instance().of(loc.dataset).forget_layer(lp.name);
+        LazyEngines::instance().delete_layer(loc.dataset, lp.name);
         std::error_code ec;
         if (fs::exists(path, ec)) fs::remove_all(path, ec);
         f.nodes_.remove(parent, name);
@@ -738,8 +754,7 @@ struct Filesystem::Ops {
         if (auto l = layer_at(f, from)) {  // mv DATASET/OLD DATASET/NEW: the layer's name setter
           auto& [loc, lp] = *l;
           if (flags & RENAME_EXCHANGE) errno_fail(EINVAL, "layers cannot be exchanged");
-          loc.dataset->rename_layer(lp.name, nn);
-          LazyEngines::instance().of(loc.dataset).rename_layer(lp.name, nn);
+          LazyEngines::instance().rename_layer(loc.dataset, lp.name, nn);
           f.nodes_.rename(parent, n, newparent, nn);
           changed_dataset(f, loc, std::nullopt);
           fuse_reply_err(req, 0);
@@ -761,7 +776,8 @@ struct Filesystem::Ops {
       if (::renameat2(AT_FDCWD, f.backing(from).c_str(), AT_FDCWD, f.backing(to).c_str(), flags) != 0)
         sys_fail("rename " + from.string() + " -> " + to.string());
       f.nodes_.rename(parent, n, newparent, nn);
-      if (is_chunk_path(f, to)) f.lazy_.written(to);  // an atomic replace of a chunk file is a write
+      source_changed(f, "rename", from);  // moved away: its data is gone from there
+      source_changed(f, "rename", to);    // an atomic replace of a chunk file is a write
       fuse_reply_err(req, 0);
     });
   }
@@ -810,6 +826,7 @@ struct Filesystem::Ops {
           int fd = ::open(f.backing(rel).c_str(), flags);
           if (fd < 0) sys_fail("open " + rel.string());
           of->fd = UniqueFd(fd);
+          if ((flags & O_ACCMODE) != O_RDONLY && (flags & O_TRUNC)) of->written = true;  // changed without a write
           // Requests arrive in order but one at a time: a wider readahead on the backing file
           // keeps the disk busy ahead of them (cold sequential reads).
           if ((flags & O_ACCMODE) == O_RDONLY) ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
@@ -833,6 +850,7 @@ struct Filesystem::Ops {
       auto of = std::make_unique<OpenFile>();
       of->fd = UniqueFd(fd);
       of->rel = rel;
+      of->written = true;  // a new file is a change even if nothing is written into it (absent = fill value)
       struct stat st {};
       if (::fstat(fd, &st) != 0) sys_fail("fstat");
       auto e = entry_for(f, parent, n, rel, st);
@@ -976,6 +994,13 @@ struct Filesystem::Ops {
 
   static void flush(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
     auto* of = reinterpret_cast<OpenFile*>(fi->fh);
+    if (of->type == OpenFile::Type::Backing) {
+      // close() waits for flush but not for release: a read right after close() must not find
+      // lazy files computed from the old data.
+      if (of->written.exchange(false)) source_changed(self(req), "flush", of->rel);
+      fuse_reply_err(req, 0);
+      return;
+    }
     if (of->type != OpenFile::Type::Properties) {
       fuse_reply_err(req, 0);
       return;
@@ -990,13 +1015,7 @@ struct Filesystem::Ops {
     std::unique_ptr<OpenFile> of(reinterpret_cast<OpenFile*>(fi->fh));
     auto& f = self(req);
     f.status_.file_closed();
-    if (of->written && !is_temp_file_name(of->rel.filename().string())) {
-      try {
-        f.lazy_.written(of->rel);
-      } catch (const std::exception& e) {
-        f.status_.error("release", of->rel.string(), e.what(), EIO);
-      }
-    }
+    if (of->written.exchange(false)) source_changed(f, "release", of->rel);  // written after the last flush (mmap)
     if (of->type == OpenFile::Type::Properties) {
       try {
         commit_properties(f, *of);

@@ -22,7 +22,9 @@ Json registered(LazyPyramid& lazy, const std::string& layer, const std::vector<M
   size_t queued = 0;
   if (l.flag("wait") || l.flag("materialize"))
     for (const auto& m : mags) queued += lazy.materialize(layer, m);
-  return Json{{"layer", layer}, {"mags", mags_json(mags)}, {"lazy", true}, {"queued", queued}};
+  // "dataset" lets `ctl --wait` tell this layer from a same-named one of another dataset
+  return Json{{"dataset", lazy.dataset()->root().string()}, {"layer", layer}, {"mags", mags_json(mags)},
+              {"lazy", true}, {"queued", queued}};
 }
 
 }  // namespace
@@ -100,7 +102,7 @@ void add_lazy_commands(CommandTable& t) {
            std::optional<Mag> mag;
            if (!l.positional.empty()) mag = Mag::parse(l.positional[0]);
            size_t n = lazy.materialize(c.layer.value_or(""), mag);
-           Json r{{"queued", n}};
+           Json r{{"dataset", lazy.dataset()->root().string()}, {"queued", n}};
            if (c.layer) r["layer"] = *c.layer;
            if (mag) r["mags"] = Json::array({mag->short_name()});
            return r;
@@ -108,7 +110,7 @@ void add_lazy_commands(CommandTable& t) {
   t.set({"compress", CommandScope::Layer, "compress MAG", [](CommandContext& c, const CommandLine& l) {
            const auto& layer = c.require_layer(l.name);
            auto mag = Mag::parse(l.arg(0, "MAG"));
-           bool changed = compress_mag(*c.dataset, layer, mag);
+           bool changed = compress_mag(LazyEngines::instance().of(c.dataset), layer, mag);
            return Json{{"layer", layer}, {"mag", mag.short_name()}, {"compressed", true}, {"changed", changed}};
          }});
   t.set({"lazy-status", CommandScope::Any, "lazy-status", [](CommandContext& c, const CommandLine&) {

@@ -15,9 +15,11 @@ struct LazyView::Target {
 std::optional<LazyView::Target> LazyView::target(const fs::path& rel) const {
   auto loc = catalog_.locate(rel);
   if (!loc) return std::nullopt;
+  auto* engine = LazyEngines::instance().serving(loc->dataset);
+  if (!engine) return std::nullopt;
   fs::path p;
   for (const auto& c : loc->inner) p /= c;
-  return Target{&LazyEngines::instance().of(loc->dataset), p};
+  return Target{engine, p};
 }
 
 std::optional<struct stat> LazyView::stat(const fs::path& rel, bool read_only) const {
@@ -72,9 +74,9 @@ bool LazyView::is_lazy_file(const fs::path& rel) const {
 std::optional<std::string> LazyView::properties(const fs::path& props_rel) const {
   auto loc = catalog_.locate(props_rel.parent_path());
   if (!loc) return std::nullopt;
-  auto& engine = LazyEngines::instance().of(loc->dataset);
-  if (!engine.has_pending_mags()) return std::nullopt;
-  return engine.mounted_properties();
+  auto* engine = LazyEngines::instance().serving(loc->dataset);
+  if (!engine || !engine->has_pending_mags()) return std::nullopt;
+  return engine->mounted_properties();
 }
 
 std::string LazyView::stored_properties(const fs::path& props_rel, const std::string& text) const {
@@ -103,8 +105,13 @@ bool LazyView::remove(const fs::path& rel, bool is_dir) const {
     }
     return t->engine->delete_lazy_mag(parts[0], mag);
   }
-  // a listed-but-not-computed file or folder: nothing to remove in the backing folder
-  if (is_dir) return t->engine->lazy_children(t->in_dataset).has_value();
+  // a listed-but-not-computed file or folder: nothing to remove in the backing folder (one that
+  // exists must really go, or the mag folder above it never becomes empty)
+  if (is_dir) {
+    std::error_code ec;
+    return t->engine->lazy_children(t->in_dataset).has_value() &&
+           !fs::exists(t->engine->dataset()->root() / t->in_dataset, ec);
+  }
   auto ref = t->engine->lazy_file(t->in_dataset);
   return ref && !t->engine->computed(*ref);
 }

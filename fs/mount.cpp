@@ -210,14 +210,26 @@ int run_mount(const MountOptions& options) {
     fail(ErrorKind::Io, "cannot daemonise");
   }
   filesystem.start(se);
-  if (options.auto_pyramid)  // register the default pyramids now (metadata only), not on first access
-    for (const auto& root : filesystem.catalog().dataset_roots())
-      if (auto loc = filesystem.catalog().locate(root)) LazyEngines::instance().of(loc->dataset);
+  if (options.auto_pyramid) {  // register the default pyramids now (metadata only), not on first access
+    for (const auto& root : filesystem.catalog().dataset_roots()) {
+      // The mount is up: a dataset that cannot be opened must not end the daemon (it is reported
+      // when accessed); lazy problems are reported by the engines themselves.
+      try {
+        if (auto loc = filesystem.catalog().locate(root)) LazyEngines::instance().serving(loc->dataset);
+      } catch (const std::exception& e) {
+        filesystem.status().error("mount", (config.source / root).string(),
+                                  std::string("pyramid=auto skipped: ") + e.what(), EIO);
+      }
+    }
+  }
   fuse_loop_config* loop = fuse_loop_cfg_create();
   fuse_loop_cfg_set_clone_fd(loop, 0);
   fuse_loop_cfg_set_idle_threads(loop, 10);
   int rc = fuse_session_loop_mt(se, loop);
   fuse_loop_cfg_destroy(loop);
+  // Workers are joined now, not at static destruction (after the chunk cache and the filesystem
+  // their computations and callbacks use are gone).
+  LazyEngines::instance().clear();
   filesystem.stop();
   fuse_session_unmount(se);
   fuse_remove_signal_handlers(se);

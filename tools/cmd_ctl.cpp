@@ -52,9 +52,11 @@ int wait_for(const std::filesystem::path& dir, const nlohmann::json& reply) {
     std::cerr << "wkfs ctl: --wait: no wkfs mount above " << dir.string() << "\n";
     return 1;
   }
-  std::string layer = reply.value("result", nlohmann::json::object()).value("layer", std::string());
+  const auto result = reply.value("result", nlohmann::json::object());
+  std::string dataset = result.value("dataset", std::string());  // the status is keyed by dataset root
+  std::string layer = result.value("layer", std::string());
   std::set<std::string> mags;
-  for (const auto& m : reply.value("result", nlohmann::json::object()).value("mags", nlohmann::json::array()))
+  for (const auto& m : result.value("mags", nlohmann::json::array()))
     mags.insert(m.get<std::string>());
   bool tty = ::isatty(STDOUT_FILENO);
   auto last_line = std::chrono::steady_clock::now() - std::chrono::seconds(10);
@@ -69,8 +71,9 @@ int wait_for(const std::filesystem::path& dir, const nlohmann::json& reply) {
     ::close(fd);
     uint64_t total = 0, done = 0, busy = 0, errors = 0;
     if (!status.is_discarded() && status.contains("lazy"))
-      for (const auto& [ds, st] : status["lazy"].items())
-        for (const auto& m : st["mags"]) {
+      for (const auto& [ds, st] : status["lazy"].items()) {
+        if (!dataset.empty() && ds != dataset) continue;
+        for (const auto& m : st.value("mags", nlohmann::json::array())) {
           if (!layer.empty() && m["layer"] != layer) continue;
           if (!mags.empty() && !mags.count(m["mag"].get<std::string>())) continue;
           total += m["files_total"].get<uint64_t>();
@@ -78,6 +81,7 @@ int wait_for(const std::filesystem::path& dir, const nlohmann::json& reply) {
           busy += m["queued"].get<uint64_t>() + m["in_progress"].get<uint64_t>();
           errors += m["errors"].get<uint64_t>();
         }
+      }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     double frac = total ? static_cast<double>(done) / static_cast<double>(total) : 1.0;
     double eta = frac > 0 && frac < 1 ? secs / frac - secs : 0;

@@ -1,11 +1,15 @@
 #include "lazy/lazy_pyramid.hpp"
 
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <iostream>
+#include <set>
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
@@ -23,7 +27,7 @@ struct LazyPyramid::MagState {
   std::shared_ptr<Array> array;
   std::optional<ShardGrid> grid;
   MagStep step;
-  std::atomic<uint64_t> generation{0};
+  std::set<std::string> dirty;  // files made stale while being computed (LazyPyramid::mu_)
   std::atomic<uint64_t> computed{0}, stale{0}, bytes{0}, compute_ns{0}, queued{0}, in_progress{0}, errors{0};
 };
 
@@ -77,6 +81,7 @@ LazyPyramid::LazyPyramid(std::shared_ptr<Dataset> dataset, LazyConfig config)
     : dataset_(std::move(dataset)), config_(config), budget_(config.memory_cap_bytes) {
   registry_ = LazyRegistry::load(dataset_->root());
   rebuild_states(true);
+  reconcile_listing();
 }
 
 void LazyPyramid::start_workers_locked() {
@@ -110,7 +115,6 @@ std::shared_ptr<LazyPyramid::MagState> LazyPyramid::make_state(const LazyMag& sp
   st->grid.emplace(meta, st->format, layer_region(*layer, spec.mag, meta.axis_names));
   st->step = MagStep::make(spec.kind, parse_interpolation_mode(spec.interpolation, layer->category == Category::Segmentation),
                            spec.source_mag, spec.mag, meta.axis_names);
-  st->generation = spec.generation;
   // A new registration has nothing computed and must not scan; at a remount a complete mag needs
   // no scan either, and an incomplete one is counted by walking what exists (O(computed files),
   // not O(files of the grid): a terabyte layer's pyramid that was barely looked at mounts fast).
@@ -153,6 +157,52 @@ std::vector<Mag> LazyPyramid::layer_mags(const LayerProperties& layer) const {
   return mags;
 }
 
+namespace {
+
+// The array of a lazily computed mag: the library's shapes for a new mag (notes 4.4), except that
+// the default shard is capped at `shard_edge` so that a first read computes one small file.
+ArraySpec lazy_array_spec(const LayerProperties& layer, const Mag& mag, const MagOptions& options, int64_t shard_edge) {
+  Vec3 chunk = options.chunk_shape.value_or(Vec3{32, 32, 32});
+  Vec3 shard = options.shard_shape.value_or(default_shard_shape(layer.data_format, layer, chunk));
+  if (!options.shard_shape && layer.data_format != DataFormat::Zarr)
+    shard = Vec3::max(chunk, Vec3::min(shard, Vec3::full(shard_edge)));
+  BoundingBox region = layer.bounding_box.in_mag(mag);
+  ArraySpec spec;
+  spec.dtype = layer.dtype;
+  spec.axis_names = layer.array_axes();
+  spec.compress = options.compress.value_or(true);
+  for (const auto& a : spec.axis_names) {
+    if (a == "c") {
+      spec.shape.push_back(layer.num_channels);
+      spec.chunk_shape.push_back(layer.num_channels);
+      spec.shard_shape.push_back(layer.num_channels);
+    } else if (a == "x" || a == "y" || a == "z") {
+      int i = a == "x" ? 0 : a == "y" ? 1 : 2;
+      int64_t sh = layer.data_format == DataFormat::Zarr ? chunk[i] : shard[i];
+      int64_t end = region.bottom_right()[i];
+      spec.shape.push_back((end + sh - 1) / sh * sh);
+      spec.chunk_shape.push_back(chunk[i]);
+      spec.shard_shape.push_back(sh);
+    } else {
+      int64_t hi = 1;
+      for (const auto& ax : layer.additional_axes)
+        if (ax.name == a) hi = ax.upper;
+      spec.shape.push_back(hi);
+      spec.chunk_shape.push_back(1);
+      spec.shard_shape.push_back(1);
+    }
+  }
+  return spec;
+}
+
+// One atomic step: a mag folder is never missing, whichever of the two it holds.
+void exchange_folders(const fs::path& a, const fs::path& b) {
+  if (::renameat2(AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), RENAME_EXCHANGE) != 0)
+    fail_errno("cannot swap " + a.string() + " and " + b.string());
+}
+
+}  // namespace
+
 std::vector<Mag> LazyPyramid::register_chain(const std::string& layer_name, const Mag& from,
                                              const std::vector<Mag>& targets, LazyKind kind,
                                              const std::string& interpolation, const MagOptions& options,
@@ -168,90 +218,119 @@ std::vector<Mag> LazyPyramid::register_chain(const std::string& layer_name, cons
       parse_interpolation_mode(interpolation, layer->category == Category::Segmentation));
   if (!layer->find_mag(from) && !state(layer_name, from))
     fail(ErrorKind::NotFound, "layer " + layer_name + " has no mag " + from.long_name());
+  check_mag_options(*layer, options);  // the library refuses these shapes for the mags it adds
 
-  std::lock_guard lock(mu_);
-  // Validate every target before creating anything.
+  std::unique_lock lock(mu_);
+  // Everything that can be refused is checked before the first change.
+  auto is_target = [&](const Mag& m) { return std::find(targets.begin(), targets.end(), m) != targets.end(); };
+  std::vector<ArraySpec> specs;
+  std::vector<fs::path> dirs;
+  bool any_listed = false;
   for (const auto& t : targets) {
+    fs::path dir = dataset_->root() / layer_name / t.short_name();
     bool listed = layer->find_mag(t) != nullptr;
     bool lazy = registry_.find(layer_name, t) != nullptr;
     if ((listed || lazy) && !allow_overwrite)
       fail(ErrorKind::AlreadyExists, "The target mag " + t.long_name() + " of layer " + layer_name +
                                          " already exists (use --allow-overwrite)");
-    if (!listed && !lazy && fs::exists(dataset_->root() / layer_name / t.short_name()))
+    if (!listed && !lazy && fs::exists(dir))
       fail(ErrorKind::AlreadyExists, "folder " + (fs::path(layer_name) / t.short_name()).string() +
                                          " already exists and is not a mag of layer " + layer_name);
+    if (listed && dataset_->is_foreign_mag(layer_name, t))
+      fail(ErrorKind::ReadOnly, "mag " + t.long_name() + " of layer " + layer_name + " is foreign (read-only)");
+    std::error_code ec;
+    if (listed && !fs::equivalent(dataset_->mag_path(layer_name, t), dir, ec))
+      fail(ErrorKind::Unsupported, "mag " + t.long_name() + " of layer " + layer_name + " is not stored in " +
+                                       dir.string() + ", where its lazy replacement would go");
+    any_listed = any_listed || listed;
+    specs.push_back(lazy_array_spec(*layer, t, options, config_.lazy_shard_edge));
+    dirs.push_back(std::move(dir));
   }
-  std::vector<std::string> axes = layer->array_axes();
+  // A target that the source is (lazily, transitively) computed from would be computed from
+  // itself: reads would wait on their own computation, and its data would be gone.
+  Mag s = from;
+  for (size_t hops = 0; hops <= registry_.mags().size(); ++hops) {
+    if (is_target(s))
+      fail(ErrorKind::InvalidArgument, "mag " + from.long_name() + " of layer " + layer_name +
+                                           " is computed lazily from mag " + s.long_name() + ", so " +
+                                           s.long_name() + " cannot be computed from it");
+    const LazyMag* m = registry_.find(layer_name, s);
+    if (!m) break;
+    s = m->source_mag;
+  }
+
+  // The changes, each undone if a later one fails: the new arrays are built in hidden folders,
+  // swapped in, the registry saved, the replaced mags unlisted. The replaced data is deleted only
+  // once all of that succeeded.
   LazyRegistry before = registry_;
-  std::vector<fs::path> created;
+  Dataset::UndoList undo;
+  std::vector<fs::path> staged;
+  std::vector<char> holds_replaced(targets.size(), 0);  // staged[i] holds the replaced mag's data
   try {
-    Mag source = from;
-    for (const auto& t : targets) {
-      fs::path dir = dataset_->root() / layer_name / t.short_name();
-      bool listed = layer->find_mag(t) != nullptr;
-      if (registry_.find(layer_name, t) || listed) {
-        // Overwrite: the existing data is replaced lazily, so it must go now (stale = absent).
-        if (listed) set_listed(layer_name, t, false);
-        registry_.remove(layer_name, t);
-        states_.erase(key_of(layer_name, t));
-        fs::path trash = LazyRegistry::state_dir(dataset_->root()) / ("trash-" + std::to_string(::getpid()) + "-" +
-                                                                        std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
-        fs::create_directories(trash.parent_path());
-        if (fs::exists(dir)) fs::rename(dir, trash);
-        fs::remove_all(trash);
+    for (size_t i = 0; i < targets.size(); ++i) {
+      fs::path stage = dirs[i].parent_path() / ("." + dirs[i].filename().string() + kTempMarker + "register");
+      std::error_code ec;
+      fs::remove_all(stage, ec);  // left by a crash
+      fs::create_directories(stage);
+      staged.push_back(stage);
+      create_array(stage, layer->data_format, specs[i]);
+    }
+    for (size_t i = 0; i < targets.size(); ++i) {
+      if (fs::exists(dirs[i])) {
+        exchange_folders(staged[i], dirs[i]);
+        holds_replaced[i] = 1;
+        undo.push_back([&, i] {
+          exchange_folders(staged[i], dirs[i]);
+          holds_replaced[i] = 0;
+        });
+      } else {
+        fs::rename(staged[i], dirs[i]);
+        undo.push_back([a = staged[i], b = dirs[i]] { fs::rename(b, a); });
       }
-      Vec3 chunk = options.chunk_shape.value_or(Vec3{32, 32, 32});
-      Vec3 shard = options.shard_shape.value_or(default_shard_shape(layer->data_format, *layer, chunk));
-      if (!options.shard_shape && layer->data_format != DataFormat::Zarr)
-        shard = Vec3::max(chunk, Vec3::min(shard, Vec3::full(config_.lazy_shard_edge)));
-      BoundingBox region = layer->bounding_box.in_mag(t);
-      ArraySpec spec;
-      spec.dtype = layer->dtype;
-      spec.axis_names = axes;
-      spec.compress = options.compress.value_or(true);
-      for (const auto& a : axes) {
-        if (a == "c") {
-          spec.shape.push_back(layer->num_channels);
-          spec.chunk_shape.push_back(layer->num_channels);
-          spec.shard_shape.push_back(layer->num_channels);
-        } else if (a == "x" || a == "y" || a == "z") {
-          int i = a == "x" ? 0 : a == "y" ? 1 : 2;
-          int64_t sh = layer->data_format == DataFormat::Zarr ? chunk[i] : shard[i];
-          int64_t end = region.bottom_right()[i];
-          spec.shape.push_back((end + sh - 1) / sh * sh);
-          spec.chunk_shape.push_back(chunk[i]);
-          spec.shard_shape.push_back(sh);
-        } else {
-          int64_t hi = 1;
-          for (const auto& ax : layer->additional_axes)
-            if (ax.name == a) hi = ax.upper;
-          spec.shape.push_back(hi);
-          spec.chunk_shape.push_back(1);
-          spec.shard_shape.push_back(1);
-        }
-      }
-      fs::create_directories(dir);
-      created.push_back(dir);
-      create_array(dir, layer->data_format, spec);
+      registry_.remove(layer_name, targets[i]);
       LazyMag m;
       m.layer = layer_name;
-      m.mag = t;
-      m.source_mag = source;
+      m.mag = targets[i];
+      m.source_mag = i == 0 ? from : targets[i - 1];
       m.kind = kind;
       m.interpolation = mode;
       registry_.mags().push_back(m);
-      source = t;
     }
     registry_.save();
+    undo.push_back([&before] { before.save(); });
+    // one properties write for all: a replaced mag is lazy now, and lazy mags are not listed
+    if (any_listed)
+      dataset_->update_properties([&](DatasetProperties& p) {
+        if (LayerProperties* l = p.find_layer(layer_name)) std::erase_if(l->mags, [&](const MagEntry& e) { return is_target(e.mag); });
+      });
   } catch (...) {
-    for (const auto& d : created) {
-      std::error_code ec;
-      fs::remove_all(d, ec);
-    }
     registry_ = before;
+    for (auto it = undo.rbegin(); it != undo.rend(); ++it) try {
+        (*it)();
+      } catch (const std::exception& e) {
+        std::cerr << "wkfs: undoing a failed registration in layer " << layer_name << ": " << e.what() << "\n";
+      }
+    for (size_t i = 0; i < staged.size(); ++i) {
+      std::error_code ec;
+      if (!holds_replaced[i]) fs::remove_all(staged[i], ec);  // a replaced mag that could not go back stays
+    }
     throw;
   }
+  for (const auto& t : targets) states_.erase(key_of(layer_name, t));  // retired: running computations drop their results
   rebuild_states(false);
+  // Lazy mags computed from a replaced mag hold results of its old data.
+  std::vector<std::shared_ptr<MagState>> dependents;
+  for (const auto& [k, d] : states_)
+    if (d->spec.layer == layer_name && is_target(d->spec.source_mag) && !is_target(d->spec.mag)) dependents.push_back(d);
+  lock.unlock();
+  for (const auto& p : staged) {  // the replaced mags
+    std::error_code ec;
+    fs::remove_all(p, ec);
+  }
+  std::vector<fs::path> changed;
+  for (const auto& d : dependents) invalidate(*d, d->grid->region(), changed);
+  if (on_invalidate_)
+    for (const auto& c : changed) on_invalidate_(c);
   return targets;
 }
 
@@ -337,6 +416,14 @@ void LazyPyramid::register_default_pyramids() {
   }
 }
 
+void LazyPyramid::reopen_mag(const std::string& layer, const Mag& mag) {
+  std::lock_guard lock(mu_);
+  auto it = states_.find(key_of(layer, mag));
+  if (it == states_.end()) return;
+  // the new state replaces the old one, which retires it: a computation still running drops its result
+  it->second = make_state(it->second->spec, true);
+}
+
 // --- files ------------------------------------------------------------------------------------
 
 std::optional<LazyFileRef> LazyPyramid::lazy_file(const fs::path& rel) const {
@@ -370,11 +457,15 @@ uint64_t LazyPyramid::estimated_size(const LazyFileRef& ref) const {
   auto st = state(ref.layer, ref.mag);
   if (!st) return 0;
   const auto& m = st->array->meta();
-  uint64_t raw = static_cast<uint64_t>(prod(m.shard_shape)) * m.elem_size();
-  uint64_t chunks = static_cast<uint64_t>(prod(m.chunks_per_shard()));
-  if (st->format == DataFormat::Wkw) return 16 + raw + (st->array->compressed() ? 8 * chunks : 0);
-  if (st->format == DataFormat::Zarr3 && chunks > 1) return raw + 16 * chunks + 4;
-  return raw;
+  const uint64_t chunks = static_cast<uint64_t>(prod(m.chunks_per_shard()));
+  const uint64_t chunk_raw = static_cast<uint64_t>(prod(m.chunk_shape)) * m.elem_size();
+  // Incompressible data grows: zstd by 1/256 + 64 bytes at most, LZ4 1/255 + 16, deflate ~1/1000
+  // + headers, blosc 16, plus a 4-byte checksum; 1/128 + 128 bytes per chunk covers them all.
+  const bool compressed = st->array->compressed();
+  const uint64_t payload = chunks * (compressed ? chunk_raw + chunk_raw / 128 + 128 : chunk_raw);
+  if (st->format == DataFormat::Wkw) return 16 + payload + (compressed ? 8 * chunks : 0);
+  if (st->format == DataFormat::Zarr3 && chunks > 1) return payload + 16 * chunks + 4;
+  return payload;
 }
 
 void LazyPyramid::ensure(const LazyFileRef& ref) {
@@ -401,7 +492,14 @@ void LazyPyramid::ensure(const LazyFileRef& ref) {
     return;
   }
   try {
-    if (::access(file.c_str(), F_OK) != 0) compute(*st, ref.shard);
+    // A source write during the computation makes its result stale: compute again, so a reader
+    // that asked for the file finds it (a source that never settles is an error, not a hang).
+    for (int attempt = 1; ::access(file.c_str(), F_OK) != 0 && !compute(*st, ref.shard); ++attempt) {
+      if (retired(*st)) break;  // the mag was replaced or removed meanwhile
+      if (attempt == kMaxComputeAttempts)
+        fail(ErrorKind::Io, "lazy file " + (st->rel_dir / st->grid->relative_path(ref.shard)).string() +
+                                ": its source changed during " + std::to_string(attempt) + " computations in a row");
+    }
     promise.set_value();
   } catch (...) {
     ++st->errors;
@@ -414,7 +512,18 @@ void LazyPyramid::ensure(const LazyFileRef& ref) {
   fut.get();
 }
 
-void LazyPyramid::compute(MagState& st, const VecN& shard) {
+bool LazyPyramid::retired(const MagState& st) const {
+  std::lock_guard lock(mu_);
+  auto it = states_.find(key_of(st.spec.layer, st.spec.mag));
+  return it == states_.end() || it->second.get() != &st;
+}
+
+bool LazyPyramid::take_dirty(MagState& st, const std::string& file) {
+  std::lock_guard lock(mu_);
+  return st.dirty.erase(file) > 0;
+}
+
+bool LazyPyramid::compute(MagState& st, const VecN& shard) {
   auto t0 = std::chrono::steady_clock::now();
   ++st.in_progress;
   struct Done {
@@ -423,7 +532,8 @@ void LazyPyramid::compute(MagState& st, const VecN& shard) {
   } done{st};
   const auto& meta = st.array->meta();
   NdBox target = st.grid->shard_box(shard).intersect(st.grid->region()).intersect(NdBox{VecN(meta.rank(), 0), meta.shape});
-  uint64_t generation = st.generation.load();
+  const fs::path file = st.dir / st.grid->relative_path(shard);
+  take_dirty(st, file.string());  // marks from before this computation began are moot
 
   // The source first (recursively, before holding any memory budget, so nested computations
   // never wait on a budget their callers hold).
@@ -440,23 +550,23 @@ void LazyPyramid::compute(MagState& st, const VecN& shard) {
   MemoryBudget::Reservation hold(budget_, out_bytes * 2 + tile_budget * 2);
   Bytes out(out_bytes);
   if (!target.empty()) st.step.compute(*source, meta, target, out, tile_budget);
-  if (st.generation.load() != generation) return;  // the source changed meanwhile: stays lazy
+  if (take_dirty(st, file.string()) || retired(st)) return false;  // the source changed meanwhile
   st.array->write(target, out);
-  if (st.generation.load() != generation) {
-    // made stale while we wrote: drop the result so the next read recomputes it
-    ::unlink((st.dir / st.grid->relative_path(shard)).c_str());
-    return;
+  if (take_dirty(st, file.string()) || retired(st)) {
+    ::unlink(file.c_str());  // made stale while we wrote: the result must not stand
+    return false;
   }
   struct stat sb {};
-  if (::stat((st.dir / st.grid->relative_path(shard)).c_str(), &sb) == 0) st.bytes += static_cast<uint64_t>(sb.st_size);
+  if (::stat(file.c_str(), &sb) == 0) st.bytes += static_cast<uint64_t>(sb.st_size);
   ++st.computed;
   st.compute_ns += static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
   mark_complete_if_done(st);
+  return true;
 }
 
-void LazyPyramid::mark_complete_if_done(MagState& st) {
-  if (st.computed.load() < st.grid->count()) return;
+void LazyPyramid::mark_complete_if_done(MagState& st, bool recount) {
+  if (!recount && st.computed.load() < st.grid->count()) return;
   std::lock_guard lock(mu_);
   LazyMag* m = registry_.find(st.spec.layer, st.spec.mag);
   if (!m || m->complete) return;
@@ -469,10 +579,35 @@ void LazyPyramid::mark_complete_if_done(MagState& st) {
     st.computed = n;
     return;
   }
+  st.computed = n;
   set_listed(m->layer, m->mag, true);
   m->complete = true;
   st.spec.complete = true;
   registry_.save();
+}
+
+void LazyPyramid::reconcile_listing() {
+  auto props = dataset_->properties();
+  std::lock_guard lock(mu_);
+  bool changed = false;
+  for (auto& m : registry_.mags()) {
+    auto it = states_.find(key_of(m.layer, m.mag));
+    if (it == states_.end()) continue;
+    MagState& st = *it->second;
+    const LayerProperties* l = props.find_layer(m.layer);
+    const bool listed = l && l->find_mag(m.mag);
+    if (listed == m.complete) continue;
+    st.computed = count_computed(*st.grid, st.dir);
+    const bool full = st.computed.load() == st.grid->count();
+    try {
+      if (full != listed) set_listed(m.layer, m.mag, full);
+    } catch (const Error& e) {  // a read-only dataset: the mount's view is still right
+      std::cerr << "wkfs: lazy mag " << key_of(m.layer, m.mag) << ": cannot fix the backing listing: " << e.what() << "\n";
+    }
+    m.complete = st.spec.complete = full;
+    changed = true;
+  }
+  if (changed && !dataset_->read_only()) registry_.save();
 }
 
 void LazyPyramid::set_listed(const std::string& layer, const Mag& mag, bool listed) {
@@ -501,28 +636,33 @@ void LazyPyramid::set_listed(const std::string& layer, const Mag& mag, bool list
 // --- invalidation -----------------------------------------------------------------------------
 
 void LazyPyramid::invalidate(MagState& st, const NdBox& box, std::vector<fs::path>& changed) {
-  ++st.generation;
-  uint64_t removed = 0;
-  for (const auto& s : st.grid->shards_in(box)) {
-    fs::path rel = st.rel_dir / st.grid->relative_path(s);
-    if (::unlink((dataset_->root() / rel).c_str()) == 0) {
-      ++removed;
-      changed.push_back(rel);
-    }
-  }
-  if (removed) {
-    st.stale += removed;
-    st.computed -= std::min<uint64_t>(removed, st.computed.load());
+  std::vector<fs::path> present;
+  {
     std::lock_guard lock(mu_);
+    for (const auto& s : st.grid->shards_in(box)) {
+      fs::path rel = st.rel_dir / st.grid->relative_path(s);
+      const std::string file = (dataset_->root() / rel).string();
+      if (inflight_.count(file)) st.dirty.insert(file);  // its computation may have read the old source
+      if (::access(file.c_str(), F_OK) == 0) present.push_back(std::move(rel));
+    }
     LazyMag* m = registry_.find(st.spec.layer, st.spec.mag);
-    if (m && m->complete) {
-      // an incomplete mag must not stay listed in the backing properties
+    if (!present.empty() && m && m->complete) {
+      // Unlisted before any file goes: a crash in between must not leave the backing properties
+      // listing a mag with missing files.
       set_listed(m->layer, m->mag, false);
       m->complete = false;
       st.spec.complete = false;
       registry_.save();
     }
   }
+  uint64_t removed = 0;
+  for (auto& rel : present)
+    if (::unlink((dataset_->root() / rel).c_str()) == 0) {
+      ++removed;
+      changed.push_back(std::move(rel));
+    }
+  st.stale += removed;
+  st.computed -= std::min<uint64_t>(removed, st.computed.load());
   // everything computed from this mag depends on the same region
   std::vector<std::shared_ptr<MagState>> dependents;
   {
@@ -536,26 +676,38 @@ void LazyPyramid::invalidate(MagState& st, const NdBox& box, std::vector<fs::pat
 void LazyPyramid::source_changed(const fs::path& rel) {
   auto props = dataset_->properties();
   std::vector<fs::path> changed;
+  // Every mag whose folder holds `rel` (a folder may serve several layers: add-mag-as-ref),
+  // lazy ones included: a write into a pending mag makes what is computed from it stale too.
   for (const auto& layer : props.layers) {
-    std::vector<Mag> mags = layer_mags(layer);
-    for (const auto& mag : mags) {
-      fs::path mag_rel;
-      try {
-        mag_rel = fs::relative(dataset_->mag_path(layer.name, mag), dataset_->root());
-      } catch (const std::exception&) {
-        continue;
-      }
-      auto r = rel.lexically_relative(mag_rel);
-      if (r.empty() || *r.begin() == ".." || r == ".") continue;
+    for (const auto& mag : layer_mags(layer)) {
       std::vector<std::shared_ptr<MagState>> dependents;
+      std::shared_ptr<MagState> own;
       {
         std::lock_guard lock(mu_);
         for (const auto& [k, d] : states_)
           if (d->spec.layer == layer.name && d->spec.source_mag == mag) dependents.push_back(d);
+        auto it = states_.find(key_of(layer.name, mag));
+        if (it != states_.end()) own = it->second;
       }
-      if (dependents.empty()) return;
+      if (dependents.empty()) continue;
+      fs::path mag_dir;
+      try {
+        mag_dir = own ? own->dir : dataset_->mag_path(layer.name, mag);
+      } catch (const Error&) {
+        continue;
+      }
+      // The mount names a symlinked mag by its link, which resolving (mag_path) loses: try the
+      // layer's own folder names for the mag as well.
+      fs::path r;
+      for (const auto& dir : {mag_dir.lexically_relative(dataset_->root()), fs::path(layer.name) / mag.short_name(),
+                              fs::path(layer.name) / mag.long_name()}) {
+        r = rel.lexically_relative(dir);
+        if (!r.empty() && *r.begin() != ".." && r != ".") break;
+        r.clear();
+      }
+      if (r.empty()) continue;
       // the changed file's box in the source mag; the whole mag if the name is not a shard key
-      std::shared_ptr<Array> arr(open_array(dataset_->mag_path(layer.name, mag)));
+      std::shared_ptr<Array> arr = own ? own->array : std::shared_ptr<Array>(open_array(mag_dir));
       NdBox whole{VecN(arr->meta().rank(), 0), arr->meta().shape};
       NdBox box = whole;
       try {
@@ -564,11 +716,10 @@ void LazyPyramid::source_changed(const fs::path& rel) {
       } catch (const Error&) {
       }
       for (const auto& d : dependents) invalidate(*d, d->step.affected_target(box), changed);
-      if (on_invalidate_)
-        for (const auto& c : changed) on_invalidate_(c);
-      return;
     }
   }
+  if (on_invalidate_)
+    for (const auto& c : changed) on_invalidate_(c);
 }
 
 void LazyPyramid::set_invalidation_callback(std::function<void(const fs::path&)> cb) { on_invalidate_ = std::move(cb); }
@@ -663,18 +814,24 @@ size_t LazyPyramid::materialize(const std::string& layer, std::optional<Mag> mag
   if (!layer.empty() && todo.empty())
     fail(ErrorKind::NotFound, "no lazy mag" + (mag ? " " + mag->long_name() : std::string()) + " in layer " + layer);
   size_t n = 0;
+  std::vector<std::shared_ptr<MagState>> nothing_to_do;
   {
     std::lock_guard lock(queue_mu_);
     start_workers_locked();
-    for (const auto& st : todo)
+    for (const auto& st : todo) {
+      const size_t before = n;
       st->grid->for_each([&](const VecN& s) {
         if (::access((st->dir / st->grid->relative_path(s)).c_str(), F_OK) == 0) return;
         queue_.emplace_back(st, s);
         ++st->queued;
         ++n;
       });
+      if (n == before) nothing_to_do.push_back(st);
+    }
   }
   queue_cv_.notify_all();
+  // every file is there (perhaps computed before a counter drifted): list the mag now
+  for (const auto& st : nothing_to_do) mark_complete_if_done(*st, true);
   return n;
 }
 
@@ -733,6 +890,20 @@ nlohmann::json LazyPyramid::status() const {
   }
   return {{"mags", out}, {"memory_cap_bytes", budget_.cap()}, {"memory_in_use_bytes", budget_.in_use()},
           {"memory_peak_bytes", budget_.peak()}};
+}
+
+bool LazyPyramid::forget_mag(const std::string& layer, const Mag& mag) {
+  std::lock_guard lock(mu_);
+  LazyRegistry before = registry_;
+  if (!registry_.remove(layer, mag)) return false;
+  try {
+    registry_.save();
+  } catch (...) {
+    registry_ = std::move(before);
+    throw;
+  }
+  states_.erase(key_of(layer, mag));  // retires it: a computation still running drops its result
+  return true;
 }
 
 }  // namespace wkfs

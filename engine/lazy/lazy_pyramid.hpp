@@ -92,7 +92,8 @@ class LazyPyramid {
   std::optional<std::vector<std::pair<std::string, bool>>> lazy_children(const fs::path& relative_dir) const;
   /// True if the file exists in the backing folder.
   bool computed(const LazyFileRef& ref) const;
-  /// The size stat reports before a file is computed: its uncompressed size (an upper bound).
+  /// The size stat reports before a file is computed: an upper bound (uncompressed plus the
+  /// worst-case growth of the compressor).
   uint64_t estimated_size(const LazyFileRef& ref) const;
   /// Computes the file if it is not computed yet (one computation however many callers).
   void ensure(const LazyFileRef& ref);
@@ -103,6 +104,9 @@ class LazyPyramid {
   bool is_pending_mag(const std::string& layer, const Mag& mag) const;
   /// Forgets a lazy mag and removes its folder (rm -r of a lazy mag); false if not lazy.
   bool delete_lazy_mag(const std::string& layer, const Mag& mag);
+  /// Reopens a lazy mag's array after its folder was replaced behind the engine (compress): the
+  /// engine caches the array, codec included.
+  void reopen_mag(const std::string& layer, const Mag& mag);
   /// Follows a layer rename.
   void rename_layer(const std::string& from, const std::string& to);
   /// Forgets the lazy mags of a deleted layer.
@@ -132,9 +136,20 @@ class LazyPyramid {
   std::vector<Mag> register_chain(const std::string& layer, const Mag& from, const std::vector<Mag>& targets,
                                   LazyKind kind, const std::string& interpolation, const MagOptions& options,
                                   bool allow_overwrite);
-  void compute(MagState& st, const VecN& shard);
+  /// Computes and stores one file; false if a source change or a re-registration made the
+  /// result stale meanwhile (nothing is left stored then).
+  bool compute(MagState& st, const VecN& shard);
+  /// True once the state is no longer the registered one for its mag (overwritten, deleted, renamed).
+  bool retired(const MagState& st) const;
+  /// Clears the stale mark of a file being computed; true if it was set.
+  bool take_dirty(MagState& st, const std::string& file);
+  static constexpr int kMaxComputeAttempts = 5;
   void invalidate(MagState& st, const NdBox& target_box, std::vector<fs::path>& changed);
-  void mark_complete_if_done(MagState& st);
+  /// Lists the mag once every file exists; `recount` checks the disk even if the counter says no.
+  void mark_complete_if_done(MagState& st, bool recount = false);
+  /// The backing properties and lazy.json are two files, so a crash can fall between their
+  /// writes: at load, the files on disk decide whether a lazy mag is complete and listed.
+  void reconcile_listing();
   void set_listed(const std::string& layer, const Mag& mag, bool listed);
   void worker_loop();
   /// The layer's listed mags plus its pending lazy ones.
@@ -156,6 +171,11 @@ class LazyPyramid {
   size_t running_ = 0;
   bool stopping_ = false;
   std::vector<std::thread> workers_;
+
+ public:
+  /// Forgets the registration of a lazy mag the Dataset deleted (a complete one is listed, so
+  /// delete_mag removes its folder); false if it was not registered.
+  bool forget_mag(const std::string& layer, const Mag& mag);
 };
 
 }  // namespace wkfs

@@ -65,4 +65,14 @@ bool compress_mag(Dataset& dataset, const std::string& layer_name, const Mag& ma
   return true;
 }
 
+bool compress_mag(LazyPyramid& lazy, const std::string& layer, const Mag& mag) {
+  // Its missing files would be computed with the codec of the array the engine opened: refused.
+  if (lazy.is_pending_mag(layer, mag))
+    fail(ErrorKind::InvalidArgument, "mag " + mag.long_name() + " of layer " + layer +
+                                         " is lazy and not computed yet: materialize it first");
+  bool changed = compress_mag(*lazy.dataset(), layer, mag);
+  if (changed) lazy.reopen_mag(layer, mag);
+  return changed;
+}
+
 }  // namespace wkfs

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "dataset/dataset.hpp"
+#include "lazy/lazy_pyramid.hpp"
 
 namespace wkfs {
 
@@ -11,5 +12,8 @@ namespace wkfs {
 /// mag, never neither (the library deletes first, then renames). No-op if already compressed; returns
 /// whether it changed anything.
 bool compress_mag(Dataset& dataset, const std::string& layer, const Mag& mag);
+/// The same for a dataset with a lazy engine: a pending lazy mag is refused (InvalidArgument), a
+/// complete one is reopened by the engine after the swap.
+bool compress_mag(LazyPyramid& lazy, const std::string& layer, const Mag& mag);
 
 }  // namespace wkfs
