@@ -821,10 +821,15 @@ struct Filesystem::Ops {
           of->buffer = std::move(*view);
           fi->direct_io = 1;
         } else {
-          if (is_chunk_path(f, rel)) f.lazy_.ensure(rel);  // a lazy file is computed before it is opened
           int flags = fi->flags & ~(O_CREAT | O_EXCL | O_NOCTTY);
-          int fd = ::open(f.backing(rel).c_str(), flags);
-          if (fd < 0) sys_fail("open " + rel.string());
+          int fd = -1;
+          // A lazy file is computed before it is opened; a source write may make it stale again
+          // between the two, so it is computed again (a few times at most).
+          for (int attempt = 0; fd < 0; ++attempt) {
+            const bool lazy = is_chunk_path(f, rel) && f.lazy_.ensure(rel);
+            fd = ::open(f.backing(rel).c_str(), flags);
+            if (fd < 0 && (errno != ENOENT || !lazy || attempt == 3)) sys_fail("open " + rel.string());
+          }
           of->fd = UniqueFd(fd);
           if ((flags & O_ACCMODE) != O_RDONLY && (flags & O_TRUNC)) of->written = true;  // changed without a write
           // Requests arrive in order but one at a time: a wider readahead on the backing file
