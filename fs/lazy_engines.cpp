@@ -104,6 +104,7 @@ void LazyEngines::delete_layer(const std::shared_ptr<Dataset>& dataset, const st
 
 void LazyEngines::delete_mag(const std::shared_ptr<Dataset>& dataset, const std::string& layer, const Mag& mag) {
   auto* engine = serving(dataset);
+  if (engine) engine->require_no_pending_dependents(layer, mag);
   auto props = dataset->properties();
   const auto* l = props.find_layer(layer);
   if (!(l && l->find_mag(mag)) && engine && engine->delete_lazy_mag(layer, mag)) return;

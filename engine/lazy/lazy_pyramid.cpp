@@ -737,6 +737,15 @@ bool LazyPyramid::is_pending_mag(const std::string& layer, const Mag& mag) const
   return m && !m->complete;
 }
 
+void LazyPyramid::require_no_pending_dependents(const std::string& layer, const Mag& mag) const {
+  std::lock_guard lock(mu_);
+  for (const auto& m : registry_.mags())
+    if (m.layer == layer && m.source_mag == mag && !m.complete)
+      fail(ErrorKind::NotEmpty, "mag " + mag.short_name() + " of layer " + layer + " is the source of lazy mag " +
+                                    m.mag.short_name() + ", which is not computed yet: materialize or delete " +
+                                    m.mag.short_name() + " first");
+}
+
 bool LazyPyramid::delete_lazy_mag(const std::string& layer, const Mag& mag) {
   std::lock_guard lock(mu_);
   LazyMag* m = registry_.find(layer, mag);

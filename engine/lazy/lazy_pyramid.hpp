@@ -102,6 +102,9 @@ class LazyPyramid {
   bool has_pending_mags() const;
   /// True if (layer, mag) is registered as lazy and not complete.
   bool is_pending_mag(const std::string& layer, const Mag& mag) const;
+  /// NotEmpty if a lazy mag that is not complete yet is computed from (layer, mag): deleting
+  /// its source would leave it nothing to be computed from.
+  void require_no_pending_dependents(const std::string& layer, const Mag& mag) const;
   /// Forgets a lazy mag and removes its folder (rm -r of a lazy mag); false if not lazy.
   bool delete_lazy_mag(const std::string& layer, const Mag& mag);
   /// Reopens a lazy mag's array after its folder was replaced behind the engine (compress): the

@@ -56,6 +56,11 @@ remount
   fail "downsample after delete-mag"
 [[ $(registered) == '["colour/2-2-1 True", "colour/4-4-2 False"]' ]] || fail "downsample after delete-mag: $(registered)"
 [[ $(wc -c < "$M/colour/4-4-2/c/0/0/0/0") -gt 0 && -f $B/colour/4-4-2/zarr.json ]] || fail "re-registered mag unreadable"
+# the source of a pending lazy mag cannot go: the pending one would have nothing to compute from
+"$WKFS" ctl "$M/colour" delete-mag 2-2-1 > "$WORK/refused.txt" 2>&1 && fail "delete-mag of the source of a pending lazy mag succeeded"
+grep -q "source of lazy mag 4-4-2" "$WORK/refused.txt" || fail "no clear reason: $(cat "$WORK/refused.txt")"
+[[ $(registered) == '["colour/2-2-1 True", "colour/4-4-2 False"]' && -f $B/colour/2-2-1/zarr.json ]] ||
+  fail "a refused delete-mag changed something: $(registered)"
 # delete-mag of a pending lazy mag (listed by the mount only)
 "$WKFS" ctl "$M/segmentation" downsample-mag 1 2-2-1 > /dev/null
 "$WKFS" ctl "$M/segmentation" delete-mag 2-2-1 > /dev/null || fail "delete-mag of a pending lazy mag"
