@@ -56,7 +56,7 @@ void add_layer_commands(CommandTable& t) {
     c.dataset->add_mag(layer, mag, parse_mag_options(l));
     return mag_result(*c.dataset, layer, mag);
   };
-  t.set({"add-mag", CommandScope::Layer, "add-mag MAG [--chunk-shape X,Y,Z] [--shard-shape X,Y,Z] [--compress true|false]",
+  t.set({"add-mag", CommandScope::Layer, "add-mag MAG [--chunk-shape X,Y,Z] [--shard-shape X,Y,Z|--chunks-per-shard N] [--compress true|false]",
          add_mag});
   t.set({"get-or-add-mag", CommandScope::Layer, "get-or-add-mag MAG [options of add-mag]",
          [](CommandContext& c, const CommandLine& l) {
@@ -79,7 +79,7 @@ void add_layer_commands(CommandTable& t) {
            return Json();
          }});
   t.set({"add-copy-mag", CommandScope::Layer,
-         "add-copy-mag SRC_MAG_DIR [--chunk-shape X,Y,Z] [--shard-shape X,Y,Z] [--compress true|false]",
+         "add-copy-mag SRC_MAG_DIR [--chunk-shape X,Y,Z] [--shard-shape X,Y,Z|--chunks-per-shard N] [--compress true|false]",
          [](CommandContext& c, const CommandLine& l) {
            c.dataset->add_copy_mag(c.require_layer(l.name), c.resolve_path(l.arg(0, "SRC")), parse_mag_options(l));
            return Json();
@@ -162,7 +162,8 @@ void add_layer_commands(CommandTable& t) {
 
 void add_dataset_commands(CommandTable& t) {
   t.set({"add-layer", CommandScope::Dataset,
-         "add-layer NAME --category color|segmentation [--dtype uint8] [--channels N] [--format zarr3] "
+         "add-layer NAME --category color|segmentation [--dtype|--dtype-per-channel uint8] [--channels|--num-channels N] "
+         "[--format|--data-format zarr3] "
          "[--bounding-box X,Y,Z,W,H,D] [--largest-segment-id N]",
          [](CommandContext& c, const CommandLine& l) {
            LayerSpec spec;

@@ -126,6 +126,13 @@ Json CommandTable::run(CommandContext& context, const std::string& text) const {
   if (command->scope == CommandScope::Layer) context.require_layer(line.name);
   if (command->scope == CommandScope::Dataset && context.layer)
     fail(ErrorKind::InvalidArgument, line.name + " is a dataset command: write it to DATASET/.wkfs-ctl");
+  // An option the command does not know is a typo, not something to ignore: the usage line is
+  // the list of what it takes (--cwd comes from `wkfs ctl` with every command).
+  for (const auto& [key, value] : line.options)
+    if (key != "cwd" && command->usage.find("--" + key + "]") == std::string::npos &&
+        command->usage.find("--" + key + " ") == std::string::npos &&
+        command->usage.find("--" + key + "|") == std::string::npos)
+      fail(ErrorKind::InvalidArgument, line.name + ": unknown option --" + key + " (usage: " + command->usage + ")");
   Json reply = Json::object();
   reply["ok"] = true;
   reply["command"] = line.name;

@@ -17,7 +17,8 @@ Json mags_json(const std::vector<Mag>& mags) {
   return a;
 }
 
-// Registers, then (with --wait, which the ctl front end turns into polling) queues the work.
+// Registers, then (with --materialize, or --wait, which the ctl front end turns into polling)
+// queues the work.
 Json registered(LazyPyramid& lazy, const std::string& layer, const std::vector<Mag>& mags, const CommandLine& l) {
   size_t queued = 0;
   if (l.flag("wait") || l.flag("materialize"))
@@ -33,8 +34,8 @@ void add_lazy_commands(CommandTable& t) {
   t.set({"downsample", CommandScope::Layer,
          "downsample [--from-mag M] [--coarsest-mag M] [--interpolation-mode default|median|mode|nearest|bilinear|"
          "bicubic|max|min] [--sampling-mode anisotropic|isotropic|constant_z] [--no-align-with-other-layers] "
-         "[--force-sampling-scheme] [--chunk-shape N] [--shard-shape N] [--compress|--no-compress] "
-         "[--buffer-shape N] [--allow-overwrite] [--wait]",
+         "[--force-sampling-scheme] [--chunk-shape N] [--shard-shape N|--chunks-per-shard N] [--compress|--no-compress] "
+         "[--buffer-shape N] [--allow-overwrite] [--materialize] [--wait]",
          [](CommandContext& c, const CommandLine& l) {
            const auto& layer = c.require_layer(l.name);
            DownsampleRequest r;
@@ -51,8 +52,8 @@ void add_lazy_commands(CommandTable& t) {
            return registered(lazy, layer, lazy.downsample(layer, r), l);
          }});
   t.set({"downsample-mag", CommandScope::Layer,
-         "downsample-mag FROM TO [--interpolation-mode M] [--allow-overwrite] [--chunk-shape N] [--shard-shape N] "
-         "[--compress|--no-compress] [--wait]",
+         "downsample-mag FROM TO [--interpolation-mode M] [--allow-overwrite] [--chunk-shape N] [--shard-shape N|--chunks-per-shard N] "
+         "[--compress|--no-compress] [--materialize] [--wait]",
          [](CommandContext& c, const CommandLine& l) {
            const auto& layer = c.require_layer(l.name);
            DownsampleRequest r;
@@ -65,7 +66,8 @@ void add_lazy_commands(CommandTable& t) {
            return registered(lazy, layer, lazy.downsample(layer, r), l);
          }});
   t.set({"downsample-mag-list", CommandScope::Layer,
-         "downsample-mag-list FROM TO1 [TO2 ...] [--interpolation-mode M] [--allow-overwrite] [--wait]",
+         "downsample-mag-list FROM TO1 [TO2 ...] [--interpolation-mode M] [--allow-overwrite] [--chunk-shape N] "
+         "[--shard-shape N|--chunks-per-shard N] [--compress|--no-compress] [--materialize] [--wait]",
          [](CommandContext& c, const CommandLine& l) {
            const auto& layer = c.require_layer(l.name);
            DownsampleRequest r;
@@ -80,13 +82,14 @@ void add_lazy_commands(CommandTable& t) {
            auto& lazy = LazyEngines::instance().of(c.dataset);
            return registered(lazy, layer, lazy.downsample(layer, r), l);
          }});
-  t.set({"redownsample", CommandScope::Layer, "redownsample [--wait]", [](CommandContext& c, const CommandLine& l) {
+  t.set({"redownsample", CommandScope::Layer, "redownsample [--materialize] [--wait]", [](CommandContext& c, const CommandLine& l) {
            const auto& layer = c.require_layer(l.name);
            auto& lazy = LazyEngines::instance().of(c.dataset);
            return registered(lazy, layer, lazy.redownsample(layer), l);
          }});
   t.set({"upsample", CommandScope::Layer,
-         "upsample --from-mag M [--finest-mag M] [--sampling-mode anisotropic|isotropic|constant_z] [--wait]",
+         "upsample --from-mag M [--finest-mag M] [--sampling-mode anisotropic|isotropic|constant_z] [--chunk-shape N] "
+         "[--shard-shape N|--chunks-per-shard N] [--compress|--no-compress] [--materialize] [--wait]",
          [](CommandContext& c, const CommandLine& l) {
            const auto& layer = c.require_layer(l.name);
            auto from = l.option("from-mag");

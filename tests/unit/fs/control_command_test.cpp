@@ -47,18 +47,27 @@ TEST(CommandTable, BuiltinsReservedAndReplaceable) {
   CommandContext ctx;
   ctx.layer = "color";
   try {
-    t->run(ctx, "downsample --sampling-mode median");
+    t->run(ctx, "downsample");
     FAIL();
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::Unsupported);
   }
   // Another module plugs in a real handler under the reserved name.
-  t->set({"downsample", CommandScope::Layer, "downsample", [](CommandContext& c, const CommandLine& l) {
+  t->set({"downsample", CommandScope::Layer, "downsample [--sampling-mode M]", [](CommandContext& c, const CommandLine& l) {
             return Json{{"layer", *c.layer}, {"mode", l.option("sampling-mode").value_or("")}};
           }});
   auto reply = t->run(ctx, "downsample --sampling-mode median");
   EXPECT_EQ(reply["ok"], true);
   EXPECT_EQ(reply["result"]["mode"], "median");
+  // an option the usage line does not name is refused, with the usage (a typo is not ignored)
+  try {
+    t->run(ctx, "downsample --sampling-mod median");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
+    EXPECT_NE(std::string(e.what()).find("--sampling-mod "), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(t->run(ctx, "downsample --sampling-mode median --cwd /tmp")["ok"], true);  // sent by wkfs ctl
   try {
     t->run(ctx, "no-such-command");
     FAIL();
