@@ -540,9 +540,16 @@ bool LazyPyramid::compute(MagState& st, const VecN& shard) {
   auto source_state = state(st.spec.layer, st.spec.source_mag);
   fs::path source_dir = source_state ? source_state->dir : dataset_->mag_path(st.spec.layer, st.spec.source_mag);
   NdBox source_box = st.step.source_box(target);
-  if (source_state)
+  if (source_state) {
+    std::vector<VecN> missing;
     for (const auto& s : source_state->grid->shards_in(source_box))
-      ensure(LazyFileRef{st.spec.layer, st.spec.source_mag, s});
+      if (::access((source_state->dir / source_state->grid->relative_path(s)).c_str(), F_OK) != 0) missing.push_back(s);
+    // Several missing sources: the background workers take some (front of the queue) while this
+    // thread works through them too; ensure() joins whatever a worker has started. Finer files
+    // never wait on coarser ones, so nobody waits in a circle.
+    if (missing.size() > 1) help_with(source_state, missing);
+    for (const auto& s : missing) ensure(LazyFileRef{st.spec.layer, st.spec.source_mag, s});
+  }
   std::shared_ptr<Array> source = source_state ? source_state->array : std::shared_ptr<Array>(open_array(source_dir));
 
   size_t out_bytes = static_cast<size_t>(target.volume()) * meta.elem_size();
@@ -842,6 +849,19 @@ size_t LazyPyramid::materialize(const std::string& layer, std::optional<Mag> mag
   // every file is there (perhaps computed before a counter drifted): list the mag now
   for (const auto& st : nothing_to_do) mark_complete_if_done(*st, true);
   return n;
+}
+
+void LazyPyramid::help_with(const std::shared_ptr<MagState>& st, const std::vector<VecN>& shards) {
+  {
+    std::lock_guard lock(queue_mu_);
+    if (stopping_) return;
+    start_workers_locked();
+    for (auto it = shards.rbegin(); it != shards.rend(); ++it) {
+      queue_.emplace_front(st, *it);
+      ++st->queued;
+    }
+  }
+  queue_cv_.notify_all();
 }
 
 void LazyPyramid::wait_idle() {

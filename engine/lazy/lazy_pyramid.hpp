@@ -154,6 +154,9 @@ class LazyPyramid {
   /// writes: at load, the files on disk decide whether a lazy mag is complete and listed.
   void reconcile_listing();
   void set_listed(const std::string& layer, const Mag& mag, bool listed);
+  /// Puts files at the front of the background queue: a computation's missing sources, so that
+  /// the workers compute them alongside the thread that needs them.
+  void help_with(const std::shared_ptr<MagState>& st, const std::vector<VecN>& shards);
   void worker_loop();
   /// The layer's listed mags plus its pending lazy ones.
   std::vector<Mag> layer_mags(const LayerProperties& layer) const;
