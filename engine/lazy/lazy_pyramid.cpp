@@ -29,6 +29,10 @@ struct LazyPyramid::MagState {
   MagStep step;
   std::set<std::string> dirty;  // files made stale while being computed (LazyPyramid::mu_)
   std::atomic<uint64_t> computed{0}, stale{0}, bytes{0}, compute_ns{0}, queued{0}, in_progress{0}, errors{0};
+
+  fs::path file(const VecN& shard) const { return dir / grid->relative_path(shard); }
+  /// Computed = stored (the state model): the one existence check every path uses.
+  bool stored(const VecN& shard) const { return ::access(file(shard).c_str(), F_OK) == 0; }
 };
 
 namespace {
@@ -450,7 +454,7 @@ std::optional<std::vector<std::pair<std::string, bool>>> LazyPyramid::lazy_child
 bool LazyPyramid::computed(const LazyFileRef& ref) const {
   auto st = state(ref.layer, ref.mag);
   if (!st) return true;
-  return ::access((st->dir / st->grid->relative_path(ref.shard)).c_str(), F_OK) == 0;
+  return st->stored(ref.shard);
 }
 
 uint64_t LazyPyramid::estimated_size(const LazyFileRef& ref) const {
@@ -471,8 +475,8 @@ uint64_t LazyPyramid::estimated_size(const LazyFileRef& ref) const {
 void LazyPyramid::ensure(const LazyFileRef& ref) {
   auto st = state(ref.layer, ref.mag);
   if (!st) return;
-  fs::path file = st->dir / st->grid->relative_path(ref.shard);
-  if (::access(file.c_str(), F_OK) == 0) return;
+  const fs::path file = st->file(ref.shard);
+  if (st->stored(ref.shard)) return;
   std::promise<void> promise;
   std::shared_future<void> fut;
   bool leader = false;
@@ -494,7 +498,7 @@ void LazyPyramid::ensure(const LazyFileRef& ref) {
   try {
     // A source write during the computation makes its result stale: compute again, so a reader
     // that asked for the file finds it (a source that never settles is an error, not a hang).
-    for (int attempt = 1; ::access(file.c_str(), F_OK) != 0 && !compute(*st, ref.shard); ++attempt) {
+    for (int attempt = 1; !st->stored(ref.shard) && !compute(*st, ref.shard); ++attempt) {
       if (retired(*st)) break;  // the mag was replaced or removed meanwhile
       if (attempt == kMaxComputeAttempts)
         fail(ErrorKind::Io, "lazy file " + (st->rel_dir / st->grid->relative_path(ref.shard)).string() +
@@ -532,7 +536,7 @@ bool LazyPyramid::compute(MagState& st, const VecN& shard) {
   } done{st};
   const auto& meta = st.array->meta();
   NdBox target = st.grid->shard_box(shard).intersect(st.grid->region()).intersect(NdBox{VecN(meta.rank(), 0), meta.shape});
-  const fs::path file = st.dir / st.grid->relative_path(shard);
+  const fs::path file = st.file(shard);
   take_dirty(st, file.string());  // marks from before this computation began are moot
 
   // The source first (recursively, before holding any memory budget, so nested computations
@@ -543,7 +547,7 @@ bool LazyPyramid::compute(MagState& st, const VecN& shard) {
   if (source_state) {
     std::vector<VecN> missing;
     for (const auto& s : source_state->grid->shards_in(source_box))
-      if (::access((source_state->dir / source_state->grid->relative_path(s)).c_str(), F_OK) != 0) missing.push_back(s);
+      if (!source_state->stored(s)) missing.push_back(s);
     // Several missing sources: the background workers take some (front of the queue) while this
     // thread works through them too; ensure() joins whatever a worker has started. Finer files
     // never wait on coarser ones, so nobody waits in a circle.
@@ -577,11 +581,7 @@ void LazyPyramid::mark_complete_if_done(MagState& st, bool recount) {
   std::lock_guard lock(mu_);
   LazyMag* m = registry_.find(st.spec.layer, st.spec.mag);
   if (!m || m->complete) return;
-  // recount from disk: the counter is only a hint
-  uint64_t n = 0;
-  st.grid->for_each([&](const VecN& s) {
-    if (::access((st.dir / st.grid->relative_path(s)).c_str(), F_OK) == 0) ++n;
-  });
+  const uint64_t n = count_computed(*st.grid, st.dir);  // the counter is only a hint
   if (n < st.grid->count()) {
     st.computed = n;
     return;
@@ -647,10 +647,9 @@ void LazyPyramid::invalidate(MagState& st, const NdBox& box, std::vector<fs::pat
   {
     std::lock_guard lock(mu_);
     for (const auto& s : st.grid->shards_in(box)) {
-      fs::path rel = st.rel_dir / st.grid->relative_path(s);
-      const std::string file = (dataset_->root() / rel).string();
+      const std::string file = st.file(s).string();
       if (inflight_.count(file)) st.dirty.insert(file);  // its computation may have read the old source
-      if (::access(file.c_str(), F_OK) == 0) present.push_back(std::move(rel));
+      if (st.stored(s)) present.push_back(st.rel_dir / st.grid->relative_path(s));
     }
     LazyMag* m = registry_.find(st.spec.layer, st.spec.mag);
     if (!present.empty() && m && m->complete) {
@@ -837,7 +836,7 @@ size_t LazyPyramid::materialize(const std::string& layer, std::optional<Mag> mag
     for (const auto& st : todo) {
       const size_t before = n;
       st->grid->for_each([&](const VecN& s) {
-        if (::access((st->dir / st->grid->relative_path(s)).c_str(), F_OK) == 0) return;
+        if (st->stored(s)) return;
         queue_.emplace_back(st, s);
         ++st->queued;
         ++n;
