@@ -1,5 +1,5 @@
 #include "fs/filesystem.hpp"
-#include "fs/lazy_engines.hpp"
+#include "lazy/lazy_engine_registry.hpp"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -17,7 +17,9 @@
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "formats/chunk_cache.hpp"
-#include "fs/layer_attributes.hpp"
+#include "control/layer_attributes.hpp"
+
+using namespace wkfs::control;
 #include "fs/mount.hpp"
 
 namespace wkfs::mount {
@@ -125,10 +127,8 @@ Filesystem::Filesystem(FilesystemConfig config)
       catalog_(config_.source, config_.read_only),
       status_(config_.log),
       commands_(config_.commands ? config_.commands : make_builtin_command_table()),
-      dir_cache_(std::make_unique<DirCache>()) {
-  config_.source = catalog_.source();
-  add_lazy_commands(*commands_);
-  LazyEngines::instance().set_invalidation_callback([this](const fs::path& root, const fs::path& rel) {
+      dir_cache_(std::make_unique<DirCache>()),
+      engines_(config_.lazy, config_.auto_pyramid, status_, [this](const fs::path& root, const fs::path& rel) {
     // a lazy file became stale: drop its name, attributes and pages from the kernel
     auto mount_rel = (root / rel).lexically_relative(config_.source);
     if (auto ino = nodes_.find(mount_rel)) invalidate_inode(*ino);
@@ -137,10 +137,8 @@ Filesystem::Filesystem(FilesystemConfig config)
       inval_queue_.push_back({*parent, mount_rel.filename().string()});
       inval_cv_.notify_one();
     }
-  });
-  LazyEngines::instance().set_error_callback([this](const fs::path& root, const std::string& message) {
-    status_.error("lazy", root.string(), message, EIO);
-  });
+  }) {
+  config_.source = catalog_.source();
 }
 
 Filesystem::~Filesystem() { stop(); }
@@ -244,7 +242,7 @@ Json Filesystem::status_json() {
   for (const auto& n : commands_->names()) cmds.push_back(n);
   j["control_commands"] = cmds;
   // lazy pyramids of every dataset: files total / computed / stale, bytes, compute time, queue
-  j["lazy"] = Json::parse(LazyEngines::instance().status().dump());
+  j["lazy"] = engines_.status();
   return j;
 }
 
@@ -638,7 +636,7 @@ struct Filesystem::Ops {
       if (S_ISLNK(st.st_mode)) {
         if (auto m = mag_at(f, rel)) {  // a symlinked mag: rm LAYER/MAG is delete_mag
           auto& [loc, layer, mag] = *m;
-          LazyEngines::instance().delete_mag(loc.dataset, layer, mag);
+          f.engines_.delete_mag(loc.dataset, layer, mag);
           if (::lstat(f.backing(rel).c_str(), &st) == 0 && ::unlink(f.backing(rel).c_str()) != 0) sys_fail("unlink");
           f.nodes_.remove(parent, n);
           changed_dataset(f, loc, layer);
@@ -672,7 +670,7 @@ struct Filesystem::Ops {
       if (auto m = mag_at(f, rel)) {
         auto& [loc, layer, mag] = *m;
         if (!folder_empty(path)) errno_fail(ENOTEMPTY, "mag folder " + rel.string() + " is not empty");
-        LazyEngines::instance().delete_mag(loc.dataset, layer, mag);
+        f.engines_.delete_mag(loc.dataset, layer, mag);
         std::error_code ec;
         if (fs::exists(path, ec)) fs::remove_all(path, ec);  // temp leftovers only
         f.nodes_.remove(parent, name);
@@ -683,7 +681,7 @@ struct Filesystem::Ops {
       if (auto l = layer_at(f, rel)) {
         auto& [loc, lp] = *l;
         if (!folder_empty(path, true)) errno_fail(ENOTEMPTY, "layer folder " + rel.string() + " is not empty");
-        LazyEngines::instance().delete_layer(loc.dataset, lp.name);
+        f.engines_.delete_layer(loc.dataset, lp.name);
         std::error_code ec;
         if (fs::exists(path, ec)) fs::remove_all(path, ec);
         f.nodes_.remove(parent, name);
@@ -754,7 +752,7 @@ struct Filesystem::Ops {
         if (auto l = layer_at(f, from)) {  // mv DATASET/OLD DATASET/NEW: the layer's name setter
           auto& [loc, lp] = *l;
           if (flags & RENAME_EXCHANGE) errno_fail(EINVAL, "layers cannot be exchanged");
-          LazyEngines::instance().rename_layer(loc.dataset, lp.name, nn);
+          f.engines_.rename_layer(loc.dataset, lp.name, nn);
           f.nodes_.rename(parent, n, newparent, nn);
           changed_dataset(f, loc, std::nullopt);
           fuse_reply_err(req, 0);
@@ -921,10 +919,11 @@ struct Filesystem::Ops {
       auto& [loc, layer] = *target;
       // --cwd DIR (sent by `wkfs ctl`) says where relative path arguments start.
       std::string cwd;
-      auto line = CommandLine::parse(text);
+      auto line = control::CommandLine::parse(text);
       if (auto c = line.option("cwd")) cwd = *c;
-      CommandContext ctx;
+      control::CommandContext ctx;
       ctx.dataset = loc.dataset;
+      ctx.lazy = &f.engines_;
       ctx.layer = layer;
       ctx.resolve_path = [&f, dir, cwd](const std::string& a) { return f.resolve_argument(a, dir, cwd); };
       reply = f.commands_->run(ctx, text);

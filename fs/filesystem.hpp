@@ -13,7 +13,9 @@
 #include <string>
 #include <thread>
 
-#include "fs/command_table.hpp"
+#include "control/command_table.hpp"
+#include "control/protocol.hpp"
+#include "lazy/lazy_engine_registry.hpp"
 #include "fs/dataset_catalog.hpp"
 #include "fs/lazy_view.hpp"
 #include "fs/fuse_api.hpp"
@@ -22,15 +24,17 @@
 
 namespace wkfs::mount {
 
-inline constexpr const char* kControlFile = ".wkfs-ctl";
-inline constexpr const char* kStatusFile = ".wkfs-status";
+using control::kControlFile;
+using control::kStatusFile;
 
 struct FilesystemConfig {
   fs::path source;
   fs::path mountpoint;  // absolute; paths given to commands that start with it are mapped to SOURCE
   bool read_only = false;
-  std::shared_ptr<CommandTable> commands;  // make_builtin_command_table() if null
+  std::shared_ptr<control::CommandTable> commands;  // make_builtin_command_table() if null
   std::FILE* log = stderr;
+  LazyConfig lazy;            // options of every dataset's lazy engine
+  bool auto_pyramid = false;  // pyramid=auto
 };
 
 class Filesystem {
@@ -48,6 +52,7 @@ class Filesystem {
   void stop();
 
   DatasetCatalog& catalog() { return catalog_; }
+  LazyEngineRegistry& lazy_engines() { return engines_; }
   MountStatus& status() { return status_; }
   /// The mount-wide status document served as `.wkfs-status`.
   Json status_json();
@@ -68,10 +73,9 @@ class Filesystem {
 
   FilesystemConfig config_;
   DatasetCatalog catalog_;
-  LazyView lazy_{catalog_};
   NodeTable nodes_;
   MountStatus status_;
-  std::shared_ptr<CommandTable> commands_;
+  std::shared_ptr<control::CommandTable> commands_;
 
   std::mutex results_mutex_;
   std::map<std::string, std::string> last_results_;  // control file rel path -> last reply JSON
@@ -89,6 +93,11 @@ class Filesystem {
 
   struct DirCache;  // folder listings reused while the folder is unchanged (filesystem.cpp)
   std::unique_ptr<DirCache> dir_cache_;
+
+  // Last, so destroyed first: the engines' workers are joined while everything their callbacks
+  // use is still alive.
+  LazyEngineRegistry engines_;
+  LazyView lazy_{catalog_, engines_};
 };
 
 }  // namespace wkfs::mount

@@ -3,19 +3,18 @@
 #include <unistd.h>
 
 #include "core/error.hpp"
-#include "fs/lazy_engines.hpp"
 
 namespace wkfs::mount {
 
 struct LazyView::Target {
-  LazyPyramid* engine;
+  LazyEngine* engine;
   fs::path in_dataset;  // path relative to the dataset root
 };
 
 std::optional<LazyView::Target> LazyView::target(const fs::path& rel) const {
   auto loc = catalog_.locate(rel);
   if (!loc) return std::nullopt;
-  auto* engine = LazyEngines::instance().serving(loc->dataset);
+  auto* engine = engines_.serving(loc->dataset);
   if (!engine) return std::nullopt;
   fs::path p;
   for (const auto& c : loc->inner) p /= c;
@@ -74,7 +73,7 @@ bool LazyView::is_lazy_file(const fs::path& rel) const {
 std::optional<std::string> LazyView::properties(const fs::path& props_rel) const {
   auto loc = catalog_.locate(props_rel.parent_path());
   if (!loc) return std::nullopt;
-  auto* engine = LazyEngines::instance().serving(loc->dataset);
+  auto* engine = engines_.serving(loc->dataset);
   if (!engine || !engine->has_pending_mags()) return std::nullopt;
   return engine->mounted_properties();
 }
@@ -82,7 +81,7 @@ std::optional<std::string> LazyView::properties(const fs::path& props_rel) const
 std::string LazyView::stored_properties(const fs::path& props_rel, const std::string& text) const {
   auto loc = catalog_.locate(props_rel.parent_path());
   if (!loc) return text;
-  auto* engine = LazyEngines::instance().find(*loc->dataset);
+  auto* engine = engines_.find(*loc->dataset);
   return engine ? engine->strip_pending_mags(text) : text;
 }
 

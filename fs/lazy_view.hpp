@@ -11,12 +11,13 @@
 #include <vector>
 
 #include "fs/dataset_catalog.hpp"
+#include "lazy/lazy_engine_registry.hpp"
 
 namespace wkfs::mount {
 
 class LazyView {
  public:
-  explicit LazyView(DatasetCatalog& catalog) : catalog_(catalog) {}
+  LazyView(DatasetCatalog& catalog, LazyEngineRegistry& engines) : catalog_(catalog), engines_(engines) {}
 
   /// Attributes of a lazy file or folder at mount-relative `rel` that is not in the backing folder.
   std::optional<struct stat> stat(const fs::path& rel, bool read_only) const;
@@ -41,6 +42,7 @@ class LazyView {
   struct Target;
   std::optional<Target> target(const fs::path& rel) const;
   DatasetCatalog& catalog_;
+  LazyEngineRegistry& engines_;
 };
 
 }  // namespace wkfs::mount

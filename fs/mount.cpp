@@ -1,5 +1,5 @@
 #include "fs/mount.hpp"
-#include "fs/lazy_engines.hpp"
+#include "lazy/lazy_engine_registry.hpp"
 
 #include <fcntl.h>
 #include <malloc.h>
@@ -184,7 +184,8 @@ int run_mount(const MountOptions& options) {
   config.mountpoint = mountpoint;
   config.read_only = options.read_only;
   config.log = log;
-  LazyEngines::instance().configure(options.lazy, options.auto_pyramid);
+  config.lazy = options.lazy;
+  config.auto_pyramid = options.auto_pyramid;
   if (options.chunk_cache_bytes) ChunkCache::instance().set_capacity(*options.chunk_cache_bytes);
   Filesystem filesystem(config);  // throws for a SOURCE that is not a dataset
   remove_temp_files(config.source);
@@ -221,7 +222,7 @@ int run_mount(const MountOptions& options) {
       // The mount is up: a dataset that cannot be opened must not end the daemon (it is reported
       // when accessed); lazy problems are reported by the engines themselves.
       try {
-        if (auto loc = filesystem.catalog().locate(root)) LazyEngines::instance().serving(loc->dataset);
+        if (auto loc = filesystem.catalog().locate(root)) filesystem.lazy_engines().serving(loc->dataset);
       } catch (const std::exception& e) {
         filesystem.status().error("mount", (config.source / root).string(),
                                   std::string("pyramid=auto skipped: ") + e.what(), EIO);
@@ -233,9 +234,8 @@ int run_mount(const MountOptions& options) {
   fuse_loop_cfg_set_idle_threads(loop, 10);
   int rc = fuse_session_loop_mt(se, loop);
   fuse_loop_cfg_destroy(loop);
-  // Workers are joined now, not at static destruction (after the chunk cache and the filesystem
-  // their computations and callbacks use are gone).
-  LazyEngines::instance().clear();
+  // Workers are joined before the session goes: their callbacks notify the kernel through it.
+  filesystem.lazy_engines().clear();
   filesystem.stop();
   fuse_session_unmount(se);
   fuse_remove_signal_handlers(se);

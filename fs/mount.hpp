@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "lazy/lazy_pyramid.hpp"
+#include "lazy/lazy_engine.hpp"
 
 namespace wkfs::mount {
 

@@ -25,6 +25,19 @@ void MountStatus::error(const std::string& what, const std::string& where, const
   }
 }
 
+void MountStatus::report(LogLevel level, std::string_view component, std::string_view where,
+                         std::string_view message, int err) {
+  if (level == LogLevel::Error || level == LogLevel::Warn) {
+    error(std::string(component), std::string(where), std::string(message), err);
+    return;
+  }
+  if (log_) {
+    std::fprintf(log_, "wkfs: %s %.*s %.*s: %.*s\n", log_level_name(level), int(component.size()), component.data(),
+                 int(where.size()), where.data(), int(message.size()), message.data());
+    std::fflush(log_);
+  }
+}
+
 Json MountStatus::to_json() const {
   Json ops = Json::object();
   for (size_t i = 0; i < ops_.size(); ++i) ops[kOpNames[i]] = ops_[i].load(std::memory_order_relaxed);

@@ -7,7 +7,8 @@
 #include <mutex>
 #include <string>
 
-#include "dataset/properties.hpp"
+#include "core/diagnostics.hpp"
+#include "core/json.hpp"
 
 namespace wkfs::mount {
 
@@ -16,7 +17,8 @@ enum class Op : int {
   Readlink, Xattr, Statfs, Control, LayerApi, Count
 };
 
-class MountStatus {
+/// Also the mount's diagnostics sink: every engine message reaches its log and `.wkfs-status`.
+class MountStatus final : public Diagnostics {
  public:
   /// Where error lines go (stderr by default; nullptr silences them).
   explicit MountStatus(std::FILE* log = stderr) : log_(log) {}
@@ -25,6 +27,9 @@ class MountStatus {
   void file_closed() { open_files_.fetch_sub(1, std::memory_order_relaxed); }
   /// Records and logs one error: "<what> <where>: <message> (errno N)".
   void error(const std::string& what, const std::string& where, const std::string& message, int err);
+  /// Errors and warnings are recorded as error() does; info and debug are only logged.
+  void report(LogLevel level, std::string_view component, std::string_view where, std::string_view message,
+              int err = 0) override;
   /// {"operations":{...},"open_files":N,"errors":{"count":N,"recent":[...]}}
   Json to_json() const;
 

@@ -10,8 +10,8 @@
 #include <thread>
 #include <chrono>
 
-#include "fs/command_table.hpp"
-#include "fs/filesystem.hpp"
+#include "control/command_table.hpp"
+#include "control/protocol.hpp"
 #include "tools/command.hpp"
 
 namespace {
@@ -38,7 +38,7 @@ std::string read_all(int fd) {
 std::filesystem::path mount_root(std::filesystem::path dir) {
   dir = std::filesystem::absolute(dir).lexically_normal();
   for (auto d = dir; !d.empty(); d = d.parent_path()) {
-    if (::access((d / wkfs::mount::kStatusFile).c_str(), F_OK) == 0) return d;
+    if (::access((d / wkfs::control::kStatusFile).c_str(), F_OK) == 0) return d;
     if (d == d.root_path()) break;
   }
   return {};
@@ -62,7 +62,7 @@ int wait_for(const std::filesystem::path& dir, const nlohmann::json& reply) {
   auto last_line = std::chrono::steady_clock::now() - std::chrono::seconds(10);
   auto start = std::chrono::steady_clock::now();
   for (;;) {
-    int fd = ::open((root / wkfs::mount::kStatusFile).c_str(), O_RDONLY);
+    int fd = ::open((root / wkfs::control::kStatusFile).c_str(), O_RDONLY);
     if (fd < 0) {
       std::cerr << "wkfs ctl: --wait: the mount went away\n";
       return 1;
@@ -117,9 +117,9 @@ int run(const std::vector<std::string>& args) {
   }
   std::filesystem::path dir = args[0];
   if (args[1] == "status" && args.size() == 2) {
-    int fd = ::open((dir / wkfs::mount::kStatusFile).c_str(), O_RDONLY);
+    int fd = ::open((dir / wkfs::control::kStatusFile).c_str(), O_RDONLY);
     if (fd < 0) {
-      std::cerr << "wkfs ctl: " << (dir / wkfs::mount::kStatusFile).string() << ": " << std::strerror(errno)
+      std::cerr << "wkfs ctl: " << (dir / wkfs::control::kStatusFile).string() << ": " << std::strerror(errno)
                 << " (is " << dir.string() << " the root of a wkfs mount?)\n";
       return 1;
     }
@@ -128,9 +128,9 @@ int run(const std::vector<std::string>& args) {
     return 0;
   }
   std::string line;
-  for (size_t i = 1; i < args.size(); ++i) line += (i > 1 ? " " : "") + wkfs::mount::CommandLine::quote(args[i]);
-  line += " --cwd " + wkfs::mount::CommandLine::quote(std::filesystem::current_path().string());
-  auto ctl = dir / wkfs::mount::kControlFile;
+  for (size_t i = 1; i < args.size(); ++i) line += (i > 1 ? " " : "") + wkfs::control::CommandLine::quote(args[i]);
+  line += " --cwd " + wkfs::control::CommandLine::quote(std::filesystem::current_path().string());
+  auto ctl = dir / wkfs::control::kControlFile;
   int fd = ::open(ctl.c_str(), O_RDWR);
   if (fd < 0) {
     std::cerr << "wkfs ctl: " << ctl.string() << ": " << std::strerror(errno)

@@ -2,7 +2,7 @@
 // The datasource-properties.json model: typed access to every key the library knows, unknown keys
 // kept verbatim, and serialisation in the library's key order and format (json.dumps indent=4).
 #include <map>
-#include <nlohmann/json.hpp>
+#include "core/json.hpp"
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,7 +14,6 @@
 
 namespace wkfs {
 
-using Json = nlohmann::ordered_json;
 
 enum class Category { Color, Segmentation };
 

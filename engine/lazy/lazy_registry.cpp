@@ -1,7 +1,7 @@
 #include "lazy/lazy_registry.hpp"
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
+#include "core/json.hpp"
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
@@ -9,7 +9,6 @@
 namespace wkfs {
 
 namespace {
-using Json = nlohmann::ordered_json;
 
 Json mag_json(const Mag& m) { return Json::array({m.x(), m.y(), m.z()}); }
 Mag mag_from(const Json& j) { return Mag(j.at(0).get<int64_t>(), j.at(1).get<int64_t>(), j.at(2).get<int64_t>()); }

@@ -65,7 +65,7 @@ bool compress_mag(Dataset& dataset, const std::string& layer_name, const Mag& ma
   return true;
 }
 
-bool compress_mag(LazyPyramid& lazy, const std::string& layer, const Mag& mag) {
+bool compress_mag(LazyEngine& lazy, const std::string& layer, const Mag& mag) {
   // Its missing files would be computed with the codec of the array the engine opened: refused.
   if (lazy.is_pending_mag(layer, mag))
     fail(ErrorKind::InvalidArgument, "mag " + mag.long_name() + " of layer " + layer +

@@ -3,7 +3,7 @@
 #include <string>
 
 #include "dataset/dataset.hpp"
-#include "lazy/lazy_pyramid.hpp"
+#include "lazy/lazy_engine.hpp"
 
 namespace wkfs {
 
@@ -14,6 +14,6 @@ namespace wkfs {
 bool compress_mag(Dataset& dataset, const std::string& layer, const Mag& mag);
 /// The same for a dataset with a lazy engine: a pending lazy mag is refused (InvalidArgument), a
 /// complete one is reopened by the engine after the swap.
-bool compress_mag(LazyPyramid& lazy, const std::string& layer, const Mag& mag);
+bool compress_mag(LazyEngine& lazy, const std::string& layer, const Mag& mag);
 
 }  // namespace wkfs

@@ -39,4 +39,9 @@ fs::path copy_fixture(const std::string& name, const fs::path& dir) {
   return dst;
 }
 
+Diagnostics& test_diagnostics() {
+  static StderrDiagnostics sink;
+  return sink;
+}
+
 }  // namespace wkfs::test

@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <string>
 
+#include "core/diagnostics.hpp"
+
 namespace wkfs::test {
 
 namespace fs = std::filesystem;
@@ -23,6 +25,9 @@ class TempDir {
  private:
   fs::path path_;
 };
+
+/// A diagnostics sink for engine objects under test: prints to stderr (shown by ctest on failure).
+Diagnostics& test_diagnostics();
 
 /// Copies a fixture dataset into dir/<name> and returns the copy's path.
 fs::path copy_fixture(const std::string& name, const fs::path& dir);

@@ -12,7 +12,7 @@
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "dataset/dataset.hpp"
-#include "lazy/lazy_pyramid.hpp"
+#include "lazy/lazy_engine.hpp"
 #include "lazy/mag_compression.hpp"
 #include "support/test_support.hpp"
 
@@ -66,7 +66,7 @@ struct Scene {
   test::TempDir tmp;
   fs::path root = tmp / "ds";
   std::shared_ptr<Dataset> ds;
-  std::shared_ptr<LazyPyramid> lazy;
+  std::shared_ptr<LazyEngine> lazy;
   MagOptions mo;
 
   Scene(std::vector<Mag> mags, uint8_t value, DataFormat format = DataFormat::Zarr3, bool compress = true) {
@@ -87,7 +87,7 @@ struct Scene {
     cfg.threads = 2;
     cfg.memory_cap_bytes = 64 << 20;
     cfg.lazy_shard_edge = 32;
-    lazy = std::make_shared<LazyPyramid>(ds, cfg);
+    lazy = std::make_shared<LazyEngine>(ds, cfg, wkfs::test::test_diagnostics());
   }
 
   void fill(const Mag& m, uint8_t value) {

@@ -1,11 +1,11 @@
-#include "fs/layer_attributes.hpp"
+#include "control/layer_attributes.hpp"
 
 #include <algorithm>
 
 #include "core/error.hpp"
-#include "fs/text_values.hpp"
+#include "control/text_values.hpp"
 
-namespace wkfs::mount {
+namespace wkfs::control {
 
 namespace {
 const std::vector<std::string> kSettable = {"bounding_box", "largest_segment_id", "default_view_configuration"};
@@ -91,4 +91,4 @@ void remove_layer_attribute(Dataset& ds, const std::string& layer, const std::st
   fail(ErrorKind::NotFound, "layers have no attribute " + name);
 }
 
-}  // namespace wkfs::mount
+}  // namespace wkfs::control

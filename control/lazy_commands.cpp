@@ -1,12 +1,11 @@
 // The pyramid commands of the control channel (downsample, downsample-mag, downsample-mag-list,
 // redownsample, upsample, materialize, lazy-status), translated onto the lazy engine.
 #include "core/error.hpp"
-#include "fs/command_table.hpp"
-#include "fs/lazy_engines.hpp"
-#include "fs/text_values.hpp"
+#include "control/command_table.hpp"
+#include "control/text_values.hpp"
 #include "lazy/mag_compression.hpp"
 
-namespace wkfs::mount {
+namespace wkfs::control {
 
 namespace {
 
@@ -19,7 +18,7 @@ Json mags_json(const std::vector<Mag>& mags) {
 
 // Registers, then (with --materialize, or --wait, which the ctl front end turns into polling)
 // queues the work.
-Json registered(LazyPyramid& lazy, const std::string& layer, const std::vector<Mag>& mags, const CommandLine& l) {
+Json registered(LazyEngine& lazy, const std::string& layer, const std::vector<Mag>& mags, const CommandLine& l) {
   size_t queued = 0;
   if (l.flag("wait") || l.flag("materialize"))
     for (const auto& m : mags) queued += lazy.materialize(layer, m);
@@ -48,7 +47,7 @@ void add_lazy_commands(CommandTable& t) {
            r.allow_overwrite = l.flag("allow-overwrite");
            if (auto v = l.option("buffer-shape")) parse_vec3(*v, "--buffer-shape");  // accepted; tiles are wkfs's own
            r.mag_options = parse_mag_options(l);
-           auto& lazy = LazyEngines::instance().of(c.dataset);
+           auto& lazy = c.require_lazy().of(c.dataset);
            return registered(lazy, layer, lazy.downsample(layer, r), l);
          }});
   t.set({"downsample-mag", CommandScope::Layer,
@@ -62,7 +61,7 @@ void add_lazy_commands(CommandTable& t) {
            if (auto v = l.option("interpolation-mode")) r.interpolation = *v;
            r.allow_overwrite = l.flag("allow-overwrite");
            r.mag_options = parse_mag_options(l);
-           auto& lazy = LazyEngines::instance().of(c.dataset);
+           auto& lazy = c.require_lazy().of(c.dataset);
            return registered(lazy, layer, lazy.downsample(layer, r), l);
          }});
   t.set({"downsample-mag-list", CommandScope::Layer,
@@ -79,12 +78,12 @@ void add_lazy_commands(CommandTable& t) {
            if (auto v = l.option("interpolation-mode")) r.interpolation = *v;
            r.allow_overwrite = l.flag("allow-overwrite");
            r.mag_options = parse_mag_options(l);
-           auto& lazy = LazyEngines::instance().of(c.dataset);
+           auto& lazy = c.require_lazy().of(c.dataset);
            return registered(lazy, layer, lazy.downsample(layer, r), l);
          }});
   t.set({"redownsample", CommandScope::Layer, "redownsample [--materialize] [--wait]", [](CommandContext& c, const CommandLine& l) {
            const auto& layer = c.require_layer(l.name);
-           auto& lazy = LazyEngines::instance().of(c.dataset);
+           auto& lazy = c.require_lazy().of(c.dataset);
            return registered(lazy, layer, lazy.redownsample(layer), l);
          }});
   t.set({"upsample", CommandScope::Layer,
@@ -97,11 +96,11 @@ void add_lazy_commands(CommandTable& t) {
            UpsampleRequest r{Mag::parse(*from), std::nullopt, "anisotropic", parse_mag_options(l)};
            if (auto v = l.option("finest-mag")) r.finest_mag = Mag::parse(*v);
            if (auto v = l.option("sampling-mode")) r.sampling_mode = *v;
-           auto& lazy = LazyEngines::instance().of(c.dataset);
+           auto& lazy = c.require_lazy().of(c.dataset);
            return registered(lazy, layer, lazy.upsample(layer, r), l);
          }});
   t.set({"materialize", CommandScope::Any, "materialize [MAG] [--wait]", [](CommandContext& c, const CommandLine& l) {
-           auto& lazy = LazyEngines::instance().of(c.dataset);
+           auto& lazy = c.require_lazy().of(c.dataset);
            std::optional<Mag> mag;
            if (!l.positional.empty()) mag = Mag::parse(l.positional[0]);
            size_t n = lazy.materialize(c.layer.value_or(""), mag);
@@ -113,12 +112,12 @@ void add_lazy_commands(CommandTable& t) {
   t.set({"compress", CommandScope::Layer, "compress MAG", [](CommandContext& c, const CommandLine& l) {
            const auto& layer = c.require_layer(l.name);
            auto mag = Mag::parse(l.arg(0, "MAG"));
-           bool changed = compress_mag(LazyEngines::instance().of(c.dataset), layer, mag);
+           bool changed = compress_mag(c.require_lazy().of(c.dataset), layer, mag);
            return Json{{"layer", layer}, {"mag", mag.short_name()}, {"compressed", true}, {"changed", changed}};
          }});
   t.set({"lazy-status", CommandScope::Any, "lazy-status", [](CommandContext& c, const CommandLine&) {
-           return Json::parse(LazyEngines::instance().of(c.dataset).status().dump());
+           return c.require_lazy().of(c.dataset).status();
          }});
 }
 
-}  // namespace wkfs::mount
+}  // namespace wkfs::control

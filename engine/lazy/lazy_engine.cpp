@@ -1,4 +1,4 @@
-#include "lazy/lazy_pyramid.hpp"
+#include "lazy/lazy_engine.hpp"
 
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <iostream>
 #include <set>
 
 #include "core/error.hpp"
@@ -17,9 +16,8 @@
 
 namespace wkfs {
 
-using Json = nlohmann::ordered_json;
 
-struct LazyPyramid::MagState {
+struct LazyEngine::MagState {
   LazyMag spec;
   fs::path dir;       // absolute mag folder
   fs::path rel_dir;   // relative to the dataset root
@@ -27,7 +25,7 @@ struct LazyPyramid::MagState {
   std::shared_ptr<Array> array;
   std::optional<ShardGrid> grid;
   MagStep step;
-  std::set<std::string> dirty;  // files made stale while being computed (LazyPyramid::mu_)
+  std::set<std::string> dirty;  // files made stale while being computed (LazyEngine::mu_)
   std::atomic<uint64_t> computed{0}, stale{0}, bytes{0}, compute_ns{0}, queued{0}, in_progress{0}, errors{0};
 
   fs::path file(const VecN& shard) const { return dir / grid->relative_path(shard); }
@@ -81,20 +79,20 @@ std::vector<Mag> all_mags(const LayerProperties& layer) {
 
 }  // namespace
 
-LazyPyramid::LazyPyramid(std::shared_ptr<Dataset> dataset, LazyConfig config)
-    : dataset_(std::move(dataset)), config_(config), budget_(config.memory_cap_bytes) {
+LazyEngine::LazyEngine(std::shared_ptr<Dataset> dataset, LazyConfig config, Diagnostics& diagnostics)
+    : dataset_(std::move(dataset)), config_(config), diag_(diagnostics), budget_(config.memory_cap_bytes) {
   registry_ = LazyRegistry::load(dataset_->root());
   rebuild_states(true);
   reconcile_listing();
 }
 
-void LazyPyramid::start_workers_locked() {
+void LazyEngine::start_workers_locked() {
   if (!workers_.empty()) return;  // started on first use: a mount of many datasets idles cheaply
   unsigned n = config_.threads ? config_.threads : std::max(1u, std::thread::hardware_concurrency());
   for (unsigned i = 0; i < n; ++i) workers_.emplace_back([this] { worker_loop(); });
 }
 
-LazyPyramid::~LazyPyramid() {
+LazyEngine::~LazyEngine() {
   {
     std::lock_guard lock(queue_mu_);
     stopping_ = true;
@@ -104,7 +102,7 @@ LazyPyramid::~LazyPyramid() {
   for (auto& t : workers_) t.join();
 }
 
-std::shared_ptr<LazyPyramid::MagState> LazyPyramid::make_state(const LazyMag& spec, bool count_existing) const {
+std::shared_ptr<LazyEngine::MagState> LazyEngine::make_state(const LazyMag& spec, bool count_existing) const {
   auto props = dataset_->properties();
   const LayerProperties* layer = props.find_layer(spec.layer);
   if (!layer) fail(ErrorKind::NotFound, "lazy mag " + spec.mag.long_name() + " refers to missing layer " + spec.layer);
@@ -126,7 +124,7 @@ std::shared_ptr<LazyPyramid::MagState> LazyPyramid::make_state(const LazyMag& sp
   return st;
 }
 
-void LazyPyramid::rebuild_states(bool count_existing) {
+void LazyEngine::rebuild_states(bool count_existing) {
   std::map<std::string, std::shared_ptr<MagState>> next;
   for (const auto& m : registry_.mags()) {
     auto k = key_of(m.layer, m.mag);
@@ -139,13 +137,13 @@ void LazyPyramid::rebuild_states(bool count_existing) {
     try {
       next[k] = make_state(m, count_existing);
     } catch (const Error& e) {
-      std::cerr << "wkfs: lazy mag " << k << " ignored: " << e.what() << "\n";
+      diag_.report(LogLevel::Warn, "lazy", dataset_->root().string(), "lazy mag " + k + " ignored: " + e.what());
     }
   }
   states_ = std::move(next);
 }
 
-std::shared_ptr<LazyPyramid::MagState> LazyPyramid::state(const std::string& layer, const Mag& mag) const {
+std::shared_ptr<LazyEngine::MagState> LazyEngine::state(const std::string& layer, const Mag& mag) const {
   std::lock_guard lock(mu_);
   auto it = states_.find(key_of(layer, mag));
   return it == states_.end() ? nullptr : it->second;
@@ -153,7 +151,7 @@ std::shared_ptr<LazyPyramid::MagState> LazyPyramid::state(const std::string& lay
 
 // --- registration ---------------------------------------------------------------------------
 
-std::vector<Mag> LazyPyramid::layer_mags(const LayerProperties& layer) const {
+std::vector<Mag> LazyEngine::layer_mags(const LayerProperties& layer) const {
   std::vector<Mag> mags = all_mags(layer);
   std::lock_guard lock(mu_);
   for (const auto& m : registry_.mags())
@@ -207,7 +205,7 @@ void exchange_folders(const fs::path& a, const fs::path& b) {
 
 }  // namespace
 
-std::vector<Mag> LazyPyramid::register_chain(const std::string& layer_name, const Mag& from,
+std::vector<Mag> LazyEngine::register_chain(const std::string& layer_name, const Mag& from,
                                              const std::vector<Mag>& targets, LazyKind kind,
                                              const std::string& interpolation, const MagOptions& options,
                                              bool allow_overwrite) {
@@ -312,7 +310,8 @@ std::vector<Mag> LazyPyramid::register_chain(const std::string& layer_name, cons
     for (auto it = undo.rbegin(); it != undo.rend(); ++it) try {
         (*it)();
       } catch (const std::exception& e) {
-        std::cerr << "wkfs: undoing a failed registration in layer " << layer_name << ": " << e.what() << "\n";
+        diag_.report(LogLevel::Error, "lazy", dataset_->root().string(),
+                     "undoing a failed registration in layer " + layer_name + ": " + e.what());
       }
     for (size_t i = 0; i < staged.size(); ++i) {
       std::error_code ec;
@@ -338,7 +337,7 @@ std::vector<Mag> LazyPyramid::register_chain(const std::string& layer_name, cons
   return targets;
 }
 
-std::vector<Mag> LazyPyramid::downsample(const std::string& layer_name, const DownsampleRequest& req) {
+std::vector<Mag> LazyEngine::downsample(const std::string& layer_name, const DownsampleRequest& req) {
   auto props = dataset_->properties();
   const LayerProperties* layer = props.find_layer(layer_name);
   if (!layer) fail(ErrorKind::NotFound, "there is no layer " + layer_name);
@@ -375,7 +374,7 @@ std::vector<Mag> LazyPyramid::downsample(const std::string& layer_name, const Do
                         req.allow_overwrite);
 }
 
-std::vector<Mag> LazyPyramid::upsample(const std::string& layer_name, const UpsampleRequest& req) {
+std::vector<Mag> LazyEngine::upsample(const std::string& layer_name, const UpsampleRequest& req) {
   auto props = dataset_->properties();
   const LayerProperties* layer = props.find_layer(layer_name);
   if (!layer) fail(ErrorKind::NotFound, "there is no layer " + layer_name);
@@ -387,7 +386,7 @@ std::vector<Mag> LazyPyramid::upsample(const std::string& layer_name, const Upsa
   return register_chain(layer_name, req.from_mag, targets, LazyKind::Upsample, "nearest", req.mag_options, false);
 }
 
-std::vector<Mag> LazyPyramid::redownsample(const std::string& layer_name) {
+std::vector<Mag> LazyEngine::redownsample(const std::string& layer_name) {
   auto props = dataset_->properties();
   const LayerProperties* layer = props.find_layer(layer_name);
   if (!layer) fail(ErrorKind::NotFound, "there is no layer " + layer_name);
@@ -402,7 +401,7 @@ std::vector<Mag> LazyPyramid::redownsample(const std::string& layer_name) {
   return register_chain(layer_name, mags.front(), targets, LazyKind::Downsample, "default", {}, true);
 }
 
-void LazyPyramid::register_default_pyramids() {
+void LazyEngine::register_default_pyramids() {
   auto props = dataset_->properties();
   for (const auto& l : props.layers) {
     if (l.mags.size() != 1) continue;
@@ -415,12 +414,12 @@ void LazyPyramid::register_default_pyramids() {
     try {
       downsample(l.name, DownsampleRequest{});
     } catch (const Error& e) {
-      std::cerr << "wkfs: pyramid=auto: layer " << l.name << ": " << e.what() << "\n";
+      diag_.report(LogLevel::Warn, "lazy", dataset_->root().string(), "pyramid=auto: layer " + l.name + ": " + e.what());
     }
   }
 }
 
-void LazyPyramid::reopen_mag(const std::string& layer, const Mag& mag) {
+void LazyEngine::reopen_mag(const std::string& layer, const Mag& mag) {
   std::lock_guard lock(mu_);
   auto it = states_.find(key_of(layer, mag));
   if (it == states_.end()) return;
@@ -430,7 +429,7 @@ void LazyPyramid::reopen_mag(const std::string& layer, const Mag& mag) {
 
 // --- files ------------------------------------------------------------------------------------
 
-std::optional<LazyFileRef> LazyPyramid::lazy_file(const fs::path& rel) const {
+std::optional<LazyFileRef> LazyEngine::lazy_file(const fs::path& rel) const {
   std::lock_guard lock(mu_);
   for (const auto& [k, st] : states_) {
     auto r = rel.lexically_relative(st->rel_dir);
@@ -440,7 +439,7 @@ std::optional<LazyFileRef> LazyPyramid::lazy_file(const fs::path& rel) const {
   return std::nullopt;
 }
 
-std::optional<std::vector<std::pair<std::string, bool>>> LazyPyramid::lazy_children(const fs::path& rel) const {
+std::optional<std::vector<std::pair<std::string, bool>>> LazyEngine::lazy_children(const fs::path& rel) const {
   std::lock_guard lock(mu_);
   for (const auto& [k, st] : states_) {
     if (rel == st->rel_dir) return st->grid->children("");
@@ -451,13 +450,13 @@ std::optional<std::vector<std::pair<std::string, bool>>> LazyPyramid::lazy_child
   return std::nullopt;
 }
 
-bool LazyPyramid::computed(const LazyFileRef& ref) const {
+bool LazyEngine::computed(const LazyFileRef& ref) const {
   auto st = state(ref.layer, ref.mag);
   if (!st) return true;
   return st->stored(ref.shard);
 }
 
-uint64_t LazyPyramid::estimated_size(const LazyFileRef& ref) const {
+uint64_t LazyEngine::estimated_size(const LazyFileRef& ref) const {
   auto st = state(ref.layer, ref.mag);
   if (!st) return 0;
   const auto& m = st->array->meta();
@@ -472,7 +471,7 @@ uint64_t LazyPyramid::estimated_size(const LazyFileRef& ref) const {
   return payload;
 }
 
-void LazyPyramid::ensure(const LazyFileRef& ref) {
+void LazyEngine::ensure(const LazyFileRef& ref) {
   auto st = state(ref.layer, ref.mag);
   if (!st) return;
   const fs::path file = st->file(ref.shard);
@@ -516,18 +515,18 @@ void LazyPyramid::ensure(const LazyFileRef& ref) {
   fut.get();
 }
 
-bool LazyPyramid::retired(const MagState& st) const {
+bool LazyEngine::retired(const MagState& st) const {
   std::lock_guard lock(mu_);
   auto it = states_.find(key_of(st.spec.layer, st.spec.mag));
   return it == states_.end() || it->second.get() != &st;
 }
 
-bool LazyPyramid::take_dirty(MagState& st, const std::string& file) {
+bool LazyEngine::take_dirty(MagState& st, const std::string& file) {
   std::lock_guard lock(mu_);
   return st.dirty.erase(file) > 0;
 }
 
-bool LazyPyramid::compute(MagState& st, const VecN& shard) {
+bool LazyEngine::compute(MagState& st, const VecN& shard) {
   auto t0 = std::chrono::steady_clock::now();
   ++st.in_progress;
   struct Done {
@@ -576,7 +575,7 @@ bool LazyPyramid::compute(MagState& st, const VecN& shard) {
   return true;
 }
 
-void LazyPyramid::mark_complete_if_done(MagState& st, bool recount) {
+void LazyEngine::mark_complete_if_done(MagState& st, bool recount) {
   if (!recount && st.computed.load() < st.grid->count()) return;
   std::lock_guard lock(mu_);
   LazyMag* m = registry_.find(st.spec.layer, st.spec.mag);
@@ -593,7 +592,7 @@ void LazyPyramid::mark_complete_if_done(MagState& st, bool recount) {
   registry_.save();
 }
 
-void LazyPyramid::reconcile_listing() {
+void LazyEngine::reconcile_listing() {
   auto props = dataset_->properties();
   std::lock_guard lock(mu_);
   bool changed = false;
@@ -609,7 +608,8 @@ void LazyPyramid::reconcile_listing() {
     try {
       if (full != listed) set_listed(m.layer, m.mag, full);
     } catch (const Error& e) {  // a read-only dataset: the mount's view is still right
-      std::cerr << "wkfs: lazy mag " << key_of(m.layer, m.mag) << ": cannot fix the backing listing: " << e.what() << "\n";
+      diag_.report(LogLevel::Warn, "lazy", dataset_->root().string(),
+                   "lazy mag " + key_of(m.layer, m.mag) + ": cannot fix the backing listing: " + e.what());
     }
     m.complete = st.spec.complete = full;
     changed = true;
@@ -617,7 +617,7 @@ void LazyPyramid::reconcile_listing() {
   if (changed && !dataset_->read_only()) registry_.save();
 }
 
-void LazyPyramid::set_listed(const std::string& layer, const Mag& mag, bool listed) {
+void LazyEngine::set_listed(const std::string& layer, const Mag& mag, bool listed) {
   dataset_->update_properties([&](DatasetProperties& p) {
     LayerProperties* l = p.find_layer(layer);
     if (!l) return;
@@ -642,7 +642,7 @@ void LazyPyramid::set_listed(const std::string& layer, const Mag& mag, bool list
 
 // --- invalidation -----------------------------------------------------------------------------
 
-void LazyPyramid::invalidate(MagState& st, const NdBox& box, std::vector<fs::path>& changed) {
+void LazyEngine::invalidate(MagState& st, const NdBox& box, std::vector<fs::path>& changed) {
   std::vector<fs::path> present;
   {
     std::lock_guard lock(mu_);
@@ -679,7 +679,7 @@ void LazyPyramid::invalidate(MagState& st, const NdBox& box, std::vector<fs::pat
   for (const auto& d : dependents) invalidate(*d, d->step.affected_target(box), changed);
 }
 
-void LazyPyramid::source_changed(const fs::path& rel) {
+void LazyEngine::source_changed(const fs::path& rel) {
   auto props = dataset_->properties();
   std::vector<fs::path> changed;
   // Every mag whose folder holds `rel` (a folder may serve several layers: add-mag-as-ref),
@@ -728,22 +728,22 @@ void LazyPyramid::source_changed(const fs::path& rel) {
     for (const auto& c : changed) on_invalidate_(c);
 }
 
-void LazyPyramid::set_invalidation_callback(std::function<void(const fs::path&)> cb) { on_invalidate_ = std::move(cb); }
+void LazyEngine::set_invalidation_callback(std::function<void(const fs::path&)> cb) { on_invalidate_ = std::move(cb); }
 
 // --- registry maintenance ----------------------------------------------------------------------
 
-bool LazyPyramid::has_pending_mags() const {
+bool LazyEngine::has_pending_mags() const {
   std::lock_guard lock(mu_);
   return std::any_of(registry_.mags().begin(), registry_.mags().end(), [](const LazyMag& m) { return !m.complete; });
 }
 
-bool LazyPyramid::is_pending_mag(const std::string& layer, const Mag& mag) const {
+bool LazyEngine::is_pending_mag(const std::string& layer, const Mag& mag) const {
   std::lock_guard lock(mu_);
   const LazyMag* m = registry_.find(layer, mag);
   return m && !m->complete;
 }
 
-void LazyPyramid::require_no_pending_dependents(const std::string& layer, const Mag& mag) const {
+void LazyEngine::require_no_pending_dependents(const std::string& layer, const Mag& mag) const {
   std::lock_guard lock(mu_);
   for (const auto& m : registry_.mags())
     if (m.layer == layer && m.source_mag == mag && !m.complete)
@@ -752,7 +752,7 @@ void LazyPyramid::require_no_pending_dependents(const std::string& layer, const 
                                     m.mag.short_name() + " first");
 }
 
-bool LazyPyramid::delete_lazy_mag(const std::string& layer, const Mag& mag) {
+bool LazyEngine::delete_lazy_mag(const std::string& layer, const Mag& mag) {
   std::lock_guard lock(mu_);
   LazyMag* m = registry_.find(layer, mag);
   if (!m) return false;
@@ -765,7 +765,7 @@ bool LazyPyramid::delete_lazy_mag(const std::string& layer, const Mag& mag) {
   return true;
 }
 
-void LazyPyramid::rename_layer(const std::string& from, const std::string& to) {
+void LazyEngine::rename_layer(const std::string& from, const std::string& to) {
   std::lock_guard lock(mu_);
   registry_.rename_layer(from, to);
   registry_.save();
@@ -773,7 +773,7 @@ void LazyPyramid::rename_layer(const std::string& from, const std::string& to) {
   rebuild_states(true);
 }
 
-void LazyPyramid::forget_layer(const std::string& layer) {
+void LazyEngine::forget_layer(const std::string& layer) {
   std::lock_guard lock(mu_);
   auto& v = registry_.mags();
   v.erase(std::remove_if(v.begin(), v.end(), [&](const LazyMag& m) { return m.layer == layer; }), v.end());
@@ -781,7 +781,7 @@ void LazyPyramid::forget_layer(const std::string& layer) {
   rebuild_states(false);
 }
 
-std::string LazyPyramid::mounted_properties() const {
+std::string LazyEngine::mounted_properties() const {
   auto props = dataset_->properties();
   std::lock_guard lock(mu_);
   for (const auto& m : registry_.mags()) {
@@ -800,7 +800,7 @@ std::string LazyPyramid::mounted_properties() const {
   return props.dump();
 }
 
-std::string LazyPyramid::strip_pending_mags(const std::string& text) const {
+std::string LazyEngine::strip_pending_mags(const std::string& text) const {
   auto props = DatasetProperties::parse(text);
   std::lock_guard lock(mu_);
   for (auto& l : props.layers)
@@ -815,7 +815,7 @@ std::string LazyPyramid::strip_pending_mags(const std::string& text) const {
 
 // --- background -------------------------------------------------------------------------------
 
-size_t LazyPyramid::materialize(const std::string& layer, std::optional<Mag> mag) {
+size_t LazyEngine::materialize(const std::string& layer, std::optional<Mag> mag) {
   std::vector<std::shared_ptr<MagState>> todo;
   {
     std::lock_guard lock(mu_);
@@ -850,7 +850,7 @@ size_t LazyPyramid::materialize(const std::string& layer, std::optional<Mag> mag
   return n;
 }
 
-void LazyPyramid::help_with(const std::shared_ptr<MagState>& st, const std::vector<VecN>& shards) {
+void LazyEngine::help_with(const std::shared_ptr<MagState>& st, const std::vector<VecN>& shards) {
   {
     std::lock_guard lock(queue_mu_);
     if (stopping_) return;
@@ -863,12 +863,12 @@ void LazyPyramid::help_with(const std::shared_ptr<MagState>& st, const std::vect
   queue_cv_.notify_all();
 }
 
-void LazyPyramid::wait_idle() {
+void LazyEngine::wait_idle() {
   std::unique_lock lock(queue_mu_);
   idle_cv_.wait(lock, [&] { return queue_.empty() && running_ == 0; });
 }
 
-void LazyPyramid::worker_loop() {
+void LazyEngine::worker_loop() {
   while (true) {
     std::pair<std::shared_ptr<MagState>, VecN> job;
     {
@@ -883,8 +883,8 @@ void LazyPyramid::worker_loop() {
     try {
       ensure(LazyFileRef{job.first->spec.layer, job.first->spec.mag, job.second});
     } catch (const std::exception& e) {
-      std::cerr << "wkfs: materialize " << job.first->rel_dir.string() << " shard " << to_string(job.second)
-                << ": " << e.what() << "\n";
+      diag_.report(LogLevel::Error, "lazy", (job.first->rel_dir / to_string(job.second)).string(),
+                   std::string("materialize: ") + e.what(), errno_of(e));
     }
     {
       std::lock_guard lock(queue_mu_);
@@ -894,8 +894,8 @@ void LazyPyramid::worker_loop() {
   }
 }
 
-nlohmann::json LazyPyramid::status() const {
-  nlohmann::json out = nlohmann::json::array();
+Json LazyEngine::status() const {
+  Json out = Json::array();
   std::lock_guard lock(mu_);
   for (const auto& m : registry_.mags()) {
     auto it = states_.find(key_of(m.layer, m.mag));
@@ -916,11 +916,11 @@ nlohmann::json LazyPyramid::status() const {
                    {"in_progress", st.in_progress.load()},
                    {"errors", st.errors.load()}});
   }
-  return {{"mags", out}, {"memory_cap_bytes", budget_.cap()}, {"memory_in_use_bytes", budget_.in_use()},
+  return Json{{"mags", out}, {"memory_cap_bytes", budget_.cap()}, {"memory_in_use_bytes", budget_.in_use()},
           {"memory_peak_bytes", budget_.peak()}};
 }
 
-bool LazyPyramid::forget_mag(const std::string& layer, const Mag& mag) {
+bool LazyEngine::forget_mag(const std::string& layer, const Mag& mag) {
   std::lock_guard lock(mu_);
   LazyRegistry before = registry_;
   if (!registry_.remove(layer, mag)) return false;

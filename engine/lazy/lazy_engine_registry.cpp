@@ -1,37 +1,32 @@
-#include "fs/lazy_engines.hpp"
+#include "lazy/lazy_engine_registry.hpp"
 
 #include "core/error.hpp"
 
-namespace wkfs::mount {
+namespace wkfs {
 
-LazyEngines& LazyEngines::instance() {
-  static LazyEngines e;
-  return e;
-}
+LazyEngineRegistry::LazyEngineRegistry(LazyConfig config, bool auto_pyramid, Diagnostics& diagnostics,
+                                       InvalidateFn on_invalidate)
+    : config_(config), auto_pyramid_(auto_pyramid), diag_(diagnostics), on_invalidate_(std::move(on_invalidate)) {}
 
-void LazyEngines::configure(LazyConfig config, bool auto_pyramid) {
-  std::lock_guard lock(mu_);
-  config_ = config;
-  auto_pyramid_ = auto_pyramid;
-}
+LazyEngineRegistry::~LazyEngineRegistry() { clear(); }
 
-LazyPyramid& LazyEngines::of(const std::shared_ptr<Dataset>& dataset) {
+LazyEngine& LazyEngineRegistry::of(const std::shared_ptr<Dataset>& dataset) {
   if (auto* engine = serving(dataset)) return *engine;
   std::lock_guard lock(mu_);
   fail(ErrorKind::Corrupt, "lazy features are off for dataset " + dataset->root().string() + ": " +
                                off_[dataset->root().string()]);
 }
 
-LazyPyramid* LazyEngines::serving(const std::shared_ptr<Dataset>& dataset) {
+LazyEngine* LazyEngineRegistry::serving(const std::shared_ptr<Dataset>& dataset) {
   const std::string root = dataset->root().string();
-  LazyPyramid* engine = nullptr;
+  LazyEngine* engine = nullptr;
   std::string problem;
   {
     std::lock_guard lock(mu_);
     if (auto it = engines_.find(root); it != engines_.end()) return it->second.get();
     if (off_.count(root)) return nullptr;
     try {
-      auto created = std::make_unique<LazyPyramid>(dataset, config_);
+      auto created = std::make_unique<LazyEngine>(dataset, config_, diag_);
       created->set_invalidation_callback([this, root = dataset->root()](const fs::path& rel) {
         if (on_invalidate_) on_invalidate_(root, rel);
       });
@@ -50,35 +45,25 @@ LazyPyramid* LazyEngines::serving(const std::shared_ptr<Dataset>& dataset) {
       }
     }
   }
-  if (!problem.empty() && on_error_) on_error_(dataset->root(), problem);
+  if (!problem.empty()) diag_.report(LogLevel::Error, "lazy", dataset->root().string(), problem);
   return engine;
 }
 
-LazyPyramid* LazyEngines::find(const Dataset& dataset) {
+LazyEngine* LazyEngineRegistry::find(const Dataset& dataset) {
   std::lock_guard lock(mu_);
   auto it = engines_.find(dataset.root().string());
   return it == engines_.end() ? nullptr : it->second.get();
 }
 
-nlohmann::json LazyEngines::status() {
+Json LazyEngineRegistry::status() {
   std::lock_guard lock(mu_);
-  nlohmann::json out = nlohmann::json::object();
+  Json out = Json::object();
   for (const auto& [root, e] : engines_) out[root] = e->status();
-  for (const auto& [root, why] : off_) out[root] = {{"mags", nlohmann::json::array()}, {"error", why}};
+  for (const auto& [root, why] : off_) out[root] = Json{{"mags", Json::array()}, {"error", why}};
   return out;
 }
 
-void LazyEngines::set_invalidation_callback(std::function<void(const fs::path&, const fs::path&)> cb) {
-  std::lock_guard lock(mu_);
-  on_invalidate_ = std::move(cb);
-}
-
-void LazyEngines::set_error_callback(std::function<void(const fs::path&, const std::string&)> cb) {
-  std::lock_guard lock(mu_);
-  on_error_ = std::move(cb);
-}
-
-void LazyEngines::rename_layer(const std::shared_ptr<Dataset>& dataset, const std::string& from,
+void LazyEngineRegistry::rename_layer(const std::shared_ptr<Dataset>& dataset, const std::string& from,
                                const std::string& to) {
   auto* engine = serving(dataset);
   dataset->rename_layer(from, to);
@@ -95,14 +80,14 @@ void LazyEngines::rename_layer(const std::shared_ptr<Dataset>& dataset, const st
   }
 }
 
-void LazyEngines::delete_layer(const std::shared_ptr<Dataset>& dataset, const std::string& layer) {
+void LazyEngineRegistry::delete_layer(const std::shared_ptr<Dataset>& dataset, const std::string& layer) {
   auto* engine = serving(dataset);
   dataset->delete_layer(layer);
   // A registration left behind would bind to a new layer of the same name at the next mount.
   if (engine) engine->forget_layer(layer);
 }
 
-void LazyEngines::delete_mag(const std::shared_ptr<Dataset>& dataset, const std::string& layer, const Mag& mag) {
+void LazyEngineRegistry::delete_mag(const std::shared_ptr<Dataset>& dataset, const std::string& layer, const Mag& mag) {
   auto* engine = serving(dataset);
   if (engine) engine->require_no_pending_dependents(layer, mag);
   auto props = dataset->properties();
@@ -114,8 +99,8 @@ void LazyEngines::delete_mag(const std::shared_ptr<Dataset>& dataset, const std:
   if (engine) engine->forget_mag(layer, mag);
 }
 
-void LazyEngines::clear() {
-  std::map<std::string, std::unique_ptr<LazyPyramid>> engines;
+void LazyEngineRegistry::clear() {
+  std::map<std::string, std::unique_ptr<LazyEngine>> engines;
   {
     std::lock_guard lock(mu_);
     engines.swap(engines_);
@@ -124,4 +109,4 @@ void LazyEngines::clear() {
   // destroyed here, unlocked: joining the workers waits for the computations they are running
 }
 
-}  // namespace wkfs::mount
+}  // namespace wkfs

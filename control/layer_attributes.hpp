@@ -7,7 +7,7 @@
 
 #include "dataset/dataset.hpp"
 
-namespace wkfs::mount {
+namespace wkfs::control {
 
 inline constexpr const char* kLayerAttributePrefix = "user.wk.";
 
@@ -23,4 +23,4 @@ void set_layer_attribute(Dataset& dataset, const std::string& layer, const std::
 /// Removes (unsets) largest_segment_id or default_view_configuration.
 void remove_layer_attribute(Dataset& dataset, const std::string& layer, const std::string& name);
 
-}  // namespace wkfs::mount
+}  // namespace wkfs::control

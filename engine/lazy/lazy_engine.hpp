@@ -15,12 +15,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "core/diagnostics.hpp"
+#include "core/json.hpp"
 #include "dataset/dataset.hpp"
 #include "lazy/lazy_registry.hpp"
 #include "lazy/mag_step.hpp"
@@ -63,13 +64,13 @@ struct LazyFileRef {
   VecN shard;
 };
 
-class LazyPyramid {
+class LazyEngine {
  public:
   /// Loads the registrations of the dataset; counts what is already computed.
-  LazyPyramid(std::shared_ptr<Dataset> dataset, LazyConfig config = {});
-  ~LazyPyramid();
-  LazyPyramid(const LazyPyramid&) = delete;
-  LazyPyramid& operator=(const LazyPyramid&) = delete;
+  LazyEngine(std::shared_ptr<Dataset> dataset, LazyConfig config, Diagnostics& diagnostics);
+  ~LazyEngine();
+  LazyEngine(const LazyEngine&) = delete;
+  LazyEngine& operator=(const LazyEngine&) = delete;
 
   /// Registers the mags of a downsampling run (metadata only); returns them in order.
   std::vector<Mag> downsample(const std::string& layer, const DownsampleRequest& request);
@@ -127,7 +128,7 @@ class LazyPyramid {
   void set_invalidation_callback(std::function<void(const fs::path&)> cb);
 
   /// Per layer and mag: files total / computed / stale, bytes, compute time, queue.
-  nlohmann::json status() const;
+  Json status() const;
   const std::shared_ptr<Dataset>& dataset() const { return dataset_; }
 
  private:
@@ -164,6 +165,7 @@ class LazyPyramid {
 
   std::shared_ptr<Dataset> dataset_;
   LazyConfig config_;
+  Diagnostics& diag_;
   MemoryBudget budget_;
   mutable std::mutex mu_;  // registry_, states_, inflight_
   LazyRegistry registry_;

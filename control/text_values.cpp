@@ -1,11 +1,11 @@
-#include "fs/text_values.hpp"
+#include "control/text_values.hpp"
 
 #include <charconv>
 #include <vector>
 
 #include "core/error.hpp"
 
-namespace wkfs::mount {
+namespace wkfs::control {
 
 namespace {
 std::vector<int64_t> parse_ints(const std::string& text, const std::string& what) {
@@ -58,4 +58,4 @@ std::optional<int64_t> parse_optional_int(const std::string& text, const std::st
   return v[0];
 }
 
-}  // namespace wkfs::mount
+}  // namespace wkfs::control

@@ -11,7 +11,7 @@
 
 #include "core/file_io.hpp"
 #include "dataset/dataset.hpp"
-#include "lazy/lazy_pyramid.hpp"
+#include "lazy/lazy_engine.hpp"
 #include "support/test_support.hpp"
 
 using namespace wkfs;
@@ -133,7 +133,7 @@ void run_case(const Case& c) {
   cfg.threads = 2;
   cfg.memory_cap_bytes = 64 << 20;
   cfg.lazy_shard_edge = 32;
-  auto lazy = std::make_unique<LazyPyramid>(ds, cfg);
+  auto lazy = std::make_unique<LazyEngine>(ds, cfg, wkfs::test::test_diagnostics());
   DownsampleRequest req;
   req.mag_options = mo;
   auto mags = lazy->downsample("layer", req);
@@ -214,7 +214,7 @@ void run_case(const Case& c) {
   lazy.reset();
   write_file_atomic(tmp / "ds" / "layer" / "4-4-2" / "stray.txt", std::string("not a shard"));
   ds = Dataset::open(tmp / "ds");
-  lazy = std::make_unique<LazyPyramid>(ds, cfg);
+  lazy = std::make_unique<LazyEngine>(ds, cfg, wkfs::test::test_diagnostics());
   EXPECT_TRUE(lazy->is_pending_mag("layer", Mag(4, 4, 2)));
   // the remount counts exactly the grid's files that exist (not the stray file)
   for (const auto& [i, mag] : {std::pair<int, std::string>{0, "layer/2-2-1"}, {1, "layer/4-4-2"}}) {
@@ -236,16 +236,16 @@ void run_case(const Case& c) {
 
 }  // namespace
 
-TEST(LazyPyramid, ColorUint8MedianZarr3) { run_case<uint8_t>({"color u8", Category::Color, DType::UInt8, 1, DataFormat::Zarr3}); }
-TEST(LazyPyramid, Color3ChannelUint8Wkw) { run_case<uint8_t>({"color 3xu8 wkw", Category::Color, DType::UInt8, 3, DataFormat::Wkw}); }
-TEST(LazyPyramid, SegmentationUint32ModeZarr3) { run_case<uint32_t>({"seg u32", Category::Segmentation, DType::UInt32, 1, DataFormat::Zarr3}); }
-TEST(LazyPyramid, SegmentationUint64ModeZarr2) { run_case<uint64_t>({"seg u64 zarr", Category::Segmentation, DType::UInt64, 1, DataFormat::Zarr}); }
-TEST(LazyPyramid, ColorFloat32Median) { run_case<float>({"color f32", Category::Color, DType::Float32, 1, DataFormat::Zarr3}); }
-TEST(LazyPyramid, ColorInt16Median) { run_case<int16_t>({"color i16", Category::Color, DType::Int16, 1, DataFormat::Zarr3}); }
+TEST(LazyEngine, ColorUint8MedianZarr3) { run_case<uint8_t>({"color u8", Category::Color, DType::UInt8, 1, DataFormat::Zarr3}); }
+TEST(LazyEngine, Color3ChannelUint8Wkw) { run_case<uint8_t>({"color 3xu8 wkw", Category::Color, DType::UInt8, 3, DataFormat::Wkw}); }
+TEST(LazyEngine, SegmentationUint32ModeZarr3) { run_case<uint32_t>({"seg u32", Category::Segmentation, DType::UInt32, 1, DataFormat::Zarr3}); }
+TEST(LazyEngine, SegmentationUint64ModeZarr2) { run_case<uint64_t>({"seg u64 zarr", Category::Segmentation, DType::UInt64, 1, DataFormat::Zarr}); }
+TEST(LazyEngine, ColorFloat32Median) { run_case<float>({"color f32", Category::Color, DType::Float32, 1, DataFormat::Zarr3}); }
+TEST(LazyEngine, ColorInt16Median) { run_case<int16_t>({"color i16", Category::Color, DType::Int16, 1, DataFormat::Zarr3}); }
 
 // Upsampling registers the finer mags lazily; every voxel equals its source voxel (nearest
 // replication over the whole block, also where the library would leave holes for factors >= 3).
-TEST(LazyPyramid, UpsampleReplicatesTheCoarserMag) {
+TEST(LazyEngine, UpsampleReplicatesTheCoarserMag) {
   test::TempDir tmp;
   auto ds = Dataset::create(tmp / "ds", VoxelSize{{1, 1, 1}, "nanometer"});
   BoundingBox bbox{{0, 0, 0}, {70, 66, 20}};
@@ -268,7 +268,7 @@ TEST(LazyPyramid, UpsampleReplicatesTheCoarserMag) {
   LazyConfig cfg;
   cfg.threads = 2;
   cfg.lazy_shard_edge = 32;
-  LazyPyramid lazy(ds, cfg);
+  LazyEngine lazy(ds, cfg, wkfs::test::test_diagnostics());
   UpsampleRequest req{Mag(4, 4, 4), Mag(1, 1, 1), "isotropic", mo};
   auto mags = lazy.upsample("seg", req);
   ASSERT_EQ(mags, (std::vector<Mag>{Mag(2, 2, 2), Mag(1, 1, 1)}));
@@ -295,7 +295,7 @@ namespace {
 struct SmallPyramid {
   test::TempDir tmp;
   std::shared_ptr<Dataset> ds;
-  std::unique_ptr<LazyPyramid> lazy;
+  std::unique_ptr<LazyEngine> lazy;
   MagOptions mo;
 
   SmallPyramid() {
@@ -315,7 +315,7 @@ struct SmallPyramid {
     LazyConfig cfg;
     cfg.threads = 1;
     cfg.lazy_shard_edge = 16;
-    lazy = std::make_unique<LazyPyramid>(ds, cfg);
+    lazy = std::make_unique<LazyEngine>(ds, cfg, wkfs::test::test_diagnostics());
     DownsampleRequest req;
     req.explicit_mags = std::vector<Mag>{Mag(2, 2, 1)};
     req.from_mag = Mag(1, 1, 1);
@@ -334,7 +334,7 @@ struct SmallPyramid {
 // A change of one source shard makes only what depends on it stale: a computation of an
 // unrelated file that runs meanwhile still ends with its file stored (ensure never leaves a
 // reader without the file it asked for).
-TEST(LazyPyramid, UnrelatedSourceChangesDoNotDropAComputation) {
+TEST(LazyEngine, UnrelatedSourceChangesDoNotDropAComputation) {
   SmallPyramid p;
   const fs::path rel = "color/2-2-1/c/0/0/0/0";  // target x 0..15 = mag-1 x 0..31: shard 0
   auto ref = p.lazy->lazy_file(rel);
@@ -356,7 +356,7 @@ TEST(LazyPyramid, UnrelatedSourceChangesDoNotDropAComputation) {
 }
 
 // A crash between the backing properties and lazy.json: at the next load the files decide.
-TEST(LazyPyramid, LoadSettlesListingAgainstTheFilesOnDisk) {
+TEST(LazyEngine, LoadSettlesListingAgainstTheFilesOnDisk) {
   SmallPyramid p;
   p.lazy->materialize("color");
   p.lazy->wait_idle();
@@ -369,7 +369,7 @@ TEST(LazyPyramid, LoadSettlesListingAgainstTheFilesOnDisk) {
   auto reload = [&] {
     p.lazy.reset();
     p.ds = Dataset::open(p.tmp / "ds");
-    p.lazy = std::make_unique<LazyPyramid>(p.ds, LazyConfig{});
+    p.lazy = std::make_unique<LazyEngine>(p.ds, LazyConfig{}, wkfs::test::test_diagnostics());
   };
 
   // killed after listing a finished mag, before lazy.json said complete: complete after all

@@ -1,8 +1,8 @@
-#include "fs/command_table.hpp"
+#include "control/command_table.hpp"
 
 #include "core/error.hpp"
 
-namespace wkfs::mount {
+namespace wkfs::control {
 
 CommandLine CommandLine::parse(const std::string& text) {
   std::vector<std::string> tokens;
@@ -95,6 +95,11 @@ const std::string& CommandContext::require_layer(const std::string& command) con
   return *layer;
 }
 
+LazyEngineRegistry& CommandContext::require_lazy() const {
+  if (!lazy) fail(ErrorKind::Unsupported, "lazy pyramids need a mount (no lazy engines here)");
+  return *lazy;
+}
+
 void CommandTable::set(ControlCommand command) {
   std::lock_guard lock(mutex_);
   auto name = command.name;
@@ -140,4 +145,4 @@ Json CommandTable::run(CommandContext& context, const std::string& text) const {
   return reply;
 }
 
-}  // namespace wkfs::mount
+}  // namespace wkfs::control

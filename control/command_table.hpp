@@ -12,8 +12,9 @@
 #include <vector>
 
 #include "dataset/dataset.hpp"
+#include "lazy/lazy_engine_registry.hpp"
 
-namespace wkfs::mount {
+namespace wkfs::control {
 
 namespace fs = std::filesystem;
 
@@ -39,12 +40,16 @@ struct CommandLine {
 struct CommandContext {
   std::shared_ptr<Dataset> dataset;
   std::optional<std::string> layer;
+  /// The mount's lazy engines; null where there are none (then pyramid commands fail, saying so).
+  LazyEngineRegistry* lazy = nullptr;
   /// Maps a path argument to a backing path (mount paths become SOURCE paths; relative paths are
   /// taken from --cwd if given, else from the control file's folder).
   std::function<fs::path(const std::string&)> resolve_path;
 
   /// The layer name; InvalidArgument if the command was sent to a dataset control file.
   const std::string& require_layer(const std::string& command) const;
+  /// The lazy engines; Unsupported if this context has none.
+  LazyEngineRegistry& require_lazy() const;
 };
 
 enum class CommandScope { Dataset, Layer, Any };
@@ -61,7 +66,7 @@ struct ControlCommand {
 
 class CommandTable {
  public:
-  /// Adds or replaces the command of that name (reserved commands are meant to be replaced).
+  /// Adds or replaces the command of that name.
   void set(ControlCommand command);
   /// The command, or nullptr.
   const ControlCommand* find(const std::string& name) const;
@@ -78,11 +83,11 @@ class CommandTable {
 /// --chunk-shape, --shard-shape, --chunks-per-shard, --compress [true|false], --no-compress.
 MagOptions parse_mag_options(const CommandLine& line);
 
-/// A table with the Layer API commands and the reserved (not yet implemented) ones.
+/// A table with every command: the Layer and Dataset API, the pyramid commands and help.
 std::shared_ptr<CommandTable> make_builtin_command_table();
 
-/// Registers additional commands into every table made by make_builtin_command_table (a module
-/// calls this at static-initialisation time or before mounting).
-void register_command_provider(std::function<void(CommandTable&)> provider);
+/// Adds the pyramid commands (downsample, downsample-mag, downsample-mag-list, redownsample,
+/// upsample, materialize, compress, lazy-status).
+void add_lazy_commands(CommandTable& table);
 
-}  // namespace wkfs::mount
+}  // namespace wkfs::control

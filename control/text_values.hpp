@@ -6,7 +6,7 @@
 
 #include "core/bounding_box.hpp"
 
-namespace wkfs::mount {
+namespace wkfs::control {
 
 /// "N" (all axes) or "X,Y,Z"; InvalidArgument naming `what` otherwise.
 Vec3 parse_vec3(const std::string& text, const std::string& what);
@@ -17,4 +17,4 @@ std::string format_bounding_box(const BoundingBox& box);
 /// A decimal integer, or nullopt for "none"/"null"/""; InvalidArgument otherwise.
 std::optional<int64_t> parse_optional_int(const std::string& text, const std::string& what);
 
-}  // namespace wkfs::mount
+}  // namespace wkfs::control

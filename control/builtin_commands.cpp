@@ -1,11 +1,9 @@
-// The Layer and Dataset API of webknossos-libs as control commands, and the reserved names the
-// lazy engine will implement.
+// The Layer and Dataset API of webknossos-libs as control commands.
 #include "core/error.hpp"
-#include "fs/command_table.hpp"
-#include "fs/lazy_engines.hpp"
-#include "fs/text_values.hpp"
+#include "control/command_table.hpp"
+#include "control/text_values.hpp"
 
-namespace wkfs::mount {
+namespace wkfs::control {
 
 MagOptions parse_mag_options(const CommandLine& line) {
   MagOptions o;
@@ -22,10 +20,6 @@ MagOptions parse_mag_options(const CommandLine& line) {
 
 namespace {
 
-std::vector<std::function<void(CommandTable&)>>& providers() {
-  static std::vector<std::function<void(CommandTable&)>> p;
-  return p;
-}
 
 
 Json mag_result(const Dataset& ds, const std::string& layer, const Mag& mag) {
@@ -41,12 +35,6 @@ Json layer_summary(const LayerProperties& l) {
               {"num_channels", l.num_channels},
               {"data_format", data_format_name(l.data_format)},
               {"mags", mags}};
-}
-
-Category parse_category(const std::string& s) {
-  if (s == "color") return Category::Color;
-  if (s == "segmentation") return Category::Segmentation;
-  fail(ErrorKind::InvalidArgument, "category must be color or segmentation, not '" + s + "'");
 }
 
 void add_layer_commands(CommandTable& t) {
@@ -69,7 +57,7 @@ void add_layer_commands(CommandTable& t) {
          }});
   t.set({"delete-mag", CommandScope::Layer, "delete-mag MAG", [](CommandContext& c, const CommandLine& l) {
            auto mag = Mag::parse(l.arg(0, "MAG"));
-           LazyEngines::instance().delete_mag(c.dataset, c.require_layer(l.name), mag);
+           c.require_lazy().delete_mag(c.dataset, c.require_layer(l.name), mag);
            return Json{{"mag", mag.long_name()}};
          }});
   t.set({"add-symlink-mag", CommandScope::Layer, "add-symlink-mag TARGET_MAG_DIR [--make-relative]",
@@ -150,14 +138,6 @@ void add_layer_commands(CommandTable& t) {
            for (const auto& lp : props.layers) layers.push_back(layer_summary(lp));
            return Json{{"path", c.dataset->root().string()}, {"layers", layers}};
          }});
-  for (const char* name :
-       {"downsample", "downsample-mag", "downsample-mag-list", "redownsample", "upsample", "compress", "materialize"}) {
-    std::string n = name;
-    t.set({n, CommandScope::Layer, n + " ... (reserved for the lazy engine)",
-           [n](CommandContext&, const CommandLine&) -> Json {
-             fail(ErrorKind::Unsupported, n + " is not implemented yet (reserved for the lazy engine)");
-           }});
-  }
 }
 
 void add_dataset_commands(CommandTable& t) {
@@ -182,20 +162,16 @@ void add_dataset_commands(CommandTable& t) {
            return Json{{"layer", spec.name}};
          }});
   t.set({"delete-layer", CommandScope::Dataset, "delete-layer NAME", [](CommandContext& c, const CommandLine& l) {
-           LazyEngines::instance().delete_layer(c.dataset, l.arg(0, "NAME"));
+           c.require_lazy().delete_layer(c.dataset, l.arg(0, "NAME"));
            return Json();
          }});
   t.set({"rename-layer", CommandScope::Dataset, "rename-layer OLD NEW", [](CommandContext& c, const CommandLine& l) {
-           LazyEngines::instance().rename_layer(c.dataset, l.arg(0, "OLD"), l.arg(1, "NEW"));
+           c.require_lazy().rename_layer(c.dataset, l.arg(0, "OLD"), l.arg(1, "NEW"));
            return Json();
          }});
 }
 
 }  // namespace
-
-void register_command_provider(std::function<void(CommandTable&)> provider) {
-  providers().push_back(std::move(provider));
-}
 
 std::shared_ptr<CommandTable> make_builtin_command_table() {
   auto t = std::make_shared<CommandTable>();
@@ -208,8 +184,8 @@ std::shared_ptr<CommandTable> make_builtin_command_table() {
               for (const auto& n : table->names()) list.push_back(table->find(n)->usage);
             return list;
           }});
-  for (const auto& p : providers()) p(*t);
+  add_lazy_commands(*t);
   return t;
 }
 
-}  // namespace wkfs::mount
+}  // namespace wkfs::control
