@@ -142,7 +142,13 @@ size_t remove_temp_files(const fs::path& root) {
       if (it->is_directory(ec)) it.disable_recursion_pending();
       continue;
     }
-    if (is_temp_file_name(it->path().filename().string()) && it->is_regular_file(ec)) {
+    if (!is_temp_file_name(it->path().filename().string())) continue;
+    if (it->is_directory(ec)) {
+      // a StagedDir that a crash left behind: never in place, so never part of the dataset
+      it.disable_recursion_pending();
+      fs::remove_all(it->path(), ec);
+      ++n;
+    } else if (it->is_regular_file(ec)) {
       fs::remove(it->path(), ec);
       ++n;
     }

@@ -51,7 +51,7 @@ bool is_temp_file_name(const std::string& name);
 void write_file_atomic(const fs::path& path, ByteSpan data);
 void write_file_atomic(const fs::path& path, const std::string& text);
 
-/// Removes leftover wkfs temp files below `root` (after a crash); returns how many.
+/// Removes leftover wkfs temp files and staged folders below `root` (after a crash); returns how many.
 size_t remove_temp_files(const fs::path& root);
 
 }  // namespace wkfs

@@ -6,8 +6,12 @@
 #include <cstdint>
 #include <initializer_list>
 #include <string>
+#include <string_view>
 
 namespace wkfs {
+
+/// 0, 1, 2 for the spatial axis names "x", "y", "z"; -1 for any other axis name ("c", "t"...).
+constexpr int spatial_index(std::string_view axis) { return axis == "x" ? 0 : axis == "y" ? 1 : axis == "z" ? 2 : -1; }
 
 struct Vec3 {
   int64_t x = 0, y = 0, z = 0;
