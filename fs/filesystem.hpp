@@ -1,26 +1,36 @@
 #pragma once
-// The FUSE low-level operations of a wkfs mount: the backing tree passed through, the Layer API
-// mapped onto mkdir/rmdir/symlink/rename/xattr, hidden control files and a mount-wide status.
+// The filesystem core of a wkfs mount: every operation the kernel can ask for, as a method that
+// returns a value (Entry, Attr, an open handle, a listing) or throws wkfs::Error carrying its errno.
+// It never talks to libfuse: fs/fuse_callbacks.cpp translates requests and replies, so the core is
+// unit-tested against a temporary SOURCE without a kernel mount.
 //
-// Control channel (documented in README): every dataset folder and every layer folder has a hidden
-// file `.wkfs-ctl` (not listed by readdir, found by name); the mount root has `.wkfs-status`.
-#include <condition_variable>
-#include <deque>
+// Control channel (README): every dataset folder and every layer folder has a hidden file
+// `.wkfs-ctl` (not listed, found by name); the mount root has `.wkfs-status`.
+#include <sys/statvfs.h>
+
+#include <atomic>
+#include <cstdio>
 #include <filesystem>
-#include <map>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <string>
-#include <thread>
 
 #include "control/command_table.hpp"
 #include "control/protocol.hpp"
-#include "lazy/lazy_engine_registry.hpp"
+#include "fs/control_file.hpp"
 #include "fs/dataset_catalog.hpp"
-#include "fs/lazy_view.hpp"
-#include "fs/fuse_api.hpp"
+#include "fs/dir_listing.hpp"
+#include "fs/entry.hpp"
+#include "fs/kernel_invalidator.hpp"
+#include "fs/layer_api_ops.hpp"
+#include "fs/lazy_overlay.hpp"
+#include "fs/mount_paths.hpp"
 #include "fs/mount_status.hpp"
+#include "fs/mount_tree.hpp"
 #include "fs/node_table.hpp"
+#include "fs/open_file.hpp"
+#include "fs/properties_editor.hpp"
+#include "lazy/lazy_engine_registry.hpp"
 
 namespace wkfs::mount {
 
@@ -37,67 +47,107 @@ struct FilesystemConfig {
   bool auto_pyramid = false;  // pyramid=auto
 };
 
+/// The attribute changes of one setattr request; a timespec with tv_nsec == UTIME_NOW means now.
+struct SetAttr {
+  std::optional<off_t> size;
+  std::optional<mode_t> mode;
+  std::optional<uid_t> uid;
+  std::optional<gid_t> gid;
+  std::optional<struct timespec> atime, mtime;
+};
+
+/// An opened file and how the kernel should treat its pages.
+struct Opened {
+  std::unique_ptr<OpenFile> file;
+  bool direct_io = false;   // daemon-made text: no page cache, sizes as read
+  bool keep_cache = false;  // the backing data did not change since the kernel cached it
+};
+
 class Filesystem {
  public:
+  /// Throws NotFound/InvalidArgument for a SOURCE that is not a dataset or a folder of datasets.
   explicit Filesystem(FilesystemConfig config);
-  ~Filesystem();
   Filesystem(const Filesystem&) = delete;
   Filesystem& operator=(const Filesystem&) = delete;
 
-  /// The operation table to hand to fuse_session_new (userdata must be this object).
-  static const fuse_lowlevel_ops& operations();
-  /// Starts the kernel-cache invalidation thread; call after the session is mounted (and forked).
-  void start(fuse_session* session);
-  /// Stops the invalidation thread.
-  void stop();
+  /// Where cache invalidations go once the kernel mount exists (nullptr: nowhere).
+  void attach_kernel(KernelNotifier* kernel) { kernel_.store(kernel); }
 
-  DatasetCatalog& catalog() { return catalog_; }
-  LazyEngineRegistry& lazy_engines() { return engines_; }
-  MountStatus& status() { return status_; }
+  Entry lookup(Ino parent, const std::string& name);
+  void forget(Ino ino, uint64_t count);
+  /// Attributes of a node; of the open file if `file` is given.
+  Attr getattr(Ino ino, OpenFile* file);
+  Attr setattr(Ino ino, const SetAttr& change, OpenFile* file);
+  std::string readlink(Ino ino);
+  struct statvfs statfs();
+
+  Entry mkdir(Ino parent, const std::string& name, mode_t mode);
+  void unlink(Ino parent, const std::string& name);
+  void rmdir(Ino parent, const std::string& name);
+  Entry symlink(const std::string& target, Ino parent, const std::string& name);
+  void rename(Ino parent, const std::string& name, Ino new_parent, const std::string& new_name, unsigned flags);
+
+  /// Opens a node with open(2) flags; a lazy file is computed first.
+  Opened open(Ino ino, int flags);
+  /// Creates and opens a backing file.
+  std::pair<Entry, Opened> create(Ino parent, const std::string& name, mode_t mode, int flags);
+  size_t read(OpenFile& file, char* buf, size_t size, off_t off);
+  size_t write(OpenFile& file, const char* buf, size_t size, off_t off);
+  /// close(): the file's changes are complete (properties committed, dependent lazy files stale).
+  void flush(OpenFile& file);
+  /// The last close of a handle; problems are logged, there is nobody left to tell.
+  void release(std::unique_ptr<OpenFile> file);
+  void fsync(OpenFile& file, bool datasync);
+
+  std::unique_ptr<OpenDir> opendir(Ino ino);
+  void fsyncdir(OpenDir& dir, bool datasync);
+
+  std::string getxattr(Ino ino, const std::string& name);
+  /// The attribute names, each followed by a NUL.
+  std::string listxattr(Ino ino);
+  void setxattr(Ino ino, const std::string& name, const std::string& value, int flags);
+  void removexattr(Ino ino, const std::string& name);
+
   /// The mount-wide status document served as `.wkfs-status`.
   Json status_json();
-
-  struct OpenFile;
-  struct OpenDir;
-  struct Ops;  // the static callbacks; defined in filesystem.cpp
+  MountStatus& status() { return status_; }
+  DatasetCatalog& catalog() { return catalog_; }
+  LazyEngineRegistry& lazy_engines() { return engines_; }
+  const MountPaths& paths() const { return paths_; }
+  /// Where a node is, for log lines ("#ino" once it is gone).
+  std::string where(Ino ino) const;
 
  private:
-  friend struct Ops;
-  fs::path backing(const fs::path& rel) const { return rel.empty() ? config_.source : config_.source / rel; }
-  /// A command's path argument as a backing path.
-  fs::path resolve_argument(const std::string& arg, const fs::path& ctl_dir_rel, const std::string& cwd) const;
-  /// Drops what the kernel caches below `rel` (names and data), asynchronously.
+  fs::path path_of(Ino ino) const;
+  fs::path child_of(Ino parent, const std::string& name) const;
+  void require_writable() const;
+  double timeout_for(const PathInfo& path, const struct stat& st) const;
+  struct stat stat_or_lazy(const PathInfo& path) const;
+  struct stat synthetic_attr(Ino ino) const;
+  Entry entry_for(Ino parent, const std::string& name, const PathInfo& path, const struct stat& st);
+  /// The entry of a folder or symlink just made through the mount.
+  Entry new_entry(Ino parent, const std::string& name, const fs::path& rel);
+  void apply(const LayerApiChange& change, Ino parent, const std::string& name, const fs::path& rel);
+  void changed_dataset(const Location& loc, const std::optional<std::string>& layer);
+  void source_changed(const char* op, const PathInfo& path);
+  void commit_properties(const PathInfo& props, const std::string& text);
   void invalidate_below(const fs::path& rel);
-  void invalidate_inode(fuse_ino_t ino);
-  void invalidation_loop();
+  void lazy_file_changed(const fs::path& dataset_root, const fs::path& rel);
 
   FilesystemConfig config_;
-  DatasetCatalog catalog_;
-  NodeTable nodes_;
   MountStatus status_;
-  std::shared_ptr<control::CommandTable> commands_;
-
-  std::mutex results_mutex_;
-  std::map<std::string, std::string> last_results_;  // control file rel path -> last reply JSON
-
-  fuse_session* session_ = nullptr;
-  std::mutex inval_mutex_;
-  std::condition_variable inval_cv_;
-  struct Invalidation {
-    fuse_ino_t ino;      // inode to invalidate, or the parent for an entry
-    std::string name;    // empty: inode invalidation
-  };
-  std::deque<Invalidation> inval_queue_;
-  bool inval_stop_ = false;
-  std::thread inval_thread_;
-
-  struct DirCache;  // folder listings reused while the folder is unchanged (filesystem.cpp)
-  std::unique_ptr<DirCache> dir_cache_;
-
-  // Last, so destroyed first: the engines' workers are joined while everything their callbacks
-  // use is still alive.
+  DatasetCatalog catalog_;
+  MountPaths paths_;
+  NodeTable nodes_;
+  std::atomic<KernelNotifier*> kernel_{nullptr};
+  LazyOverlay overlay_;
+  // After what the engines' callbacks use (nodes_, kernel_, status_), so destroyed before it: the
+  // engines' workers are joined while all of that is alive.
   LazyEngineRegistry engines_;
-  LazyView lazy_{catalog_, engines_};
+  MountTree tree_;
+  DirListing listing_;
+  LayerApiOps layer_api_;
+  ControlChannel control_;
 };
 
 }  // namespace wkfs::mount

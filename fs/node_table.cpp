@@ -7,17 +7,17 @@ namespace wkfs::mount {
 NodeTable::NodeTable() {
   Node root;
   root.lookups = 1;  // the kernel never forgets the root
-  nodes_.emplace(FUSE_ROOT_ID, root);
+  nodes_.emplace(kRootIno, root);
 }
 
-std::string NodeTable::key(fuse_ino_t parent, const std::string& name) {
+std::string NodeTable::key(Ino parent, const std::string& name) {
   std::string k = std::to_string(parent);
   k.push_back('/');
   k += name;
   return k;
 }
 
-fuse_ino_t NodeTable::lookup(fuse_ino_t parent, const std::string& name, NodeKind kind) {
+Ino NodeTable::lookup(Ino parent, const std::string& name, NodeKind kind) {
   std::unique_lock lock(mutex_);
   auto parent_it = nodes_.find(parent);
   if (parent_it == nodes_.end()) return 0;
@@ -34,7 +34,7 @@ fuse_ino_t NodeTable::lookup(fuse_ino_t parent, const std::string& name, NodeKin
     by_name_.erase(it);
     slot_taken = true;
   }
-  fuse_ino_t ino = next_++;
+  Ino ino = next_++;
   Node n;
   n.parent = parent;
   n.name = name;
@@ -46,34 +46,34 @@ fuse_ino_t NodeTable::lookup(fuse_ino_t parent, const std::string& name, NodeKin
   return ino;
 }
 
-void NodeTable::release_locked(fuse_ino_t ino) {
+void NodeTable::release_locked(Ino ino) {
   auto it = nodes_.find(ino);
   if (it == nodes_.end()) return;
   auto& n = it->second;
   if (n.children > 0) --n.children;
-  if (ino == FUSE_ROOT_ID || n.lookups > 0 || n.children > 0) return;
-  fuse_ino_t parent = n.parent;
+  if (ino == kRootIno || n.lookups > 0 || n.children > 0) return;
+  Ino parent = n.parent;
   if (parent != 0) by_name_.erase(key(parent, n.name));
   nodes_.erase(it);
   if (parent != 0) release_locked(parent);
 }
 
-void NodeTable::forget(fuse_ino_t ino, uint64_t count) {
+void NodeTable::forget(Ino ino, uint64_t count) {
   std::unique_lock lock(mutex_);
   auto it = nodes_.find(ino);
-  if (it == nodes_.end() || ino == FUSE_ROOT_ID) return;
+  if (it == nodes_.end() || ino == kRootIno) return;
   auto& n = it->second;
   n.lookups = count >= n.lookups ? 0 : n.lookups - count;
   if (n.lookups > 0 || n.children > 0) return;
-  fuse_ino_t parent = n.parent;
+  Ino parent = n.parent;
   if (parent != 0) by_name_.erase(key(parent, n.name));
   nodes_.erase(it);
   if (parent != 0) release_locked(parent);
 }
 
-std::optional<fs::path> NodeTable::path_locked(fuse_ino_t ino) const {
+std::optional<fs::path> NodeTable::path_locked(Ino ino) const {
   std::vector<const std::string*> parts;
-  while (ino != FUSE_ROOT_ID) {
+  while (ino != kRootIno) {
     auto it = nodes_.find(ino);
     if (it == nodes_.end() || it->second.parent == 0) return std::nullopt;
     parts.push_back(&it->second.name);
@@ -84,31 +84,31 @@ std::optional<fs::path> NodeTable::path_locked(fuse_ino_t ino) const {
   return p;
 }
 
-std::optional<fs::path> NodeTable::path(fuse_ino_t ino) const {
+std::optional<fs::path> NodeTable::path(Ino ino) const {
   std::shared_lock lock(mutex_);
   return path_locked(ino);
 }
 
-std::optional<fs::path> NodeTable::child_path(fuse_ino_t parent, const std::string& name) const {
+std::optional<fs::path> NodeTable::child_path(Ino parent, const std::string& name) const {
   std::shared_lock lock(mutex_);
   auto p = path_locked(parent);
   if (!p) return std::nullopt;
   return *p / name;
 }
 
-std::optional<NodeKind> NodeTable::kind(fuse_ino_t ino) const {
+std::optional<NodeKind> NodeTable::kind(Ino ino) const {
   std::shared_lock lock(mutex_);
   auto it = nodes_.find(ino);
   if (it == nodes_.end()) return std::nullopt;
   return it->second.kind;
 }
 
-void NodeTable::rename(fuse_ino_t parent, const std::string& name, fuse_ino_t new_parent,
+void NodeTable::rename(Ino parent, const std::string& name, Ino new_parent,
                        const std::string& new_name) {
   std::unique_lock lock(mutex_);
   auto it = by_name_.find(key(parent, name));
   if (it == by_name_.end()) return;
-  fuse_ino_t ino = it->second;
+  Ino ino = it->second;
   by_name_.erase(it);
   // A node that the rename replaced is detached first.
   auto target = by_name_.find(key(new_parent, new_name));
@@ -125,24 +125,24 @@ void NodeTable::rename(fuse_ino_t parent, const std::string& name, fuse_ino_t ne
   release_locked(parent);
 }
 
-void NodeTable::remove(fuse_ino_t parent, const std::string& name) {
+void NodeTable::remove(Ino parent, const std::string& name) {
   std::unique_lock lock(mutex_);
   auto it = by_name_.find(key(parent, name));
   if (it == by_name_.end()) return;
   auto& n = nodes_.at(it->second);
-  fuse_ino_t ino = it->second;
+  Ino ino = it->second;
   n.parent = 0;
   by_name_.erase(it);
   if (n.lookups == 0 && n.children == 0) nodes_.erase(ino);
   release_locked(parent);
 }
 
-std::vector<std::pair<fuse_ino_t, std::string>> NodeTable::entries_under(const fs::path& rel) const {
+std::vector<std::pair<Ino, std::string>> NodeTable::entries_under(const fs::path& rel) const {
   std::shared_lock lock(mutex_);
-  std::vector<std::pair<fuse_ino_t, std::string>> out;
+  std::vector<std::pair<Ino, std::string>> out;
   const std::string prefix = rel.generic_string();
   for (const auto& [ino, n] : nodes_) {
-    if (ino == FUSE_ROOT_ID || n.parent == 0) continue;
+    if (ino == kRootIno || n.parent == 0) continue;
     auto p = path_locked(ino);
     if (!p) continue;
     const std::string s = p->generic_string();
@@ -153,9 +153,9 @@ std::vector<std::pair<fuse_ino_t, std::string>> NodeTable::entries_under(const f
   return out;
 }
 
-std::optional<fuse_ino_t> NodeTable::find(const fs::path& rel) const {
+std::optional<Ino> NodeTable::find(const fs::path& rel) const {
   std::shared_lock lock(mutex_);
-  fuse_ino_t ino = FUSE_ROOT_ID;
+  Ino ino = kRootIno;
   for (const auto& part : rel) {
     auto it = by_name_.find(key(ino, part.string()));
     if (it == by_name_.end()) return std::nullopt;

@@ -1,7 +1,7 @@
 #pragma once
 // The FUSE inode table: node ids for backing paths, kept as a tree of (parent, name) so that a
 // rename moves a whole subtree at once, with the kernel's lookup counts deciding when a node dies.
-#include "fs/fuse_api.hpp"
+#include "fs/entry.hpp"
 
 #include <filesystem>
 #include <map>
@@ -23,40 +23,40 @@ class NodeTable {
   NodeTable();
 
   /// Finds or creates the node for `name` in `parent` and counts one kernel lookup on it.
-  fuse_ino_t lookup(fuse_ino_t parent, const std::string& name, NodeKind kind = NodeKind::Backing);
+  Ino lookup(Ino parent, const std::string& name, NodeKind kind = NodeKind::Backing);
   /// The kernel dropped `n` lookups; the node dies when no lookups and no children remain.
-  void forget(fuse_ino_t ino, uint64_t n);
+  void forget(Ino ino, uint64_t n);
   /// Path of the node relative to the mount root ("" for the root); nullopt once unlinked or gone.
-  std::optional<fs::path> path(fuse_ino_t ino) const;
+  std::optional<fs::path> path(Ino ino) const;
   /// Path of `name` inside `parent`; nullopt if the parent is gone.
-  std::optional<fs::path> child_path(fuse_ino_t parent, const std::string& name) const;
-  std::optional<NodeKind> kind(fuse_ino_t ino) const;
+  std::optional<fs::path> child_path(Ino parent, const std::string& name) const;
+  std::optional<NodeKind> kind(Ino ino) const;
   /// Moves the node named `name` in `parent` (if known) to `new_name` in `new_parent`.
-  void rename(fuse_ino_t parent, const std::string& name, fuse_ino_t new_parent, const std::string& new_name);
+  void rename(Ino parent, const std::string& name, Ino new_parent, const std::string& new_name);
   /// Detaches a removed name; the node lives on (open files) until forgotten.
-  void remove(fuse_ino_t parent, const std::string& name);
+  void remove(Ino parent, const std::string& name);
   /// The (parent, name) of every known node whose path is `rel` or below it (for invalidation).
-  std::vector<std::pair<fuse_ino_t, std::string>> entries_under(const fs::path& rel) const;
+  std::vector<std::pair<Ino, std::string>> entries_under(const fs::path& rel) const;
   /// Node id of a known path, if any.
-  std::optional<fuse_ino_t> find(const fs::path& rel) const;
+  std::optional<Ino> find(const fs::path& rel) const;
   size_t size() const;
 
  private:
   struct Node {
-    fuse_ino_t parent = 0;  // 0: detached
+    Ino parent = 0;  // 0: detached
     std::string name;
     NodeKind kind = NodeKind::Backing;
     uint64_t lookups = 0;
     uint64_t children = 0;
   };
-  std::optional<fs::path> path_locked(fuse_ino_t ino) const;
-  void release_locked(fuse_ino_t ino);
-  static std::string key(fuse_ino_t parent, const std::string& name);
+  std::optional<fs::path> path_locked(Ino ino) const;
+  void release_locked(Ino ino);
+  static std::string key(Ino parent, const std::string& name);
 
   mutable std::shared_mutex mutex_;
-  fuse_ino_t next_ = FUSE_ROOT_ID + 1;
-  std::unordered_map<fuse_ino_t, Node> nodes_;
-  std::unordered_map<std::string, fuse_ino_t> by_name_;  // key(parent, name) -> ino
+  Ino next_ = kRootIno + 1;
+  std::unordered_map<Ino, Node> nodes_;
+  std::unordered_map<std::string, Ino> by_name_;  // key(parent, name) -> ino
 };
 
 }  // namespace wkfs::mount

@@ -7,7 +7,7 @@ using namespace wkfs::mount;
 
 TEST(NodeTable, PathsRenamesAndForget) {
   NodeTable t;
-  auto ds = t.lookup(FUSE_ROOT_ID, "ds");
+  auto ds = t.lookup(kRootIno, "ds");
   auto layer = t.lookup(ds, "color");
   auto mag = t.lookup(layer, "1");
   EXPECT_EQ(t.path(mag)->string(), "ds/color/1");
@@ -22,7 +22,7 @@ TEST(NodeTable, PathsRenamesAndForget) {
   t.forget(mag, 2);
   EXPECT_FALSE(t.path(mag));
   EXPECT_FALSE(t.path(layer));
-  t.remove(FUSE_ROOT_ID, "ds");
+  t.remove(kRootIno, "ds");
   EXPECT_FALSE(t.path(ds));
   EXPECT_EQ(t.size(), 2u);  // root, and ds kept alive by its lookup until forgotten
   t.forget(ds, 1);

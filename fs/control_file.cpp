@@ -1,0 +1,80 @@
+#include "fs/control_file.hpp"
+
+#include <cstring>
+
+#include "control/protocol.hpp"
+#include "core/error.hpp"
+
+namespace wkfs::mount {
+
+ControlChannel::ControlChannel(MountTree& tree, std::shared_ptr<control::CommandTable> commands, bool read_only,
+                               ResolvePath resolve, Changed changed)
+    : tree_(tree), commands_(std::move(commands)), read_only_(read_only), resolve_(std::move(resolve)),
+      changed_(std::move(changed)) {}
+
+ControlChannel::Outcome ControlChannel::run(const fs::path& ctl_rel, std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == 0)) text.pop_back();
+  const auto dir = ctl_rel.parent_path();
+  Json reply;
+  int err = 0;
+  std::string message;
+  try {
+    if (read_only_) fail(ErrorKind::ReadOnly, "the mount is read-only (-o ro)");
+    auto target = tree_.classify(dir);
+    if (!target.has_control_file()) fail(ErrorKind::NotFound, "no dataset or layer at " + dir.string());
+    std::string cwd = control::CommandLine::parse(text).option(control::kCwdOption).value_or("");
+    control::CommandContext ctx;
+    ctx.dataset = target.loc->dataset;
+    if (target.kind == PathKind::Layer) ctx.layer = target.layer;
+    ctx.lazy = &tree_.engines();
+    ctx.resolve_path = [this, dir, cwd](const std::string& a) { return resolve_(a, dir, cwd); };
+    reply = commands_->run(ctx, text);
+    changed_(*target.loc, ctx.layer);
+  } catch (const std::exception& e) {
+    err = errno_of(e);
+    message = e.what();
+  }
+  if (err) {
+    reply = Json{{control::kReplyOk, false},
+                 {control::kReplyCommand, text.substr(0, text.find(' '))},
+                 {control::kReplyError, message},
+                 {control::kReplyErrno, err},
+                 {control::kReplyErrnoName, std::strerror(err)}};
+  }
+  auto line = reply.dump() + "\n";
+  {
+    std::lock_guard lock(mutex_);
+    last_[ctl_rel.string()] = line;
+  }
+  return Outcome{line, err, err ? text + ": " + message : std::string()};
+}
+
+std::string ControlChannel::last_reply(const fs::path& ctl_rel) const {
+  std::lock_guard lock(mutex_);
+  auto it = last_.find(ctl_rel.string());
+  if (it != last_.end()) return it->second;
+  return Json{{control::kReplyOk, true}, {control::kReplyCommand, nullptr}, {control::kReplyResult, nullptr}}.dump() +
+         "\n";
+}
+
+size_t ControlFile::read(char* buf, size_t size, off_t off) {
+  std::string text;
+  {
+    std::lock_guard lock(mutex_);
+    text = reply_ ? *reply_ : channel_.last_reply(rel());
+  }
+  return read_text_at(text, buf, size, off);
+}
+
+size_t ControlFile::write(const char* buf, size_t size, off_t) {
+  auto outcome = channel_.run(rel(), std::string(buf, size));
+  {
+    std::lock_guard lock(mutex_);
+    reply_ = std::move(outcome.reply);
+  }
+  // logged once, by the adapter's error path, with the command line as the place
+  if (outcome.err) throw Error(kind_of_errno(outcome.err), outcome.message, outcome.err);
+  return size;
+}
+
+}  // namespace wkfs::mount

@@ -1,0 +1,42 @@
+#include "fs/fuse_session.hpp"
+
+#include "core/error.hpp"
+
+namespace wkfs::mount {
+
+FuseSession::FuseSession(const std::vector<std::string>& args, const fuse_lowlevel_ops& ops, void* userdata) {
+  std::vector<std::string> strings = args;
+  std::vector<char*> argv;
+  for (auto& s : strings) argv.push_back(s.data());
+  fuse_args fargs = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+  session_ = fuse_session_new(&fargs, &ops, sizeof(fuse_lowlevel_ops), userdata);
+  if (!session_) fail(ErrorKind::InvalidArgument, "libfuse rejected the options (see the message above)");
+  if (fuse_set_signal_handlers(session_) != 0) {
+    fuse_session_destroy(session_);
+    fail(ErrorKind::Io, "cannot install signal handlers");
+  }
+  handlers_ = true;
+}
+
+FuseSession::~FuseSession() {
+  if (mounted_) fuse_session_unmount(session_);
+  if (handlers_) fuse_remove_signal_handlers(session_);
+  fuse_session_destroy(session_);
+}
+
+void FuseSession::mount(const std::filesystem::path& mountpoint) {
+  if (fuse_session_mount(session_, mountpoint.c_str()) != 0)
+    fail(ErrorKind::Io, "mounting " + mountpoint.string() + " failed (see the message above)");
+  mounted_ = true;
+}
+
+int FuseSession::loop() {
+  fuse_loop_config* config = fuse_loop_cfg_create();
+  fuse_loop_cfg_set_clone_fd(config, 0);
+  fuse_loop_cfg_set_idle_threads(config, 10);
+  int rc = fuse_session_loop_mt(session_, config);
+  fuse_loop_cfg_destroy(config);
+  return rc;
+}
+
+}  // namespace wkfs::mount

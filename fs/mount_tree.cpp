@@ -1,0 +1,90 @@
+#include "fs/mount_tree.hpp"
+
+#include <regex>
+
+#include "control/protocol.hpp"
+#include "core/error.hpp"
+#include "core/file_io.hpp"
+
+namespace wkfs::mount {
+
+bool looks_like_mag(const std::string& name) {
+  static const std::regex re("[0-9]+(-[0-9]+-[0-9]+)?");
+  return std::regex_match(name, re);
+}
+
+// The lazy registry folder and the properties lock file are wkfs's own, not the dataset's.
+bool is_state_name(const std::string& name) { return name == ".wkfs" || name == "datasource-properties.json.__lock"; }
+
+namespace {
+
+// A registered mag is stored by its folder's path; a symlinked mag by its target's path, and the
+// link in the layer folder is the mag.
+bool is_registered_mag_folder(const Dataset& ds, const std::string& layer, const Mag& mag, const fs::path& here) {
+  auto registered = ds.mag_path(layer, mag).lexically_normal();
+  if (registered == here.lexically_normal()) return true;
+  std::error_code ec;
+  return fs::is_symlink(here, ec) && fs::equivalent(here, registered, ec);
+}
+
+}  // namespace
+
+PathInfo MountTree::classify(const fs::path& rel) const {
+  PathInfo info;
+  info.rel = rel;
+  const std::string name = rel.filename().string();
+  if (rel.empty()) info.kind = catalog_.single() ? PathKind::DatasetRoot : PathKind::Root;
+  if (rel == control::kStatusFile) {
+    info.kind = PathKind::Status;
+    return info;
+  }
+  if (!rel.empty() && is_temp_file_name(name)) {
+    info.kind = PathKind::Hidden;
+    return info;
+  }
+  info.loc = catalog_.locate(rel);
+  if (!info.loc) return info;
+  for (const auto& c : info.loc->inner) info.in_dataset /= c;
+  info.lazy = engines_.serving(info.loc->dataset);
+  const auto& inner = info.loc->inner;
+  const size_t d = inner.size();
+  if (d == 0) {
+    info.kind = PathKind::DatasetRoot;
+    return info;
+  }
+  info.layer = inner[0];
+  if (d >= 3) {
+    info.kind = PathKind::InMag;
+    return info;
+  }
+  if (name == control::kControlFile) {
+    // a control file lives in a dataset root or a layer folder, nowhere else
+    auto parent = classify(rel.parent_path());
+    info.kind = parent.has_control_file() ? PathKind::Control : PathKind::Plain;
+    return info;
+  }
+  if (d == 1) {
+    if (name == kPropertiesFile) info.kind = PathKind::Properties;
+    else if (is_state_name(name)) info.kind = PathKind::Hidden;
+    else if (info.loc->dataset->properties().find_layer(name)) info.kind = PathKind::Layer;
+    return info;
+  }
+  // d == 2: DATASET/LAYER/NAME
+  if (!looks_like_mag(name)) return info;
+  auto props = info.loc->dataset->properties();
+  const auto* layer = props.find_layer(info.layer);
+  if (!layer) return info;
+  Mag mag;
+  try {
+    mag = Mag::parse(name);
+  } catch (const Error&) {
+    return info;
+  }
+  if (!layer->find_mag(mag)) return info;
+  if (!is_registered_mag_folder(*info.loc->dataset, info.layer, mag, catalog_.source() / rel)) return info;
+  info.kind = PathKind::Mag;
+  info.mag = mag;
+  return info;
+}
+
+}  // namespace wkfs::mount

@@ -1,0 +1,62 @@
+#pragma once
+// What a path of the mount is, said once per request: the mount root, a dataset root, its
+// properties file, a layer or mag folder, something inside a mag (chunk and shard files), a
+// control or status file, wkfs's own hidden state, or a plain file. Every operation of the core
+// asks classify() once and decides on the answer.
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "core/mag.hpp"
+#include "fs/dataset_catalog.hpp"
+#include "lazy/lazy_engine_registry.hpp"
+
+namespace wkfs::mount {
+
+enum class PathKind {
+  Root,         // the mount root of a folder of datasets
+  DatasetRoot,  // a dataset folder (the mount root when SOURCE is one dataset)
+  Properties,   // DATASET/datasource-properties.json
+  Layer,        // DATASET/LAYER of a layer in the properties
+  Mag,          // DATASET/LAYER/MAG of a mag in the properties (its folder or its symlink)
+  InMag,        // DATASET/LAYER/X/...: chunk and shard files and their folders
+  Control,      // DATASET/.wkfs-ctl or DATASET/LAYER/.wkfs-ctl
+  Status,       // .wkfs-status at the mount root
+  Hidden,       // wkfs's own: the .wkfs state folder, the properties lock, temp files
+  Plain,        // anything else: passed through
+};
+
+struct PathInfo {
+  PathKind kind = PathKind::Plain;
+  fs::path rel;                 // relative to the mount root
+  std::optional<Location> loc;  // set inside a dataset
+  fs::path in_dataset;          // relative to the dataset root
+  std::string layer;            // Layer, Mag; the first component below the dataset for InMag
+  std::optional<Mag> mag;       // Mag
+  LazyEngine* lazy = nullptr;   // the dataset's lazy engine, if lazy features are on for it
+
+  bool in_dataset_root() const { return loc && loc->inner.empty(); }
+  /// A folder that holds a control file: a dataset root or a layer.
+  bool has_control_file() const { return kind == PathKind::DatasetRoot || kind == PathKind::Layer; }
+};
+
+/// True for names the Layer API reads as a mag ("1", "2-2-1").
+bool looks_like_mag(const std::string& name);
+/// True for the names of wkfs's own state in a dataset root (never listed, never found).
+bool is_state_name(const std::string& name);
+
+class MountTree {
+ public:
+  MountTree(DatasetCatalog& catalog, LazyEngineRegistry& engines) : catalog_(catalog), engines_(engines) {}
+
+  /// What `rel` (relative to the mount root) is; `backing` is SOURCE (for the symlinked-mag check).
+  PathInfo classify(const fs::path& rel) const;
+  DatasetCatalog& catalog() const { return catalog_; }
+  LazyEngineRegistry& engines() const { return engines_; }
+
+ private:
+  DatasetCatalog& catalog_;
+  LazyEngineRegistry& engines_;
+};
+
+}  // namespace wkfs::mount
