@@ -13,7 +13,7 @@
 
 #include "control/command_line.hpp"
 #include "control/command_schema.hpp"
-#include "control/mag_options.hpp"
+#include "control/mag_options.hpp"  // parse_mag_options, which users of this header call
 #include "dataset/dataset.hpp"
 #include "lazy/lazy_engine_registry.hpp"
 

@@ -11,7 +11,7 @@ std::vector<CommandOption> mag_command_options() {
       {.name = "shard-shape", .value = "X,Y,Z", .help = "shard shape in voxels, N or X,Y,Z (default: the library's)"},
       {.name = "chunks-per-shard", .value = "X,Y,Z",
        .help = "shard shape in chunks, N or X,Y,Z (needs --chunk-shape; instead of --shard-shape)"},
-      {.name = "compress", .help = "compress the chunks (--compress false stores them raw)", .default_value = "true"},
+      {.name = "compress", .help = "compress the chunks", .default_value = "true"},
       {.name = "no-compress", .help = "store the chunks raw"},
   };
 }
