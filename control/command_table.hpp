@@ -11,30 +11,15 @@
 #include <string>
 #include <vector>
 
+#include "control/command_line.hpp"
+#include "control/command_schema.hpp"
+#include "control/mag_options.hpp"  // parse_mag_options, which users of this header call
 #include "dataset/dataset.hpp"
 #include "lazy/lazy_engine_registry.hpp"
 
 namespace wkfs::control {
 
 namespace fs = std::filesystem;
-
-/// A parsed command line: `name pos1 pos2 --opt value --flag`.
-struct CommandLine {
-  std::string name;
-  std::vector<std::string> positional;
-  std::map<std::string, std::string> options;  // a flag without value maps to "true"
-
-  /// Splits with shell-like quoting ('..', "..", backslash); InvalidArgument on unbalanced quotes.
-  static CommandLine parse(const std::string& text);
-  /// Quotes one argument so that parse() gives it back unchanged.
-  static std::string quote(const std::string& arg);
-
-  /// The option's value, or nullopt.
-  std::optional<std::string> option(const std::string& key) const;
-  bool flag(const std::string& key) const;
-  /// The i-th positional argument; InvalidArgument naming `what` if missing.
-  const std::string& arg(size_t i, const std::string& what) const;
-};
 
 /// Where a command runs: the dataset, and the layer if written to a layer's control file.
 struct CommandContext {
@@ -57,11 +42,20 @@ enum class CommandScope { Dataset, Layer, Any };
 /// Handler: does the work and returns the "result" member of the reply (null if nothing to say).
 using CommandHandler = std::function<Json(CommandContext&, const CommandLine&)>;
 
+/// "dataset", "layer" or "any", as `help` shows it.
+const char* scope_name(CommandScope scope);
+
 struct ControlCommand {
   std::string name;
-  CommandScope scope;
-  std::string usage;  // "add-mag MAG [--chunk-shape X,Y,Z] ..."
+  CommandScope scope = CommandScope::Any;
+  std::string description;  // one line, for `help`
+  CommandSchema schema;     // what it accepts; the handler sees only declared option names
   CommandHandler run;
+
+  /// The usage line, from the schema.
+  std::string usage() const { return schema.usage(name); }
+  /// {name, scope, usage, description, arguments, options}, one entry of `help`.
+  Json help() const;
 };
 
 class CommandTable {
@@ -71,17 +65,17 @@ class CommandTable {
   /// The command, or nullptr.
   const ControlCommand* find(const std::string& name) const;
   std::vector<std::string> names() const;
+  /// The help entry of every command, by name.
+  Json help() const;
 
-  /// Runs `text`; returns {"ok":true,"command":..,"result":..} or throws wkfs::Error.
+  /// Checks `text` against the command's schema and scope and runs it; returns ok_reply (reply.hpp)
+  /// or throws wkfs::Error (InvalidArgument with the usage for a line the schema refuses).
   Json run(CommandContext& context, const std::string& text) const;
 
  private:
   mutable std::mutex mutex_;
   std::map<std::string, std::shared_ptr<const ControlCommand>> commands_;
 };
-
-/// --chunk-shape, --shard-shape, --chunks-per-shard, --compress [true|false], --no-compress.
-MagOptions parse_mag_options(const CommandLine& line);
 
 /// A table with every command: the Layer and Dataset API, the pyramid commands and help.
 std::shared_ptr<CommandTable> make_builtin_command_table();

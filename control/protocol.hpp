@@ -6,7 +6,8 @@
 // the file gives the reply of the last command written to it, one JSON object per line:
 //   {"ok": true,  "command": NAME, "result": ...}
 //   {"ok": false, "command": NAME, "error": MESSAGE, "errno": N, "errno_name": TEXT}
-// The write itself fails with that errno, so shells see the error too.
+// The write itself fails with that errno, so shells see the error too. control/reply.hpp builds
+// and reads replies with the keys below.
 
 namespace wkfs::control {
 

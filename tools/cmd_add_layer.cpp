@@ -20,7 +20,7 @@ int run(const std::vector<std::string>& args) {
   pos.add("dataset", 1).add("name", 1);
   auto vm = parse_args(args,
                        "wkfs add-layer DATASET NAME --category color|segmentation --dtype D --channels N "
-                       "--format zarr3|zarr|wkw [--chunk-shape N] [--shard-shape N] [--compress|--no-compress]",
+                       "--format zarr3|zarr|wkw" + mag_option_usage(),
                        d, pos);
   if (!vm) return 0;
   LayerSpec spec;

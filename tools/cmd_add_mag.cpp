@@ -15,8 +15,7 @@ int run(const std::vector<std::string>& args) {
   add_mag_option_flags(d);
   po::positional_options_description pos;
   pos.add("dataset", 1).add("layer", 1).add("mag", 1);
-  auto vm = parse_args(args, "wkfs add-mag DATASET LAYER MAG [--chunk-shape N] [--shard-shape N] [--compress|--no-compress]",
-                       d, pos);
+  auto vm = parse_args(args, "wkfs add-mag DATASET LAYER MAG" + mag_option_usage(), d, pos);
   if (!vm) return 0;
   std::string layer = checked_layer_name((*vm)["layer"].as<std::string>());
   Mag mag = Mag::parse((*vm)["mag"].as<std::string>());

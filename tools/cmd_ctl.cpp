@@ -10,8 +10,10 @@
 #include <thread>
 #include <chrono>
 
-#include "control/command_table.hpp"
+#include "control/command_line.hpp"
 #include "control/protocol.hpp"
+#include "control/reply.hpp"
+#include "core/json.hpp"
 #include "tools/command.hpp"
 
 namespace {
@@ -46,17 +48,18 @@ std::filesystem::path mount_root(std::filesystem::path dir) {
 
 // --wait: polls the mount's status until the lazy mags named in the reply are computed, with a
 // progress bar on a terminal and one plain line every few seconds otherwise.
-int wait_for(const std::filesystem::path& dir, const nlohmann::json& reply) {
+int wait_for(const std::filesystem::path& dir, const wkfs::Json& reply) {
   auto root = mount_root(dir);
   if (root.empty()) {
     std::cerr << "wkfs ctl: --wait: no wkfs mount above " << dir.string() << "\n";
     return 1;
   }
-  const auto result = reply.value("result", nlohmann::json::object());
+  auto result = wkfs::control::reply_result(reply);
+  if (!result.is_object()) result = wkfs::Json::object();
   std::string dataset = result.value("dataset", std::string());  // the status is keyed by dataset root
   std::string layer = result.value("layer", std::string());
   std::set<std::string> mags;
-  for (const auto& m : result.value("mags", nlohmann::json::array()))
+  for (const auto& m : result.value("mags", wkfs::Json::array()))
     mags.insert(m.get<std::string>());
   bool tty = ::isatty(STDOUT_FILENO);
   auto last_line = std::chrono::steady_clock::now() - std::chrono::seconds(10);
@@ -67,13 +70,13 @@ int wait_for(const std::filesystem::path& dir, const nlohmann::json& reply) {
       std::cerr << "wkfs ctl: --wait: the mount went away\n";
       return 1;
     }
-    auto status = nlohmann::json::parse(read_all(fd), nullptr, false);
+    auto status = wkfs::Json::parse(read_all(fd), nullptr, false);
     ::close(fd);
     uint64_t total = 0, done = 0, busy = 0, errors = 0;
     if (!status.is_discarded() && status.contains("lazy"))
       for (const auto& [ds, st] : status["lazy"].items()) {
         if (!dataset.empty() && ds != dataset) continue;
-        for (const auto& m : st.value("mags", nlohmann::json::array())) {
+        for (const auto& m : st.value("mags", wkfs::Json::array())) {
           if (!layer.empty() && m["layer"] != layer) continue;
           if (!mags.empty() && !mags.count(m["mag"].get<std::string>())) continue;
           total += m["files_total"].get<uint64_t>();
@@ -129,7 +132,8 @@ int run(const std::vector<std::string>& args) {
   }
   std::string line;
   for (size_t i = 1; i < args.size(); ++i) line += (i > 1 ? " " : "") + wkfs::control::CommandLine::quote(args[i]);
-  line += " --cwd " + wkfs::control::CommandLine::quote(std::filesystem::current_path().string());
+  line += std::string(" --") + wkfs::control::kCwdOption + " " +
+          wkfs::control::CommandLine::quote(std::filesystem::current_path().string());
   auto ctl = dir / wkfs::control::kControlFile;
   int fd = ::open(ctl.c_str(), O_RDWR);
   if (fd < 0) {
@@ -142,8 +146,8 @@ int run(const std::vector<std::string>& args) {
   std::string reply = read_all(fd);
   ::close(fd);
   if (err) {
-    auto j = nlohmann::json::parse(reply, nullptr, false);
-    std::string reason = (!j.is_discarded() && j.contains("error")) ? j["error"].get<std::string>() : std::strerror(err);
+    auto j = wkfs::Json::parse(reply, nullptr, false);
+    std::string reason = wkfs::control::reply_error(j, std::strerror(err));
     std::cerr << "wkfs ctl: " << args[1] << ": " << reason << " (" << std::strerror(err) << ")\n";
     return 1;
   }
@@ -151,8 +155,8 @@ int run(const std::vector<std::string>& args) {
   bool wait = false;
   for (size_t i = 2; i < args.size(); ++i) wait = wait || args[i] == "--wait";
   if (wait) {
-    auto j = nlohmann::json::parse(reply, nullptr, false);
-    if (!j.is_discarded()) return wait_for(dir, j);
+    auto j = wkfs::Json::parse(reply, nullptr, false);
+    if (wkfs::control::reply_ok(j)) return wait_for(dir, j);
   }
   return 0;
 }

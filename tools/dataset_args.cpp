@@ -2,6 +2,8 @@
 
 #include <iostream>
 
+#include "control/mag_options.hpp"
+#include "control/text_values.hpp"
 #include "core/error.hpp"
 
 namespace wkfs::cli {
@@ -24,50 +26,12 @@ std::optional<po::variables_map> parse_args(const std::vector<std::string>& args
   return vm;
 }
 
-std::vector<int64_t> parse_int_list(const std::string& s, const std::string& what) {
-  std::vector<int64_t> out;
-  size_t start = 0;
-  while (true) {
-    size_t end = s.find(',', start);
-    std::string item = s.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    size_t used = 0;
-    int64_t v = 0;
-    try {
-      v = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (item.empty() || used != item.size())
-      fail(ErrorKind::InvalidArgument, "bad " + what + " '" + s + "': expected comma-separated integers");
-    out.push_back(v);
-    if (end == std::string::npos) break;
-    start = end + 1;
-  }
-  return out;
-}
-
-BoundingBox parse_bbox(const std::string& s) {
-  auto v = parse_int_list(s, "--bbox");
-  if (v.size() != 6) fail(ErrorKind::InvalidArgument, "bad --bbox '" + s + "': expected X,Y,Z,W,H,D");
-  constexpr int64_t kMax = int64_t{1} << 40;
-  for (auto x : v)
-    if (x < 0 || x > kMax) fail(ErrorKind::InvalidArgument, "bad --bbox '" + s + "': values must be between 0 and 2^40");
-  return BoundingBox{{v[0], v[1], v[2]}, {v[3], v[4], v[5]}};
-}
-
-Vec3 parse_shape(const std::string& s, const std::string& what) {
-  auto v = parse_int_list(s, what);
-  if (v.size() == 1) return Vec3::full(v[0]);
-  if (v.size() == 3) return {v[0], v[1], v[2]};
-  fail(ErrorKind::InvalidArgument, "bad " + what + " '" + s + "': expected N or X,Y,Z");
-}
-
 std::map<std::string, int64_t> parse_axes(const std::vector<std::string>& items) {
   std::map<std::string, int64_t> out;
   for (const auto& it : items) {
     auto eq = it.find('=');
     if (eq == std::string::npos || eq == 0) fail(ErrorKind::InvalidArgument, "bad --axis '" + it + "': expected NAME=INDEX");
-    auto v = parse_int_list(it.substr(eq + 1), "--axis");
+    auto v = control::parse_int_list(it.substr(eq + 1), "--axis");
     if (v.size() != 1) fail(ErrorKind::InvalidArgument, "bad --axis '" + it + "': expected NAME=INDEX");
     out[it.substr(0, eq)] = v[0];
   }
@@ -75,19 +39,33 @@ std::map<std::string, int64_t> parse_axes(const std::vector<std::string>& items)
 }
 
 void add_mag_option_flags(po::options_description& d) {
-  d.add_options()("chunk-shape", po::value<std::string>(), "chunk shape, N or X,Y,Z (default 32)")(
-      "shard-shape", po::value<std::string>(), "shard shape, N or X,Y,Z (default: the library's)")(
-      "compress", po::bool_switch(), "compress chunks (default)")("no-compress", po::bool_switch(), "store chunks raw");
+  for (const auto& o : control::mag_command_options()) {
+    std::string help = o.help + (o.default_value.empty() ? "" : " (default " + o.default_value + ")");
+    // A flag is a switch here: the CLI has no `--compress false` (that is --no-compress).
+    if (o.is_flag())
+      d.add_options()(o.name.c_str(), po::bool_switch(), help.c_str());
+    else
+      d.add_options()(o.name.c_str(), po::value<std::string>(), help.c_str());
+  }
+}
+
+std::string mag_option_usage() {
+  return control::CommandSchema{{}, control::mag_command_options()}.usage("");
 }
 
 MagOptions mag_options_from(const po::variables_map& vm) {
-  MagOptions o;
-  if (vm.count("chunk-shape")) o.chunk_shape = parse_shape(vm["chunk-shape"].as<std::string>(), "--chunk-shape");
-  if (vm.count("shard-shape")) o.shard_shape = parse_shape(vm["shard-shape"].as<std::string>(), "--shard-shape");
-  bool c = vm["compress"].as<bool>(), nc = vm["no-compress"].as<bool>();
-  if (c && nc) fail(ErrorKind::InvalidArgument, "--compress and --no-compress exclude each other");
-  if (c || nc) o.compress = c;
-  return o;
+  // The same CommandLine the control channel would see, so both take one validation.
+  control::CommandLine line;
+  line.name = "add-mag";
+  for (const auto& o : control::mag_command_options()) {
+    if (!vm.count(o.name)) continue;
+    if (o.is_flag()) {
+      if (vm[o.name].as<bool>()) line.options[o.name] = "true";
+    } else {
+      line.options[o.name] = vm[o.name].as<std::string>();
+    }
+  }
+  return control::parse_mag_options(line);
 }
 
 std::string checked_layer_name(const std::string& name) {
@@ -110,7 +88,7 @@ std::optional<RegionArgs> parse_region_args(const std::vector<std::string>& args
   r.dataset = (*vm)["dataset"].as<std::string>();
   r.layer = checked_layer_name((*vm)["layer"].as<std::string>());
   r.mag = Mag::parse((*vm)["mag"].as<std::string>());
-  r.box = parse_bbox((*vm)["bbox"].as<std::string>());
+  r.box = control::parse_bounding_box((*vm)["bbox"].as<std::string>(), "--bbox");
   r.extra_axes = parse_axes(vm->count("axis") ? (*vm)["axis"].as<std::vector<std::string>>() : std::vector<std::string>{});
   if (r.box.align_outward(r.mag) != r.box)
     fail(ErrorKind::InvalidArgument, "--bbox " + r.box.top_left.to_string() + "+" + r.box.size.to_string() +

@@ -17,17 +17,14 @@ namespace po = boost::program_options;
 std::optional<po::variables_map> parse_args(const std::vector<std::string>& args, const std::string& usage,
                                             po::options_description& options,
                                             const po::positional_options_description& positional);
-/// "X,Y,Z,W,H,D" -> box; InvalidArgument naming `what` otherwise.
-BoundingBox parse_bbox(const std::string& s);
-/// "N" -> (N,N,N) or "X,Y,Z".
-Vec3 parse_shape(const std::string& s, const std::string& what);
 /// ["t=3", ...] -> {"t": 3}.
 std::map<std::string, int64_t> parse_axes(const std::vector<std::string>& items);
-/// Comma-separated integers; InvalidArgument naming `what` for anything else.
-std::vector<int64_t> parse_int_list(const std::string& s, const std::string& what);
-/// Adds --chunk-shape, --shard-shape, --compress, --no-compress.
+/// Adds the mag options the control commands declare (control/mag_options.hpp): --chunk-shape,
+/// --shard-shape, --chunks-per-shard, --compress, --no-compress.
 void add_mag_option_flags(po::options_description& d);
-/// Reads the flags added by add_mag_option_flags.
+/// " [--chunk-shape X,Y,Z] ...": the usage text of those options, to append to a usage line.
+std::string mag_option_usage();
+/// Reads the flags added by add_mag_option_flags, validated as the control commands do.
 MagOptions mag_options_from(const po::variables_map& vm);
 /// What `wkfs read` and `wkfs write` address: one box of one mag of one layer.
 struct RegionArgs {

@@ -3,10 +3,23 @@
 
 #include "core/error.hpp"
 #include "control/command_table.hpp"
-#include "control/text_values.hpp"
 
 using namespace wkfs;
 using namespace wkfs::control;
+
+namespace {
+// The message of the InvalidArgument that running `text` throws ("" and a failure if none).
+std::string refusal(const CommandTable& t, CommandContext& ctx, const std::string& text) {
+  try {
+    t.run(ctx, text);
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument) << text;
+    return e.what();
+  }
+  ADD_FAILURE() << "accepted: " << text;
+  return "";
+}
+}  // namespace
 
 TEST(CommandLine, SplitsPositionalOptionsAndFlags) {
   auto l = CommandLine::parse("add-mag-from-zarrarray 2 '/a b/c' --move --chunk-shape 32,32,16\n");
@@ -46,41 +59,41 @@ TEST(CommandTable, BuiltinsPresentAndReplaceable) {
   CommandContext ctx;
   ctx.layer = "color";
   // A handler can be replaced under its name (tests plug in their own).
-  t->set({"downsample", CommandScope::Layer, "downsample [--sampling-mode M]", [](CommandContext& c, const CommandLine& l) {
+  t->set({.name = "downsample",
+          .scope = CommandScope::Layer,
+          .schema = {{}, {{.name = "sampling-mode", .value = "M"}}},
+          .run = [](CommandContext& c, const CommandLine& l) {
             return Json{{"layer", *c.layer}, {"mode", l.option("sampling-mode").value_or("")}};
           }});
   auto reply = t->run(ctx, "downsample --sampling-mode median");
   EXPECT_EQ(reply["ok"], true);
   EXPECT_EQ(reply["result"]["mode"], "median");
-  // an option the usage line does not name is refused, with the usage (a typo is not ignored)
-  try {
-    t->run(ctx, "downsample --sampling-mod median");
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
-    EXPECT_NE(std::string(e.what()).find("--sampling-mod "), std::string::npos) << e.what();
-  }
+  // an option the schema does not declare is refused, with the usage (a typo is not ignored)
+  auto msg = refusal(*t, ctx, "downsample --sampling-mod median");
+  EXPECT_NE(msg.find("--sampling-mod "), std::string::npos) << msg;
   EXPECT_EQ(t->run(ctx, "downsample --sampling-mode median --cwd /tmp")["ok"], true);  // sent by wkfs ctl
-  try {
-    t->run(ctx, "no-such-command");
-    FAIL();
-  } catch (const Error& e) {
-    EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
-  }
+  refusal(*t, ctx, "no-such-command");
   ctx.layer.reset();
   EXPECT_THROW(t->run(ctx, "add-mag 2"), Error);  // a layer command on a dataset control file
 }
 
-TEST(TextValues, BoundingBoxesAndVectors) {
-  auto b = parse_bounding_box("1,2,3,10,20,30");
-  EXPECT_EQ(b.top_left, Vec3(1, 2, 3));
-  EXPECT_EQ(b.size, Vec3(10, 20, 30));
-  EXPECT_EQ(format_bounding_box(b), "1,2,3,10,20,30");
-  EXPECT_THROW(parse_bounding_box("1,2,3"), Error);
-  EXPECT_THROW(parse_bounding_box("1,2,3,-1,2,2"), Error);
-  EXPECT_EQ(parse_vec3("32", "x"), Vec3(32, 32, 32));
-  EXPECT_EQ(parse_vec3("32,16,8", "x"), Vec3(32, 16, 8));
-  EXPECT_THROW(parse_vec3("32,a", "x"), Error);
-  EXPECT_EQ(parse_optional_int("none", "x"), std::nullopt);
-  EXPECT_EQ(parse_optional_int("42\n", "x"), 42);
+TEST(CommandTable, ScopeIsChecked) {
+  auto t = make_builtin_command_table();
+  CommandContext ctx;
+  ctx.layer = "color";
+  auto msg = refusal(*t, ctx, "add-layer seg");
+  EXPECT_NE(msg.find("dataset command"), std::string::npos) << msg;
+}
+
+// The option check runs before the handler, so a refused line touches nothing (here: no dataset).
+TEST(CommandTable, RefusedLinesNeverReachTheHandler) {
+  auto t = make_builtin_command_table();
+  CommandContext ctx;
+  ctx.layer = "color";
+  for (const char* line : {"add-mag 2 --chunk-shap 32", "add-mag", "add-mag 2 4", "delete-mag 2 --force",
+                           "downsample-mag 1", "downsample-mag-list 1", "upsample", "add-mag 2 --no-compress maybe",
+                           "add-existing-remote-mag-view /x --mag 2", "compress"}) {
+    auto msg = refusal(*t, ctx, line);
+    EXPECT_NE(msg.find("(usage: "), std::string::npos) << line << ": " << msg;
+  }
 }
