@@ -1,8 +1,7 @@
 #include "fs/control_file.hpp"
 
-#include <cstring>
-
 #include "control/protocol.hpp"
+#include "control/reply.hpp"
 #include "core/error.hpp"
 
 namespace wkfs::mount {
@@ -34,13 +33,7 @@ ControlChannel::Outcome ControlChannel::run(const fs::path& ctl_rel, std::string
     err = errno_of(e);
     message = e.what();
   }
-  if (err) {
-    reply = Json{{control::kReplyOk, false},
-                 {control::kReplyCommand, text.substr(0, text.find(' '))},
-                 {control::kReplyError, message},
-                 {control::kReplyErrno, err},
-                 {control::kReplyErrnoName, std::strerror(err)}};
-  }
+  if (err) reply = control::error_reply(text.substr(0, text.find(' ')), message, err);
   auto line = reply.dump() + "\n";
   {
     std::lock_guard lock(mutex_);
@@ -53,8 +46,7 @@ std::string ControlChannel::last_reply(const fs::path& ctl_rel) const {
   std::lock_guard lock(mutex_);
   auto it = last_.find(ctl_rel.string());
   if (it != last_.end()) return it->second;
-  return Json{{control::kReplyOk, true}, {control::kReplyCommand, nullptr}, {control::kReplyResult, nullptr}}.dump() +
-         "\n";
+  return control::no_command_reply().dump() + "\n";
 }
 
 size_t ControlFile::read(char* buf, size_t size, off_t off) {
