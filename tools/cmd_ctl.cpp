@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <set>
 #include <thread>
 #include <chrono>
@@ -64,6 +65,7 @@ int wait_for(const std::filesystem::path& dir, const wkfs::Json& reply) {
   bool tty = ::isatty(STDOUT_FILENO);
   auto last_line = std::chrono::steady_clock::now() - std::chrono::seconds(10);
   auto start = std::chrono::steady_clock::now();
+  auto unlisted_since = std::chrono::steady_clock::time_point::max();  // max: not waiting for a listing
   for (;;) {
     int fd = ::open((root / wkfs::control::kStatusFile).c_str(), O_RDONLY);
     if (fd < 0) {
@@ -73,6 +75,7 @@ int wait_for(const std::filesystem::path& dir, const wkfs::Json& reply) {
     auto status = wkfs::Json::parse(read_all(fd), nullptr, false);
     ::close(fd);
     uint64_t total = 0, done = 0, busy = 0, errors = 0;
+    bool all_complete = true;
     if (!status.is_discarded() && status.contains("lazy"))
       for (const auto& [ds, st] : status["lazy"].items()) {
         if (!dataset.empty() && ds != dataset) continue;
@@ -83,6 +86,7 @@ int wait_for(const std::filesystem::path& dir, const wkfs::Json& reply) {
           done += std::min(m["files_computed"].get<uint64_t>(), m["files_total"].get<uint64_t>());
           busy += m["queued"].get<uint64_t>() + m["in_progress"].get<uint64_t>();
           errors += m["errors"].get<uint64_t>();
+          all_complete = all_complete && m.value("complete", false);
         }
       }
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -91,7 +95,13 @@ int wait_for(const std::filesystem::path& dir, const wkfs::Json& reply) {
     char line[200];
     std::snprintf(line, sizeof line, "%llu/%llu files (%.0f%%), %.1f s, eta %.0f s",
                   static_cast<unsigned long long>(done), static_cast<unsigned long long>(total), frac * 100, secs, eta);
-    bool finished = done >= total || busy == 0;
+    // The last file is counted before its mag is listed in the backing properties (a second
+    // write): done only once every mag says complete, so that the properties are final on return.
+    const auto now = std::chrono::steady_clock::now();
+    if (done < total || busy > 0) unlisted_since = std::chrono::steady_clock::time_point::max();
+    else if (unlisted_since == std::chrono::steady_clock::time_point::max()) unlisted_since = now;
+    bool finished = all_complete || (busy == 0 && done < total) ||
+                    (unlisted_since != std::chrono::steady_clock::time_point::max() && now - unlisted_since > std::chrono::seconds(5));
     if (tty) {
       int width = 30, filled = static_cast<int>(frac * width);
       std::cout << "\r[" << std::string(static_cast<size_t>(filled), '#') << std::string(static_cast<size_t>(width - filled), '.')
