@@ -16,7 +16,7 @@ MagStep MagStep::make(LazyKind kind, InterpolationMode mode, const Mag& source, 
   const Mag& fine = kind == LazyKind::Downsample ? source : target;
   const Mag& coarse = kind == LazyKind::Downsample ? target : source;
   for (const auto& name : axis_names) {
-    int a = name == "x" ? 0 : name == "y" ? 1 : name == "z" ? 2 : -1;
+    int a = spatial_index(name);
     s.spatial_axis.push_back(a);
     if (a < 0) {
       s.factor.push_back(1);
