@@ -280,13 +280,15 @@ void LazyEngine::invalidate(MagState& st, const NdBox& box, std::vector<fs::path
   st.stale += removed;
   st.computed -= std::min<uint64_t>(removed, st.computed.load());
   // everything computed from this mag depends on the same region
+  for (const auto& d : dependents_of(st.spec.layer, st.spec.mag)) invalidate(*d, d->step.affected_target(box), changed);
+}
+
+std::vector<std::shared_ptr<MagState>> LazyEngine::dependents_of(const std::string& layer, const Mag& mag) const {
   std::vector<std::shared_ptr<MagState>> dependents;
-  {
-    std::lock_guard lock(mu_);
-    for (const auto& [k, d] : states_)
-      if (d->spec.layer == st.spec.layer && d->spec.source_mag == st.spec.mag) dependents.push_back(d);
-  }
-  for (const auto& d : dependents) invalidate(*d, d->step.affected_target(box), changed);
+  std::lock_guard lock(mu_);
+  for (const auto& [k, d] : states_)
+    if (d->spec.layer == layer && d->spec.source_mag == mag) dependents.push_back(d);
+  return dependents;
 }
 
 void LazyEngine::source_changed(const fs::path& rel) {
@@ -296,16 +298,9 @@ void LazyEngine::source_changed(const fs::path& rel) {
   // lazy ones included: a write into a pending mag makes what is computed from it stale too.
   for (const auto& layer : props.layers) {
     for (const auto& mag : layer_mags(layer)) {
-      std::vector<std::shared_ptr<MagState>> dependents;
-      std::shared_ptr<MagState> own;
-      {
-        std::lock_guard lock(mu_);
-        for (const auto& [k, d] : states_)
-          if (d->spec.layer == layer.name && d->spec.source_mag == mag) dependents.push_back(d);
-        auto it = states_.find(mag_key(layer.name, mag));
-        if (it != states_.end()) own = it->second;
-      }
+      const auto dependents = dependents_of(layer.name, mag);
       if (dependents.empty()) continue;
+      const std::shared_ptr<MagState> own = state(layer.name, mag);
       fs::path mag_dir;
       try {
         mag_dir = own ? own->dir : dataset_->mag_path(layer.name, mag);

@@ -161,6 +161,8 @@ class LazyEngine {
   bool take_dirty(MagState& st, const std::string& file);
   static constexpr int kMaxComputeAttempts = 5;
   void invalidate(MagState& st, const NdBox& target_box, std::vector<fs::path>& changed);
+  /// The lazy mags computed from (layer, mag).
+  std::vector<std::shared_ptr<MagState>> dependents_of(const std::string& layer, const Mag& mag) const;
   /// Tells on_invalidate_ of every changed file.
   void notify(const std::vector<fs::path>& changed) const;
   /// Lists the mag once every file exists; `recount` checks the disk even if the counter says no.
