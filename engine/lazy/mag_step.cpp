@@ -30,37 +30,26 @@ MagStep MagStep::make(LazyKind kind, InterpolationMode mode, const Mag& source, 
   return s;
 }
 
-NdBox MagStep::source_box(const NdBox& t) const {
-  NdBox s = t;
-  for (size_t i = 0; i < t.rank(); ++i) {
+// `b` in coordinates `factor` times finer (up) or coarser (down, aligned outward).
+NdBox MagStep::scaled(const NdBox& b, bool up) const {
+  NdBox r = b;
+  for (size_t i = 0; i < b.rank(); ++i) {
     int64_t f = factor[i];
-    if (kind == LazyKind::Downsample) {
-      s.begin[i] = t.begin[i] * f;
-      s.shape[i] = t.shape[i] * f;
+    if (up) {
+      r.begin[i] = b.begin[i] * f;
+      r.shape[i] = b.shape[i] * f;
     } else {
-      int64_t b = t.begin[i] / f, e = (t.begin[i] + t.shape[i] + f - 1) / f;
-      s.begin[i] = b;
-      s.shape[i] = e - b;
+      int64_t lo = b.begin[i] / f, hi = (b.begin[i] + b.shape[i] + f - 1) / f;
+      r.begin[i] = lo;
+      r.shape[i] = hi - lo;
     }
   }
-  return s;
+  return r;
 }
 
-NdBox MagStep::affected_target(const NdBox& src) const {
-  NdBox t = src;
-  for (size_t i = 0; i < src.rank(); ++i) {
-    int64_t f = factor[i];
-    if (kind == LazyKind::Downsample) {
-      int64_t b = src.begin[i] / f, e = (src.begin[i] + src.shape[i] + f - 1) / f;
-      t.begin[i] = b;
-      t.shape[i] = e - b;
-    } else {
-      t.begin[i] = src.begin[i] * f;
-      t.shape[i] = src.shape[i] * f;
-    }
-  }
-  return t;
-}
+NdBox MagStep::source_box(const NdBox& t) const { return scaled(t, kind == LazyKind::Downsample); }
+
+NdBox MagStep::affected_target(const NdBox& src) const { return scaled(src, kind == LazyKind::Upsample); }
 
 namespace {
 // Order that brings an array-ordered buffer into the kernels' (c, x, y, z) layout; axes other than
