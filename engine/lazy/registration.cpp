@@ -14,6 +14,14 @@ namespace wkfs {
 
 namespace {
 
+// fs::exists, with a failure as an Error that keeps its errno.
+bool path_exists(const fs::path& p) {
+  std::error_code ec;
+  const bool found = fs::exists(p, ec);
+  if (ec) fail_errno(ec.value(), "cannot look at " + p.string());
+  return found;
+}
+
 // A chain to register: targets[0] computed from `from`, each next one from the one before.
 struct Chain {
   const LayerProperties& layer;
@@ -42,7 +50,7 @@ class ChainRegistration {
       if ((listed || lazy) && !allow_overwrite)
         fail(ErrorKind::AlreadyExists,
              "The target mag " + t.long_name() + " of layer " + name + " already exists (use --allow-overwrite)");
-      if (!listed && !lazy && fs::exists(dir))
+      if (!listed && !lazy && path_exists(dir))
         fail(ErrorKind::AlreadyExists, "folder " + (fs::path(name) / t.short_name()).string() +
                                            " already exists and is not a mag of layer " + name);
       if (listed && dataset_.is_foreign_mag(name, t))
@@ -116,7 +124,7 @@ class ChainRegistration {
   // One atomic step each way: a mag folder is never missing, whichever of the two it holds.
   void swap_in(StagedDir& stage, char& holds_replaced, Dataset::UndoList& undo) {
     const fs::path& dir = stage.destination();
-    if (fs::exists(dir)) {
+    if (path_exists(dir)) {
       stage.exchange();
       holds_replaced = 1;
       undo.push_back([&stage, &holds_replaced] {
