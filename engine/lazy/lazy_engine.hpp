@@ -6,9 +6,6 @@
 // State model: a shard file of a lazy mag is computed if and only if it exists in the backing
 // folder (lazy mags store fill-valued shards too). Stale = deleted. So a crash at any point
 // leaves every file either absent (lazy) or complete; nothing else needs to be recovered.
-#include <atomic>
-#include <condition_variable>
-#include <deque>
 #include <filesystem>
 #include <functional>
 #include <future>
@@ -17,16 +14,16 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "core/diagnostics.hpp"
 #include "core/json.hpp"
 #include "dataset/dataset.hpp"
+#include "lazy/backing_listing.hpp"
 #include "lazy/lazy_registry.hpp"
-#include "lazy/mag_step.hpp"
+#include "lazy/mag_state.hpp"
 #include "lazy/memory_budget.hpp"
-#include "lazy/shard_grid.hpp"
+#include "lazy/work_queue.hpp"
 
 namespace wkfs {
 
@@ -66,8 +63,14 @@ struct LazyFileRef {
 
 class LazyEngine {
  public:
+  /// Called with the relative path of every lazy file that became stale, so the FUSE layer can
+  /// drop kernel caches.
+  using InvalidateFn = std::function<void(const fs::path&)>;
+
   /// Loads the registrations of the dataset; counts what is already computed.
-  LazyEngine(std::shared_ptr<Dataset> dataset, LazyConfig config, Diagnostics& diagnostics);
+  LazyEngine(std::shared_ptr<Dataset> dataset, LazyConfig config, Diagnostics& diagnostics,
+             InvalidateFn on_invalidate = {});
+  /// Stops the background workers (each finishes the file it computes).
   ~LazyEngine();
   LazyEngine(const LazyEngine&) = delete;
   LazyEngine& operator=(const LazyEngine&) = delete;
@@ -115,6 +118,9 @@ class LazyEngine {
   void rename_layer(const std::string& from, const std::string& to);
   /// Forgets the lazy mags of a deleted layer.
   void forget_layer(const std::string& layer);
+  /// Forgets the registration of a lazy mag the Dataset deleted (a complete one is listed, so
+  /// delete_mag removes its folder); false if it was not registered.
+  bool forget_mag(const std::string& layer, const Mag& mag);
 
   /// The properties file as the mount shows it: the backing one plus the pending lazy mags.
   std::string mounted_properties() const;
@@ -123,67 +129,64 @@ class LazyEngine {
 
   /// A backing file (relative path) was changed: files computed from it become stale.
   void source_changed(const fs::path& relative);
-  /// Called with the relative path of every lazy file that became stale or was computed, so the
-  /// FUSE layer can drop kernel caches.
-  void set_invalidation_callback(std::function<void(const fs::path&)> cb);
 
   /// Per layer and mag: files total / computed / stale, bytes, compute time, queue.
   Json status() const;
   const std::shared_ptr<Dataset>& dataset() const { return dataset_; }
 
  private:
-  struct MagState;
   std::shared_ptr<MagState> state(const std::string& layer, const Mag& mag) const;
   std::shared_ptr<MagState> make_state(const LazyMag& spec, bool count_existing) const;
   /// Makes states for registrations that have none; `count_existing` scans for computed files.
   void rebuild_states(bool count_existing);
+
+  // registration.cpp
   std::vector<Mag> register_chain(const std::string& layer, const Mag& from, const std::vector<Mag>& targets,
                                   LazyKind kind, const std::string& interpolation, const MagOptions& options,
                                   bool allow_overwrite);
+  /// Drops the states of replaced mags (mu_ held); returns the lazy mags computed from them.
+  std::vector<std::shared_ptr<MagState>> retire_replaced(const std::string& layer, const std::vector<Mag>& targets);
+  /// The mags a downsampling run adds after `from` (the library's sequence).
+  std::vector<Mag> downsampling_targets(const DatasetProperties& props, const LayerProperties& layer,
+                                        const Mag& from, const DownsampleRequest& request) const;
+
   /// Computes and stores one file; false if a source change or a re-registration made the
   /// result stale meanwhile (nothing is left stored then).
   bool compute(MagState& st, const VecN& shard);
+  /// Computes what `compute` needs of the source mag first; returns the source array.
+  std::shared_ptr<Array> ensure_source(const MagState& st, const NdBox& target);
   /// True once the state is no longer the registered one for its mag (overwritten, deleted, renamed).
   bool retired(const MagState& st) const;
   /// Clears the stale mark of a file being computed; true if it was set.
   bool take_dirty(MagState& st, const std::string& file);
   static constexpr int kMaxComputeAttempts = 5;
   void invalidate(MagState& st, const NdBox& target_box, std::vector<fs::path>& changed);
+  /// The lazy mags computed from (layer, mag).
+  std::vector<std::shared_ptr<MagState>> dependents_of(const std::string& layer, const Mag& mag) const;
+  /// Tells on_invalidate_ of every changed file.
+  void notify(const std::vector<fs::path>& changed) const;
   /// Lists the mag once every file exists; `recount` checks the disk even if the counter says no.
   void mark_complete_if_done(MagState& st, bool recount = false);
-  /// The backing properties and lazy.json are two files, so a crash can fall between their
-  /// writes: at load, the files on disk decide whether a lazy mag is complete and listed.
-  void reconcile_listing();
-  void set_listed(const std::string& layer, const Mag& mag, bool listed);
   /// Puts files at the front of the background queue: a computation's missing sources, so that
   /// the workers compute them alongside the thread that needs them.
   void help_with(const std::shared_ptr<MagState>& st, const std::vector<VecN>& shards);
-  void worker_loop();
+  /// The background job that computes one file.
+  WorkQueue::Job job_for(const std::shared_ptr<MagState>& st, const VecN& shard);
   /// The layer's listed mags plus its pending lazy ones.
   std::vector<Mag> layer_mags(const LayerProperties& layer) const;
-  void start_workers_locked();  // queue_mu_ held
 
   std::shared_ptr<Dataset> dataset_;
   LazyConfig config_;
   Diagnostics& diag_;
+  InvalidateFn on_invalidate_;
   MemoryBudget budget_;
-  mutable std::mutex mu_;  // registry_, states_, inflight_
+  mutable std::mutex mu_;  // registry_, states_, inflight_, and the listing's calls
   LazyRegistry registry_;
-  std::map<std::string, std::shared_ptr<MagState>> states_;  // key: layer + "/" + mag long name
+  BackingListing listing_;  // of registry_ and *dataset_
+  MagStates states_;
   std::map<std::string, std::shared_future<void>> inflight_;
-  std::function<void(const fs::path&)> on_invalidate_;
-
-  std::mutex queue_mu_;
-  std::condition_variable queue_cv_, idle_cv_;
-  std::deque<std::pair<std::shared_ptr<MagState>, VecN>> queue_;
-  size_t running_ = 0;
-  bool stopping_ = false;
-  std::vector<std::thread> workers_;
-
- public:
-  /// Forgets the registration of a lazy mag the Dataset deleted (a complete one is listed, so
-  /// delete_mag removes its folder); false if it was not registered.
-  bool forget_mag(const std::string& layer, const Mag& mag);
+  // Declared last, so destroyed first: its workers stop before anything they use goes.
+  WorkQueue queue_;
 };
 
 }  // namespace wkfs

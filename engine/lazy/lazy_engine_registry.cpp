@@ -26,10 +26,10 @@ LazyEngine* LazyEngineRegistry::serving(const std::shared_ptr<Dataset>& dataset)
     if (auto it = engines_.find(root); it != engines_.end()) return it->second.get();
     if (off_.count(root)) return nullptr;
     try {
-      auto created = std::make_unique<LazyEngine>(dataset, config_, diag_);
-      created->set_invalidation_callback([this, root = dataset->root()](const fs::path& rel) {
+      auto forward = [this, root = dataset->root()](const fs::path& rel) {
         if (on_invalidate_) on_invalidate_(root, rel);
-      });
+      };
+      auto created = std::make_unique<LazyEngine>(dataset, config_, diag_, std::move(forward));
       engine = created.get();
       engines_[root] = std::move(created);
     } catch (const std::exception& e) {

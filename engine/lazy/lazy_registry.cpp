@@ -52,7 +52,9 @@ void LazyRegistry::save() const {
                         {"interpolation", m.interpolation},
                         {"complete", m.complete},
                         {"generation", m.generation}});
-  fs::create_directories(state_dir(root_));
+  std::error_code ec;
+  fs::create_directories(state_dir(root_), ec);
+  if (ec) fail_errno(ec.value(), "cannot create " + state_dir(root_).string());
   write_file_atomic(state_dir(root_) / "lazy.json", Json{{"version", 1}, {"mags", mags}}.dump(2) + "\n");
 }
 

@@ -16,7 +16,7 @@ MagStep MagStep::make(LazyKind kind, InterpolationMode mode, const Mag& source, 
   const Mag& fine = kind == LazyKind::Downsample ? source : target;
   const Mag& coarse = kind == LazyKind::Downsample ? target : source;
   for (const auto& name : axis_names) {
-    int a = name == "x" ? 0 : name == "y" ? 1 : name == "z" ? 2 : -1;
+    int a = spatial_index(name);
     s.spatial_axis.push_back(a);
     if (a < 0) {
       s.factor.push_back(1);
@@ -30,37 +30,26 @@ MagStep MagStep::make(LazyKind kind, InterpolationMode mode, const Mag& source, 
   return s;
 }
 
-NdBox MagStep::source_box(const NdBox& t) const {
-  NdBox s = t;
-  for (size_t i = 0; i < t.rank(); ++i) {
+// `b` in coordinates `factor` times finer (up) or coarser (down, aligned outward).
+NdBox MagStep::scaled(const NdBox& b, bool up) const {
+  NdBox r = b;
+  for (size_t i = 0; i < b.rank(); ++i) {
     int64_t f = factor[i];
-    if (kind == LazyKind::Downsample) {
-      s.begin[i] = t.begin[i] * f;
-      s.shape[i] = t.shape[i] * f;
+    if (up) {
+      r.begin[i] = b.begin[i] * f;
+      r.shape[i] = b.shape[i] * f;
     } else {
-      int64_t b = t.begin[i] / f, e = (t.begin[i] + t.shape[i] + f - 1) / f;
-      s.begin[i] = b;
-      s.shape[i] = e - b;
+      int64_t lo = b.begin[i] / f, hi = (b.begin[i] + b.shape[i] + f - 1) / f;
+      r.begin[i] = lo;
+      r.shape[i] = hi - lo;
     }
   }
-  return s;
+  return r;
 }
 
-NdBox MagStep::affected_target(const NdBox& src) const {
-  NdBox t = src;
-  for (size_t i = 0; i < src.rank(); ++i) {
-    int64_t f = factor[i];
-    if (kind == LazyKind::Downsample) {
-      int64_t b = src.begin[i] / f, e = (src.begin[i] + src.shape[i] + f - 1) / f;
-      t.begin[i] = b;
-      t.shape[i] = e - b;
-    } else {
-      t.begin[i] = src.begin[i] * f;
-      t.shape[i] = src.shape[i] * f;
-    }
-  }
-  return t;
-}
+NdBox MagStep::source_box(const NdBox& t) const { return scaled(t, kind == LazyKind::Downsample); }
+
+NdBox MagStep::affected_target(const NdBox& src) const { return scaled(src, kind == LazyKind::Upsample); }
 
 namespace {
 // Order that brings an array-ordered buffer into the kernels' (c, x, y, z) layout; axes other than
@@ -98,6 +87,62 @@ void cxyz(const VecN& cshape, const std::vector<std::string>& names, int64_t& c,
   xyz = {cshape[n - 3], cshape[n - 2], cshape[n - 1]};
   c = has_c ? cshape[n - 4] : 1;
 }
+
+// Tile: the whole extent on non-spatial axes other than extra axes (which go one at a time);
+// spatial extents halved until the source tile fits the budget.
+VecN choose_tile(const MagStep& step, const ArrayMeta& tm, const NdBox& target, size_t tile_budget_bytes) {
+  const size_t es = tm.elem_size();
+  const size_t n = target.rank();
+  VecN tile(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (step.spatial_axis[i] >= 0) tile[i] = std::min<int64_t>(target.shape[i], 128);
+    else tile[i] = tm.axis_names[i] == "c" ? target.shape[i] : 1;
+  }
+  auto source_bytes = [&](const VecN& t) {
+    int64_t v = static_cast<int64_t>(es);
+    for (size_t i = 0; i < n; ++i)
+      v *= step.kind == LazyKind::Downsample ? t[i] * step.factor[i] : t[i] / step.factor[i] + 2;
+    return static_cast<size_t>(v);
+  };
+  while (source_bytes(tile) > tile_budget_bytes) {
+    size_t widest = 0;
+    int64_t w = 0;
+    for (size_t i = 0; i < n; ++i)
+      if (step.spatial_axis[i] >= 0 && tile[i] > w) w = tile[i], widest = i;
+    if (w <= 8) break;
+    tile[widest] = (tile[widest] + 1) / 2;
+  }
+  return tile;
+}
+
+// Upsamples canonical source tile `src` (box `sb`, C x `sxyz` voxels) into target tile `tt` of
+// `dst_c`: replicate the whole source tile, then cut out the target tile (it may start mid-block).
+void upsample_tile(const MagStep& step, DType dtype, size_t es, Vec3 f, int64_t channels, Vec3 sxyz, ByteSpan src,
+                   const NdBox& sb, const NdBox& tt, Bytes& dst_c) {
+  Vec3 up = sxyz * f;
+  Bytes full(static_cast<size_t>(channels * up.prod()) * es);
+  upsample(dtype, f, VoxelShape{channels, sxyz}, src, full);
+  dst_c.resize(static_cast<size_t>(tt.volume()) * es);
+  VecN full_shape{channels, up.x, up.y, up.z}, off{0, 0, 0, 0}, box{channels, 0, 0, 0};
+  for (size_t i = 0; i < tt.rank(); ++i)
+    if (step.spatial_axis[i] >= 0) {
+      int a = static_cast<int>(step.spatial_axis[i]);
+      off[static_cast<size_t>(a + 1)] = tt.begin[i] - sb.begin[i] * step.factor[i];
+      box[static_cast<size_t>(a + 1)] = tt.shape[i];
+    }
+  VecN zero{0, 0, 0, 0};
+  copy_box(es, full.data(), full_shape, off, dst_c.data(), box, zero, box);
+}
+
+// Advances a tile position in C order; false after the last tile.
+bool next_tile(VecN& idx, const VecN& tiles) {
+  size_t a = idx.size();
+  while (a-- > 0) {
+    if (++idx[a] < tiles[a]) return true;
+    idx[a] = 0;
+  }
+  return false;
+}
 }  // namespace
 
 void MagStep::compute(const Array& source, const ArrayMeta& tm, const NdBox& target, MutableByteSpan out,
@@ -106,26 +151,7 @@ void MagStep::compute(const Array& source, const ArrayMeta& tm, const NdBox& tar
   const size_t n = target.rank();
   const VecN order = canonical_order(tm.axis_names);
   const bool identity = is_identity(order);
-  // Tile: the whole extent on non-spatial axes other than extra axes (which go one at a time);
-  // spatial extents halved until the source tile fits the budget.
-  VecN tile(n);
-  for (size_t i = 0; i < n; ++i) {
-    if (spatial_axis[i] >= 0) tile[i] = std::min<int64_t>(target.shape[i], 128);
-    else tile[i] = tm.axis_names[i] == "c" ? target.shape[i] : 1;
-  }
-  auto source_bytes = [&](const VecN& t) {
-    int64_t v = static_cast<int64_t>(es);
-    for (size_t i = 0; i < n; ++i) v *= kind == LazyKind::Downsample ? t[i] * factor[i] : t[i] / factor[i] + 2;
-    return static_cast<size_t>(v);
-  };
-  while (source_bytes(tile) > tile_budget_bytes) {
-    size_t widest = 0;
-    int64_t w = 0;
-    for (size_t i = 0; i < n; ++i)
-      if (spatial_axis[i] >= 0 && tile[i] > w) w = tile[i], widest = i;
-    if (w <= 8) break;
-    tile[widest] = (tile[widest] + 1) / 2;
-  }
+  const VecN tile = choose_tile(*this, tm, target, tile_budget_bytes);
 
   Bytes src, src_c, dst_c, dst;
   VecN idx(n, 0);  // tile position (in tiles)
@@ -161,20 +187,7 @@ void MagStep::compute(const Array& source, const ArrayMeta& tm, const NdBox& tar
       DownsampleKernel kernel(mode, tm.dtype, f);
       kernel.reduce(VoxelShape{channels, sxyz}, ByteSpan(sp->data(), sp->size()), dst_c);
     } else {
-      // replicate the whole source tile, then cut out the target tile (it may start mid-block)
-      Vec3 up = sxyz * f;
-      Bytes full(static_cast<size_t>(channels * up.prod()) * es);
-      upsample(tm.dtype, f, VoxelShape{channels, sxyz}, ByteSpan(sp->data(), sp->size()), full);
-      dst_c.resize(static_cast<size_t>(tt.volume()) * es);
-      VecN full_shape{channels, up.x, up.y, up.z}, off{0, 0, 0, 0}, box{channels, 0, 0, 0};
-      for (size_t i = 0; i < n; ++i)
-        if (spatial_axis[i] >= 0) {
-          int a = static_cast<int>(spatial_axis[i]);
-          off[static_cast<size_t>(a + 1)] = tt.begin[i] - sb.begin[i] * factor[i];
-          box[static_cast<size_t>(a + 1)] = tt.shape[i];
-        }
-      VecN zero{0, 0, 0, 0};
-      copy_box(es, full.data(), full_shape, off, dst_c.data(), box, zero, box);
+      upsample_tile(*this, tm.dtype, es, f, channels, sxyz, ByteSpan(sp->data(), sp->size()), sb, tt, dst_c);
     }
     const Bytes* dp = &dst_c;
     if (!identity) {
@@ -185,17 +198,7 @@ void MagStep::compute(const Array& source, const ArrayMeta& tm, const NdBox& tar
     VecN off(n), zero(n, 0);
     for (size_t i = 0; i < n; ++i) off[i] = tt.begin[i] - target.begin[i];
     copy_box(es, dp->data(), tt.shape, zero, out.data(), target.shape, off, tt.shape);
-
-    size_t a = n;
-    bool done = true;
-    while (a-- > 0) {
-      if (++idx[a] < tiles[a]) {
-        done = false;
-        break;
-      }
-      idx[a] = 0;
-    }
-    if (done) break;
+    if (!next_tile(idx, tiles)) break;
   }
 }
 

@@ -27,6 +27,9 @@ struct MagStep {
   /// tile by tile so that at most `tile_budget_bytes` of source are held at once.
   void compute(const Array& source, const ArrayMeta& target_meta, const NdBox& target, MutableByteSpan out,
                size_t tile_budget_bytes) const;
+
+ private:
+  NdBox scaled(const NdBox& box, bool up) const;
 };
 
 }  // namespace wkfs

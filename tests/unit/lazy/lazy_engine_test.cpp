@@ -133,7 +133,9 @@ void run_case(const Case& c) {
   cfg.threads = 2;
   cfg.memory_cap_bytes = 64 << 20;
   cfg.lazy_shard_edge = 32;
-  auto lazy = std::make_unique<LazyEngine>(ds, cfg, wkfs::test::test_diagnostics());
+  std::vector<fs::path> invalidated;
+  auto on_invalidate = [&](const fs::path& p) { invalidated.push_back(p); };
+  std::unique_ptr<LazyEngine> lazy = std::make_unique<LazyEngine>(ds, cfg, wkfs::test::test_diagnostics(), on_invalidate);
   DownsampleRequest req;
   req.mag_options = mo;
   auto mags = lazy->downsample("layer", req);
@@ -195,8 +197,7 @@ void run_case(const Case& c) {
     for (int64_t x = 3; x < 23; ++x)
       for (int64_t y = 5; y < 25; ++y)
         for (int64_t z = 1; z < 11; ++z) v1.at(ch, x, y, z) = 7;
-  std::vector<fs::path> invalidated;
-  lazy->set_invalidation_callback([&](const fs::path& p) { invalidated.push_back(p); });
+  invalidated.clear();
   auto shard1 = ds->mag_view("layer", Mag(1, 1, 1))->array().shard_path(VecN{0, 0, 0, 0});
   lazy->source_changed(fs::relative(shard1, tmp / "ds"));
   EXPECT_FALSE(invalidated.empty());

@@ -1,0 +1,45 @@
+#pragma once
+// What the lazy engine knows of one registered lazy mag at run time: its registration, its array
+// and shard grid, the step that computes it, and its counters.
+#include <atomic>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+#include <unistd.h>
+
+#include "core/data_format.hpp"
+#include "formats/array.hpp"
+#include "lazy/lazy_registry.hpp"
+#include "lazy/mag_step.hpp"
+#include "lazy/shard_grid.hpp"
+
+namespace wkfs {
+
+struct MagState {
+  LazyMag spec;
+  fs::path dir;       // absolute mag folder
+  fs::path rel_dir;   // relative to the dataset root
+  DataFormat format = DataFormat::Zarr3;
+  std::shared_ptr<Array> array;
+  std::optional<ShardGrid> grid;
+  MagStep step;
+  std::set<std::string> dirty;  // files made stale while being computed (LazyEngine::mu_)
+  std::atomic<uint64_t> computed{0}, stale{0}, bytes{0}, compute_ns{0}, queued{0}, in_progress{0}, errors{0};
+
+  fs::path file(const VecN& shard) const { return dir / grid->relative_path(shard); }
+  /// Computed = stored (the state model): the one existence check every path uses.
+  bool stored(const VecN& shard) const { return ::access(file(shard).c_str(), F_OK) == 0; }
+  /// Files under the mag's folder that are shards of its grid (temp files and metadata are not).
+  uint64_t count_stored() const;
+};
+
+/// Key of a lazy mag in MagStates: layer + "/" + mag long name.
+inline std::string mag_key(const std::string& layer, const Mag& mag) { return layer + "/" + mag.long_name(); }
+
+using MagStates = std::map<std::string, std::shared_ptr<MagState>>;
+
+}  // namespace wkfs
