@@ -16,7 +16,7 @@
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "dataset/dataset.hpp"
-#include "fs/memory_fs.hpp"
+#include "tools/memory_fs.hpp"
 #include "fs/mount.hpp"
 #include "tools/bench.hpp"
 

@@ -1,4 +1,4 @@
-#include "fs/memory_fs.hpp"
+#include "tools/memory_fs.hpp"
 
 #include <sys/stat.h>
 
