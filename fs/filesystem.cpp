@@ -456,10 +456,7 @@ void Filesystem::fsyncdir(OpenDir& dir, bool datasync) {
 // --- extended attributes -------------------------------------------------------------------------
 
 std::string Filesystem::getxattr(Ino ino, const std::string& name) {
-  status_.count(Op::Xattr);
-  auto kind = nodes_.kind(ino);
-  if (kind && *kind != NodeKind::Backing) quiet_fail(ENODATA, "no attributes on control files");
-  auto path = tree_.classify(path_of(ino));
+  auto path = xattr_target(ino, false);
   if (control::is_layer_attribute(name)) {
     if (path.kind != PathKind::Layer) quiet_fail(ENODATA, name + " exists on layer folders only");
     auto props = path.loc->dataset->properties();
@@ -485,10 +482,9 @@ std::string Filesystem::getxattr(Ino ino, const std::string& name) {
 }
 
 std::string Filesystem::listxattr(Ino ino) {
-  status_.count(Op::Xattr);
   auto kind = nodes_.kind(ino);
   if (kind && *kind != NodeKind::Backing) return {};
-  auto path = tree_.classify(path_of(ino));
+  auto path = xattr_target(ino, false);
   const auto backing = paths_.backing(path.rel);
   std::string list;
   ssize_t len = ::llistxattr(backing.c_str(), nullptr, 0);
@@ -505,38 +501,38 @@ std::string Filesystem::listxattr(Ino ino) {
   return list;
 }
 
-void Filesystem::setxattr(Ino ino, const std::string& name, const std::string& value, int flags) {
+PathInfo Filesystem::xattr_target(Ino ino, bool change) {
   status_.count(Op::Xattr);
   auto kind = nodes_.kind(ino);
-  if (kind && *kind != NodeKind::Backing) fail_errno(ENOTSUP, "no attributes on control files");
-  require_writable();
-  auto path = tree_.classify(path_of(ino));
+  if (kind && *kind != NodeKind::Backing) {
+    if (!change) quiet_fail(ENODATA, "no attributes on control files");
+    fail_errno(ENOTSUP, "no attributes on control files");
+  }
+  if (change) require_writable();
+  return tree_.classify(path_of(ino));
+}
+
+void Filesystem::setxattr(Ino ino, const std::string& name, const std::string& value, int flags) {
+  auto path = xattr_target(ino, true);
   if (control::is_layer_attribute(name)) {
     if (path.kind != PathKind::Layer) fail_errno(ENOTSUP, name + " can be set on layer folders only");
     control::set_layer_attribute(*path.loc->dataset, path.layer, name, value);
-    changed_dataset(*path.loc, path.layer);
-    return;
+    return changed_dataset(*path.loc, path.layer);
   }
   if (::lsetxattr(paths_.backing(path.rel).c_str(), name.c_str(), value.data(), value.size(), flags) != 0)
     fail_errno("setxattr " + path.rel.string());
 }
 
 void Filesystem::removexattr(Ino ino, const std::string& name) {
-  status_.count(Op::Xattr);
-  auto kind = nodes_.kind(ino);
-  if (kind && *kind != NodeKind::Backing) fail_errno(ENOTSUP, "no attributes on control files");
-  require_writable();
-  auto path = tree_.classify(path_of(ino));
+  auto path = xattr_target(ino, true);
   if (control::is_layer_attribute(name)) {
     if (path.kind != PathKind::Layer) quiet_fail(ENODATA, name + " exists on layer folders only");
     control::remove_layer_attribute(*path.loc->dataset, path.layer, name);
-    changed_dataset(*path.loc, path.layer);
-    return;
+    return changed_dataset(*path.loc, path.layer);
   }
-  if (::lremovexattr(paths_.backing(path.rel).c_str(), name.c_str()) != 0) {
-    if (errno == ENODATA) quiet_fail(ENODATA, name + " is not set on " + path.rel.string());
-    fail_errno("removexattr " + path.rel.string());
-  }
+  if (::lremovexattr(paths_.backing(path.rel).c_str(), name.c_str()) == 0) return;
+  if (errno == ENODATA) quiet_fail(ENODATA, name + " is not set on " + path.rel.string());
+  fail_errno("removexattr " + path.rel.string());
 }
 
 // --- status --------------------------------------------------------------------------------------

@@ -133,6 +133,8 @@ class Filesystem {
   void commit_properties(const PathInfo& props, const std::string& text);
   void invalidate_below(const fs::path& rel);
   void lazy_file_changed(const fs::path& dataset_root, const fs::path& rel);
+  /// The node an xattr request is about; control files have none (ENODATA to read, ENOTSUP to change).
+  PathInfo xattr_target(Ino ino, bool change);
 
   FilesystemConfig config_;
   MountStatus status_;
