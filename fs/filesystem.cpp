@@ -124,7 +124,7 @@ struct Filesystem::DirCache {
 
 Filesystem::Filesystem(FilesystemConfig config)
     : config_(std::move(config)),
-      catalog_(config_.source, config_.read_only),
+      catalog_(config_.source, config_.read_only, config_.chunk_cache),
       status_(config_.log),
       commands_(config_.commands ? config_.commands : make_builtin_command_table()),
       dir_cache_(std::make_unique<DirCache>()),
@@ -233,11 +233,11 @@ Json Filesystem::status_json() {
   j["known_inodes"] = nodes_.size();
   j["operations"] = s["operations"];
   j["errors"] = s["errors"];
-  auto& cache = ChunkCache::instance();
-  j["chunk_cache"] = Json{{"capacity_bytes", cache.capacity()},
-                          {"size_bytes", cache.size_bytes()},
-                          {"hits", cache.hits()},
-                          {"misses", cache.misses()}};
+  const ChunkCache* cache = config_.chunk_cache.get();
+  j["chunk_cache"] = Json{{"capacity_bytes", cache ? cache->capacity() : 0},
+                          {"size_bytes", cache ? cache->size_bytes() : 0},
+                          {"hits", cache ? cache->hits() : 0},
+                          {"misses", cache ? cache->misses() : 0}};
   Json cmds = Json::array();
   for (const auto& n : commands_->names()) cmds.push_back(n);
   j["control_commands"] = cmds;

@@ -35,6 +35,7 @@ struct FilesystemConfig {
   std::FILE* log = stderr;
   LazyConfig lazy;            // options of every dataset's lazy engine
   bool auto_pyramid = false;  // pyramid=auto
+  std::shared_ptr<ChunkCache> chunk_cache;  // decoded chunks of every dataset's arrays; null: none
 };
 
 class Filesystem {

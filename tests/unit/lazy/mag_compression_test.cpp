@@ -37,7 +37,7 @@ void check_format(DataFormat format) {
   ASSERT_FALSE(view->array().compressed());
   auto props_before = read_file(tmp / "ds" / "datasource-properties.json");
 
-  EXPECT_TRUE(compress_mag(*ds, "color", Mag(1, 1, 1)));
+  EXPECT_TRUE(ds->compress_mag("color", Mag(1, 1, 1)));
   auto arr = open_array(tmp / "ds" / "color" / "1");
   EXPECT_TRUE(arr->compressed());
   auto reopened = Dataset::open(tmp / "ds");
@@ -47,7 +47,7 @@ void check_format(DataFormat format) {
   EXPECT_EQ(read_file(tmp / "ds" / "datasource-properties.json"), props_before);
   // no temp folder left, and a second call changes nothing
   for (const auto& e : fs::directory_iterator(tmp / "ds" / "color")) EXPECT_FALSE(is_temp_file_name(e.path().filename().string()));
-  EXPECT_FALSE(compress_mag(*reopened, "color", Mag(1, 1, 1)));
+  EXPECT_FALSE(reopened->compress_mag("color", Mag(1, 1, 1)));
 }
 }  // namespace
 
@@ -62,7 +62,7 @@ TEST(CompressMag, MissingMagIsNotFound) {
   spec.name = "color";
   ds->add_layer(spec);
   try {
-    compress_mag(*ds, "color", Mag(2, 2, 2));
+    ds->compress_mag("color", Mag(2, 2, 2));
     ADD_FAILURE() << "no error";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::NotFound);
