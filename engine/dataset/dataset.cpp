@@ -51,33 +51,6 @@ DataFormat array_format_in(const fs::path& dir) {
   fail(ErrorKind::InvalidArgument, "no array in " + dir.string());
 }
 
-struct SourceMag {
-  fs::path dataset_root;
-  LayerProperties layer;
-  MagEntry entry;
-  fs::path dir;  // resolved
-};
-
-/// A mag folder given as <dataset>/<layer>/<mag> of a dataset with a properties file.
-SourceMag locate_source_mag(const fs::path& path) {
-  fs::path dir = resolve_path(path);
-  if (!fs::is_directory(dir)) fail(ErrorKind::NotFound, "source mag folder not found: " + path.string());
-  fs::path ds_root = dir.parent_path().parent_path();
-  if (!fs::exists(ds_root / kPropertiesFile))
-    fail(ErrorKind::InvalidArgument, "source " + path.string() +
-                                         " must be a mag folder <dataset>/<layer>/<mag> of a dataset with " + kPropertiesFile);
-  Bytes text = read_file(ds_root / kPropertiesFile);
-  auto props = DatasetProperties::parse(std::string(reinterpret_cast<const char*>(text.data()), text.size()));
-  const auto& layer = require_layer(props, dir.parent_path().filename().string(), ds_root);
-  for (const auto& m : layer.mags) {
-    try {
-      if (resolve_mag_path(ds_root, layer, m) == dir) return {ds_root, layer, m, dir};
-    } catch (const Error&) {
-    }
-  }
-  fail(ErrorKind::NotFound, "no mag of layer '" + layer.name + "' in " + ds_root.string() + " lives in " + dir.string());
-}
-
 /// Recursive copy to a staged sibling, then one rename: the target appears complete or not at all.
 void copy_tree_atomic(const fs::path& from, const fs::path& to) {
   StagedDir staged(to, "copy");
@@ -481,19 +454,12 @@ void Dataset::add_copy_mag(const std::string& layer, const fs::path& source_mag_
     resize_mags_locked(l, undo);
     // Re-encode in steps of shard * mag (mag-1 coordinates), skipping all-fill blocks.
     BoundingBox region = src.layer.bounding_box.align_outward(mag);
-    Vec3 step = shapes.shard * mag.vec();
-    Vec3 first = region.top_left.floor_div(step) * step;
     Bytes buf;
-    for (int64_t x = first.x; x < region.bottom_right().x; x += step.x)
-      for (int64_t y = first.y; y < region.bottom_right().y; y += step.y)
-        for (int64_t z = first.z; z < region.bottom_right().z; z += step.z) {
-          BoundingBox block = BoundingBox{{x, y, z}, step}.intersect(region);
-          if (block.empty()) continue;
-          buf.assign(src_view->buffer_size(block), std::byte{0});
-          src_view->read(block, buf);
-          if (std::all_of(buf.begin(), buf.end(), [](std::byte b) { return b == std::byte{0}; })) continue;
-          dst.write(block, buf);
-        }
+    for_each_block(region, shapes.shard * mag.vec(), [&](const BoundingBox& block) {
+      buf.assign(src_view->buffer_size(block), std::byte{0});
+      src_view->read(block, buf);
+      if (std::any_of(buf.begin(), buf.end(), [](std::byte b) { return b != std::byte{0}; })) dst.write(block, buf);
+    });
   });
 }
 
@@ -660,18 +626,13 @@ std::optional<int64_t> Dataset::refresh_largest_segment_id(const std::string& la
     auto view = mag_view(layer, *finest);
     if (!l.is_plain_3d()) fail(ErrorKind::Unsupported, "refresh_largest_segment_id supports 3D layers only");
     BoundingBox region = l.bounding_box.align_outward(*finest);
-    Vec3 step = Vec3::full(128) * finest->vec();  // bounded memory per block
     Bytes buf;
-    for (int64_t x = region.top_left.x; x < region.bottom_right().x; x += step.x)
-      for (int64_t y = region.top_left.y; y < region.bottom_right().y; y += step.y)
-        for (int64_t z = region.top_left.z; z < region.bottom_right().z; z += step.z) {
-          BoundingBox block = BoundingBox{{x, y, z}, step}.intersect(region);
-          if (block.empty()) continue;
-          buf.assign(view->buffer_size(block), std::byte{0});
-          view->read(block, buf);
-          auto m = buffer_max(l.dtype, buf);
-          if (m && (!result || *m > *result)) result = m;
-        }
+    for_each_block(region, Vec3::full(128) * finest->vec(), [&](const BoundingBox& block) {  // bounded memory
+      buf.assign(view->buffer_size(block), std::byte{0});
+      view->read(block, buf);
+      auto m = buffer_max(l.dtype, buf);
+      if (m && (!result || *m > *result)) result = m;
+    });
   }
   set_largest_segment_id(layer, result);
   return result;

@@ -1,6 +1,7 @@
 #include "dataset/mag_paths.hpp"
 
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 
 namespace wkfs {
 
@@ -56,6 +57,27 @@ std::string mag_folder_name(const fs::path& root, const LayerProperties& layer, 
   } catch (const Error&) {
     return entry.mag.short_name();
   }
+}
+
+SourceMag locate_source_mag(const fs::path& path) {
+  fs::path dir = resolve_path(path);
+  if (!fs::is_directory(dir)) fail(ErrorKind::NotFound, "source mag folder not found: " + path.string());
+  fs::path ds_root = dir.parent_path().parent_path();
+  if (!fs::exists(ds_root / kPropertiesFile))
+    fail(ErrorKind::InvalidArgument, "source " + path.string() +
+                                         " must be a mag folder <dataset>/<layer>/<mag> of a dataset with " + kPropertiesFile);
+  Bytes text = read_file(ds_root / kPropertiesFile);
+  auto props = DatasetProperties::parse(std::string(reinterpret_cast<const char*>(text.data()), text.size()));
+  const std::string layer_name = dir.parent_path().filename().string();
+  const LayerProperties* layer = props.find_layer(layer_name);
+  if (!layer) fail(ErrorKind::NotFound, "layer '" + layer_name + "' not found in " + ds_root.string());
+  for (const auto& m : layer->mags) {
+    try {
+      if (resolve_mag_path(ds_root, *layer, m) == dir) return {ds_root, *layer, m, dir};
+    } catch (const Error&) {
+    }
+  }
+  fail(ErrorKind::NotFound, "no mag of layer '" + layer->name + "' in " + ds_root.string() + " lives in " + dir.string());
 }
 
 }  // namespace wkfs

@@ -29,4 +29,15 @@ bool is_foreign_mag_entry(const fs::path& root, const LayerProperties& layer, co
 /// else the short name), as the OME metadata and a layer rename store it.
 std::string mag_folder_name(const fs::path& root, const LayerProperties& layer, const MagEntry& entry);
 
+/// A mag of another dataset, given by its folder (the source of add_*_mag).
+struct SourceMag {
+  fs::path dataset_root;
+  LayerProperties layer;
+  MagEntry entry;
+  fs::path dir;  // resolved
+};
+/// The mag living in `path`, which must be <dataset>/<layer>/<mag> of a dataset with a properties
+/// file (the library's MagView._ensure_mag_view); NotFound / InvalidArgument otherwise.
+SourceMag locate_source_mag(const fs::path& path);
+
 }  // namespace wkfs

@@ -135,4 +135,14 @@ void MagView::write(const BoundingBox& mag1_box, ByteSpan in, const std::map<std
   array_->write(r.box, tmp);
 }
 
+void for_each_block(const BoundingBox& region, const Vec3& step, const std::function<void(const BoundingBox&)>& fn) {
+  Vec3 first = region.top_left.floor_div(step) * step;
+  for (int64_t x = first.x; x < region.bottom_right().x; x += step.x)
+    for (int64_t y = first.y; y < region.bottom_right().y; y += step.y)
+      for (int64_t z = first.z; z < region.bottom_right().z; z += step.z) {
+        BoundingBox block = BoundingBox{{x, y, z}, step}.intersect(region);
+        if (!block.empty()) fn(block);
+      }
+}
+
 }  // namespace wkfs
