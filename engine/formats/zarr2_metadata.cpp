@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "formats/metadata_file.hpp"
 #include "formats/zarr_codec_json.hpp"
 
 namespace wkfs {
@@ -133,17 +134,7 @@ Zarr2Metadata parse_json(const json& j, const std::string& where) {
 }  // namespace
 
 Zarr2Metadata parse_zarray(std::string_view text, const std::string& where) {
-  json j;
-  try {
-    j = json::parse(text.begin(), text.end());
-  } catch (const json::exception& e) {
-    fail(ErrorKind::InvalidArgument, where + ": invalid JSON: " + e.what());
-  }
-  try {
-    return parse_json(j, where);
-  } catch (const json::exception& e) {
-    fail(ErrorKind::InvalidArgument, where + ": " + e.what());
-  }
+  return parse_metadata_json(text, where, parse_json);
 }
 
 std::string zarray_json(const ArraySpec& spec) {
