@@ -61,9 +61,7 @@ ArrayRequest make_request(const std::vector<std::string>& axes, const Mag& mag, 
   for (const auto& name : axes) {
     int64_t begin = 0, size = 1, pos = -1;
     if (name == "c") begin = channel_offset, size = num_channels, pos = 0;
-    else if (name == "x") begin = b.top_left.x, size = b.size.x, pos = 1;
-    else if (name == "y") begin = b.top_left.y, size = b.size.y, pos = 2;
-    else if (name == "z") begin = b.top_left.z, size = b.size.z, pos = 3;
+    else if (int i = spatial_index(name); i >= 0) begin = b.top_left[i], size = b.size[i], pos = i + 1;
     else {
       auto it = extra.find(name);
       if (it == extra.end())
@@ -79,7 +77,7 @@ ArrayRequest make_request(const std::vector<std::string>& axes, const Mag& mag, 
   }
   for (const auto& [name, v] : extra) {
     (void)v;
-    if (axis_index(axes, name) < 0 || name == "c" || name == "x" || name == "y" || name == "z")
+    if (axis_index(axes, name) < 0 || name == "c" || spatial_index(name) >= 0)
       fail(ErrorKind::InvalidArgument, "the layer has no additional axis \"" + name + "\"");
   }
   // to_cxyz[i] = index in the squeezed array order of the i-th axis of (c,)x,y,z
