@@ -1,20 +1,5 @@
 #include "dataset/dataset.hpp"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <cerrno>
-#include <limits>
-#include <random>
-
-#include "core/error.hpp"
-#include "core/file_io.hpp"
-#include "dataset/python_json.hpp"
-
-#include "dataset/dataset.hpp"
-
 #include <algorithm>
 #include <limits>
 
@@ -74,7 +59,7 @@ fs::path normal_root(const fs::path& root) {
 }
 }  // namespace
 
-Dataset::Dataset(fs::path root, bool read_only, std::shared_ptr<ChunkCache> cache)
+Dataset::Dataset(Key, const fs::path& root, bool read_only, std::shared_ptr<ChunkCache> cache)
     : root_(normal_root(root)),
       read_only_(read_only),
       cache_(std::move(cache)),
@@ -82,7 +67,7 @@ Dataset::Dataset(fs::path root, bool read_only, std::shared_ptr<ChunkCache> cach
 
 std::shared_ptr<Dataset> Dataset::open(const fs::path& root, bool read_only, std::shared_ptr<ChunkCache> cache) {
   if (!fs::is_directory(root)) fail(ErrorKind::NotFound, "dataset folder not found: " + root.string());
-  std::shared_ptr<Dataset> ds(new Dataset(root, read_only, std::move(cache)));
+  auto ds = std::make_shared<Dataset>(Key{}, root, read_only, std::move(cache));
   ds->store_.reload();
   return ds;
 }
@@ -94,7 +79,7 @@ std::shared_ptr<Dataset> Dataset::create(const fs::path& root, const VoxelSize& 
     fail(ErrorKind::NotEmpty, "cannot create a dataset at " + root.string() + ": the folder is not empty");
   parse_length_unit(voxel_size.unit);
   bool created = fs::create_directories(root);
-  std::shared_ptr<Dataset> ds(new Dataset(root, false, nullptr));
+  auto ds = std::make_shared<Dataset>(Key{}, root, false, nullptr);
   try {
     DatasetProperties p;
     p.id = Json{{"name", ds->root_.filename().string()}, {"team", ""}};

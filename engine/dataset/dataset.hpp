@@ -36,7 +36,12 @@ struct LayerSpec {
 };
 
 class Dataset {
+  struct Key {  // only open() and create() make a Dataset, through make_shared
+    explicit Key() = default;
+  };
+
  public:
+  Dataset(Key, const fs::path& root, bool read_only, std::shared_ptr<ChunkCache> cache);
   /// Opens an existing dataset folder (reads datasource-properties.json); the arrays of its mag
   /// views share `cache` (null: no caching of decoded chunks).
   static std::shared_ptr<Dataset> open(const fs::path& root, bool read_only = false,
@@ -100,7 +105,6 @@ class Dataset {
   using UndoList = PropertiesStore::UndoList;
 
  private:
-  Dataset(fs::path root, bool read_only, std::shared_ptr<ChunkCache> cache);
   /// Runs `change` on a copy of the properties, then saves it atomically; on throw, nothing changes.
   void mutate(const std::function<void(DatasetProperties&)>& change);
   /// PropertiesStore::transact under the mutex, keeping the cached views in step.

@@ -137,7 +137,7 @@ void require_new_mag(const LayerProperties& l, const Mag& mag) {
 }
 
 std::shared_ptr<Array> create_mag(const fs::path& root, LayerProperties& l, const Mag& mag, const NewMagShapes& s,
-                                  std::vector<std::function<void()>>& undo) {
+                                  PropertiesStore::UndoList& undo) {
   require_new_mag(l, mag);
   if (l.data_format != DataFormat::Zarr3 && l.data_format != DataFormat::Zarr && l.data_format != DataFormat::Wkw)
     fail(ErrorKind::ReadOnly, "layer '" + l.name + "' is " + data_format_name(l.data_format) + ", which is read-only");

@@ -5,13 +5,13 @@
 // a mag looks the same on disk whichever way it was made.
 #include <array>
 #include <filesystem>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "dataset/properties.hpp"
+#include "dataset/properties_store.hpp"
 #include "formats/array.hpp"
 
 namespace wkfs {
@@ -71,6 +71,6 @@ void require_new_mag(const LayerProperties& layer, const Mag& mag);
 /// Creates the array of a new mag in <root>/<layer>/<short> and appends its entry to `layer`;
 /// registers the removal in `undo`.
 std::shared_ptr<Array> create_mag(const fs::path& root, LayerProperties& layer, const Mag& mag,
-                                  const NewMagShapes& shapes, std::vector<std::function<void()>>& undo);
+                                  const NewMagShapes& shapes, PropertiesStore::UndoList& undo);
 
 }  // namespace wkfs
