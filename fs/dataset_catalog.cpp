@@ -11,8 +11,8 @@ bool is_dataset_dir(const fs::path& dir) {
 }
 }  // namespace
 
-DatasetCatalog::DatasetCatalog(fs::path source, bool read_only)
-    : source_(fs::absolute(std::move(source)).lexically_normal()), read_only_(read_only) {
+DatasetCatalog::DatasetCatalog(fs::path source, bool read_only, std::shared_ptr<ChunkCache> cache)
+    : source_(fs::absolute(std::move(source)).lexically_normal()), read_only_(read_only), cache_(std::move(cache)) {
   if (source_.has_filename() == false && source_.has_parent_path()) source_ = source_.parent_path();
   std::error_code ec;
   if (!fs::is_directory(source_, ec)) fail(ErrorKind::NotFound, "source " + source_.string() + " is not a folder");
@@ -46,7 +46,7 @@ std::shared_ptr<Dataset> DatasetCatalog::open_cached(const fs::path& rel) {
     }
     return it->second.dataset;
   }
-  auto ds = Dataset::open(dir, read_only_);
+  auto ds = Dataset::open(dir, read_only_, cache_);
   open_[rel.string()] = Entry{ds, mtime, size};
   return ds;
 }

@@ -28,7 +28,8 @@ struct Location {
 class DatasetCatalog {
  public:
   /// Throws NotFound for a missing SOURCE, InvalidArgument if it is neither a dataset nor holds one.
-  DatasetCatalog(fs::path source, bool read_only);
+  /// Datasets are opened with `cache` for their arrays' decoded chunks (null: none).
+  DatasetCatalog(fs::path source, bool read_only, std::shared_ptr<ChunkCache> cache = nullptr);
 
   const fs::path& source() const { return source_; }
   /// True if SOURCE itself is a dataset (the mount root is the dataset root).
@@ -45,6 +46,7 @@ class DatasetCatalog {
   fs::path source_;
   bool single_;
   bool read_only_;
+  std::shared_ptr<ChunkCache> cache_;
   std::mutex mutex_;
   struct Entry {
     std::shared_ptr<Dataset> dataset;

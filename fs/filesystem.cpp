@@ -47,7 +47,7 @@ bool is_special_name(const std::string& n) { return n == kControlFile || n == kS
 Filesystem::Filesystem(FilesystemConfig config)
     : config_(std::move(config)),
       status_(config_.log),
-      catalog_(config_.source, config_.read_only),
+      catalog_(config_.source, config_.read_only, config_.chunk_cache),
       paths_(catalog_.source(), config_.mountpoint),
       overlay_(config_.read_only),
       engines_(config_.lazy, config_.auto_pyramid, status_,
@@ -566,11 +566,11 @@ Json Filesystem::status_json() {
   j["known_inodes"] = nodes_.size();
   j["operations"] = s["operations"];
   j["errors"] = s["errors"];
-  auto& cache = ChunkCache::instance();
-  j["chunk_cache"] = Json{{"capacity_bytes", cache.capacity()},
-                          {"size_bytes", cache.size_bytes()},
-                          {"hits", cache.hits()},
-                          {"misses", cache.misses()}};
+  const ChunkCache* cache = config_.chunk_cache.get();
+  j["chunk_cache"] = Json{{"capacity_bytes", cache ? cache->capacity() : 0},
+                          {"size_bytes", cache ? cache->size_bytes() : 0},
+                          {"hits", cache ? cache->hits() : 0},
+                          {"misses", cache ? cache->misses() : 0}};
   Json cmds = Json::array();
   for (const auto& n : control_.commands().names()) cmds.push_back(n);
   j["control_commands"] = cmds;

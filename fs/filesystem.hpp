@@ -45,6 +45,7 @@ struct FilesystemConfig {
   std::FILE* log = stderr;
   LazyConfig lazy;            // options of every dataset's lazy engine
   bool auto_pyramid = false;  // pyramid=auto
+  std::shared_ptr<ChunkCache> chunk_cache;  // decoded chunks of every dataset's arrays; null: none
 };
 
 /// The attribute changes of one setattr request; a timespec with tv_nsec == UTIME_NOW means now.

@@ -85,7 +85,7 @@ int run_mount(const MountOptions& options) {
   config.log = log_file ? log_file.get() : stderr;
   config.lazy = options.lazy;
   config.auto_pyramid = options.auto_pyramid;
-  if (options.chunk_cache_bytes) ChunkCache::instance().set_capacity(*options.chunk_cache_bytes);
+  config.chunk_cache = std::make_shared<ChunkCache>(options.chunk_cache_bytes.value_or(default_chunk_cache_bytes()));
   Filesystem filesystem(config);  // throws for a SOURCE that is not a dataset
   remove_temp_files(config.source);
 

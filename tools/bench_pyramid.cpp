@@ -20,7 +20,6 @@
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "dataset/dataset.hpp"
-#include "formats/chunk_cache.hpp"
 #include "tools/bench.hpp"
 
 namespace wkfs::cli {
@@ -91,10 +90,9 @@ void write_layer(Dataset& ds, const std::string& name, bool seg, int64_t edge) {
   }
 }
 
-// Seconds to read and decode a mag-1 box natively (no mount, decoded-chunk cache emptied first),
-// in slabs of at most 64 z so the bench itself stays small.
+// Seconds to read and decode a mag-1 box natively (no mount, and no decoded-chunk cache: every
+// chunk is decoded), in slabs of at most 64 z so the bench itself stays small.
 double native_read_s(const fs::path& dataset, const std::string& layer, const BoundingBox& box) {
-  ChunkCache::instance().clear();
   auto view = Dataset::open(dataset)->mag_view(layer, Mag(1, 1, 1));
   const double t = now_s();
   for (int64_t z0 = box.top_left.z; z0 < box.top_left.z + box.size.z; z0 += 64) {

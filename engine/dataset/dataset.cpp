@@ -1,71 +1,15 @@
 #include "dataset/dataset.hpp"
 
-#include <fcntl.h>
-#include <sys/file.h>
-#include <unistd.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <limits>
-#include <random>
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
-#include "dataset/python_json.hpp"
+#include "core/staged_dir.hpp"
 
 namespace wkfs {
 
 namespace {
-
-constexpr const char* kPropertiesFile = "datasource-properties.json";
-constexpr const char* kLockFile = "datasource-properties.json.__lock";
-
-/// An exclusive flock on the lock file beside the properties, held for one read-compare-write.
-class PropertiesLock {
- public:
-  explicit PropertiesLock(const fs::path& root) : fd_(open_file(root / kLockFile, O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
-    while (::flock(fd_.get(), LOCK_EX) != 0)
-      if (errno != EINTR) fail_errno("cannot lock " + (root / kLockFile).string());
-  }
-
- private:
-  UniqueFd fd_;  // closing it releases the lock
-};
-
-bool is_remote(const std::string& p) { return p.find("://") != std::string::npos; }
-
-fs::path resolve(const fs::path& p) {
-  std::error_code ec;
-  fs::path r = fs::weakly_canonical(fs::absolute(p), ec);
-  return ec ? fs::absolute(p).lexically_normal() : r;
-}
-
-bool is_inside(const fs::path& p, const fs::path& dir) {
-  auto rel = p.lexically_relative(dir);
-  return !rel.empty() && *rel.begin() != "..";
-}
-
-/// The library's dump_path: "./" + relative path inside the dataset, else the absolute path.
-std::string dump_path(const fs::path& p, const fs::path& root) {
-  fs::path rp = resolve(p), rr = resolve(root);
-  if (is_inside(rp, rr)) return "./" + rp.lexically_relative(rr).generic_string();
-  return rp.generic_string();
-}
-
-std::string random_token() {
-  thread_local std::mt19937_64 rng{std::random_device{}()};
-  return std::to_string(::getpid()) + "." + std::to_string(rng() % 100000000);
-}
-
-void run_undo(Dataset::UndoList& undo) {
-  for (auto it = undo.rbegin(); it != undo.rend(); ++it) {
-    try {
-      (*it)();
-    } catch (...) {  // best effort: the original error is the one to report
-    }
-  }
-  undo.clear();
-}
 
 LayerProperties& require_layer(DatasetProperties& p, const std::string& name, const fs::path& root) {
   auto* l = p.find_layer(name);
@@ -79,18 +23,10 @@ const LayerProperties& require_layer(const DatasetProperties& p, const std::stri
   return *l;
 }
 
-void require_new_mag(const LayerProperties& l, const Mag& mag) {
-  if (l.find_mag(mag))
-    fail(ErrorKind::AlreadyExists, "Adding mag " + mag.long_name() + " to layer '" + l.name +
-                                       "' failed. There is already a mag with this name");
-}
-
-bool is_pow2(int64_t v) { return v >= 1 && (v & (v - 1)) == 0; }
-
-void check_shape(const Vec3& v, const char* what) {
-  for (int i = 0; i < 3; ++i)
-    if (!is_pow2(v[i]))
-      fail(ErrorKind::InvalidArgument, std::string(what) + " " + v.to_string() + " must be a power of two on every axis");
+const MagEntry& require_mag(const LayerProperties& l, const Mag& mag) {
+  const auto* m = l.find_mag(mag);
+  if (!m) fail(ErrorKind::NotFound, "layer '" + l.name + "' has no mag " + mag.long_name());
+  return *m;
 }
 
 DataFormat array_format_in(const fs::path& dir) {
@@ -100,126 +36,13 @@ DataFormat array_format_in(const fs::path& dir) {
   fail(ErrorKind::InvalidArgument, "no array in " + dir.string());
 }
 
-/// Index of x, y, z in the array's axes (layer axes when they match the rank, else the array's names).
-std::array<size_t, 3> xyz_axes(const LayerProperties& layer, const ArrayMeta& meta) {
-  std::vector<std::string> names = layer.array_axes();
-  if (names.size() != meta.rank()) names = meta.axis_names;
-  std::array<size_t, 3> idx{1, 2, 3};
-  for (int i = 0; i < 3; ++i) {
-    auto it = std::find(names.begin(), names.end(), std::string(1, "xyz"[i]));
-    if (it != names.end()) idx[static_cast<size_t>(i)] = static_cast<size_t>(it - names.begin());
-  }
-  for (size_t i : idx)
-    if (i >= meta.rank()) fail(ErrorKind::Corrupt, "array in " + std::string("mag folder") + " lacks spatial axes");
-  return idx;
-}
-
-Vec3 spatial(const VecN& v, const std::array<size_t, 3>& idx) { return {v[idx[0]], v[idx[1]], v[idx[2]]}; }
-
-struct SourceMag {
-  fs::path dataset_root;
-  LayerProperties layer;
-  MagEntry entry;
-  fs::path dir;  // resolved
-};
-
-/// A mag folder given as <dataset>/<layer>/<mag> of a dataset with a properties file.
-SourceMag locate_source_mag(const fs::path& path) {
-  fs::path dir = resolve(path);
-  if (!fs::is_directory(dir)) fail(ErrorKind::NotFound, "source mag folder not found: " + path.string());
-  fs::path ds_root = dir.parent_path().parent_path();
-  if (!fs::exists(ds_root / kPropertiesFile))
-    fail(ErrorKind::InvalidArgument, "source " + path.string() +
-                                         " must be a mag folder <dataset>/<layer>/<mag> of a dataset with " + kPropertiesFile);
-  auto props = DatasetProperties::parse(
-      [&] { auto b = read_file(ds_root / kPropertiesFile); return std::string(reinterpret_cast<const char*>(b.data()), b.size()); }());
-  const auto& layer = require_layer(props, dir.parent_path().filename().string(), ds_root);
-  for (const auto& m : layer.mags) {
-    try {
-      if (resolve_mag_path(ds_root, layer, m) == dir) return {ds_root, layer, m, dir};
-    } catch (const Error&) {
-    }
-  }
-  fail(ErrorKind::NotFound, "no mag of layer '" + layer.name + "' in " + ds_root.string() + " lives in " + dir.string());
-}
-
-Json ome_axes() {
-  Json axes = Json::array();
-  axes.push_back(Json{{"name", "c"}, {"type", "channel"}});
-  for (const char* a : {"x", "y", "z"}) axes.push_back(Json{{"name", a}, {"type", "space"}, {"unit", "nanometer"}});
-  return axes;
-}
-
-/// ome_metadata.py: one dataset per mag with the voxel size in nanometers times the mag.
-Json ome_datasets(const fs::path& root, const DatasetProperties& p, const LayerProperties& l) {
-  Json datasets = Json::array();
-  Vec3d nm = p.voxel_size.in_nanometers();
-  for (const auto& m : l.mags) {
-    std::string folder = m.mag.short_name();
-    if (m.path) folder = fs::path(*m.path).lexically_normal().filename().string();
-    else {
-      try {
-        folder = resolve_mag_path(root, l, m).filename().string();
-      } catch (const Error&) {
-      }
-    }
-    Json scale = Json::array({1.0, nm.x * static_cast<double>(m.mag.x()), nm.y * static_cast<double>(m.mag.y()),
-                              nm.z * static_cast<double>(m.mag.z())});
-    datasets.push_back(Json{{"path", folder},
-                            {"coordinateTransformations", Json::array({Json{{"type", "scale"}, {"scale", scale}}})}});
-  }
-  return datasets;
-}
-
-void write_if_changed(const fs::path& path, const std::string& text) {
-  auto old = read_file_if_exists(path);
-  if (old && std::string(reinterpret_cast<const char*>(old->data()), old->size()) == text) return;
-  write_file_atomic(path, text);
-}
-
-/// The root and per-layer Zarr group files, rewritten on every save as the library does (notes 1.5).
-void write_group_files(const fs::path& root, const DatasetProperties& p) {
-  bool any_zarr3 = false, any_zarr2 = false;
-  const std::string zgroup = python_json_dumps(Json{{"zarr_format", "2"}});
-  fs::path rroot = resolve(root);
-  for (const auto& l : p.layers) {
-    if (l.data_format == DataFormat::Zarr3) any_zarr3 = true;
-    if (l.data_format == DataFormat::Zarr) any_zarr2 = true;
-    if (l.data_format != DataFormat::Zarr3 && l.data_format != DataFormat::Zarr) continue;
-    fs::path dir = root / l.name;
-    if (!fs::is_directory(dir) || resolve(dir).parent_path() != rroot) continue;  // absent or foreign
-    if (l.data_format == DataFormat::Zarr3) {
-      Json ms = Json::array({Json{{"axes", ome_axes()}, {"datasets", ome_datasets(root, p, l)}}});
-      Json doc = Json{{"zarr_format", 3},
-                      {"node_type", "group"},
-                      {"attributes", Json{{"ome", Json{{"version", "0.5"}, {"multiscales", ms}}}}}};
-      write_if_changed(dir / "zarr.json", python_json_dumps(doc));
-    } else {
-      write_if_changed(dir / ".zgroup", zgroup);
-      Json ms = Json::array({Json{{"version", "0.4"}, {"axes", ome_axes()}, {"datasets", ome_datasets(root, p, l)}}});
-      write_if_changed(dir / ".zattrs", python_json_dumps(Json{{"multiscales", ms}}));
-    }
-  }
-  if (any_zarr3) write_if_changed(root / "zarr.json", python_json_dumps(Json{{"zarr_format", 3}, {"node_type", "group"}}));
-  if (any_zarr2) write_if_changed(root / ".zgroup", zgroup);
-}
-
-std::string read_text(const fs::path& p) {
-  Bytes b = read_file(p);
-  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
-}
-
-/// Recursive copy to a temp sibling, then one rename: the target appears complete or not at all.
+/// Recursive copy to a staged sibling, then one rename: the target appears complete or not at all.
 void copy_tree_atomic(const fs::path& from, const fs::path& to) {
-  fs::path tmp = to.parent_path() / ("." + to.filename().string() + kTempMarker + random_token());
-  try {
-    fs::copy(from, tmp, fs::copy_options::recursive);
-    fs::rename(tmp, to);
-  } catch (const fs::filesystem_error& e) {
-    std::error_code ec;
-    fs::remove_all(tmp, ec);
-    fail(ErrorKind::Io, "cannot copy " + from.string() + " to " + to.string() + ": " + e.code().message());
-  }
+  StagedDir staged(to, "copy");
+  std::error_code ec;
+  fs::copy(from, staged.path(), fs::copy_options::recursive, ec);
+  if (ec) fail_errno(ec.value(), "cannot copy " + from.string() + " to " + to.string());
+  staged.commit();
 }
 
 Vec3 round_up(Vec3 v, Vec3 m) { return v.ceil_div(m) * m; }
@@ -227,56 +50,25 @@ Vec3 round_up(Vec3 v, Vec3 m) { return v.ceil_div(m) * m; }
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
-// Free functions
-
-fs::path resolve_mag_path(const fs::path& root, const LayerProperties& layer, const MagEntry& entry) {
-  if (entry.path) {
-    if (is_remote(*entry.path))
-      fail(ErrorKind::Unsupported, "mag " + entry.mag.long_name() + " of layer '" + layer.name +
-                                       "' is remote (" + *entry.path + "); only local paths are supported");
-    fs::path p(*entry.path);
-    return resolve(p.is_absolute() ? p : root / p);
-  }
-  for (const auto& name : {entry.mag.short_name(), entry.mag.long_name()}) {
-    fs::path p = root / layer.name / name;
-    if (fs::exists(p)) return resolve(p);
-  }
-  fail(ErrorKind::NotFound, "mag " + entry.mag.long_name() + " of layer '" + layer.name + "': neither " +
-                                (root / layer.name / entry.mag.short_name()).string() + " nor " +
-                                entry.mag.long_name() + " exists");
-}
-
-bool is_foreign_mag_entry(const fs::path& root, const LayerProperties& layer, const MagEntry& entry) {
-  if (entry.path && is_remote(*entry.path)) return true;
-  try {
-    return resolve_mag_path(root, layer, entry).parent_path() != resolve(root / layer.name);
-  } catch (const Error&) {
-    return false;  // legacy entry without a folder: it would be created inside the layer
-  }
-}
-
-Vec3 default_shard_shape(DataFormat format, const LayerProperties& layer, Vec3 chunk_shape) {
-  switch (format) {
-    case DataFormat::Zarr: return chunk_shape;
-    case DataFormat::Wkw: return chunk_shape * 32;  // DEFAULT_WKW_FILE_LEN
-    default: break;
-  }
-  if (!layer.mags.empty() && layer.bounding_box.size.z <= chunk_shape.z) return chunk_shape * Vec3(128, 128, 1);
-  return chunk_shape * 32;  // DEFAULT_CHUNKS_PER_SHARD: 1024^3 for 32^3 chunks
-}
-
-// ---------------------------------------------------------------------------------------------
 // Opening, creating, saving
 
-Dataset::Dataset(fs::path root, bool read_only) : root_(fs::absolute(root).lexically_normal()), read_only_(read_only) {
-  if (root_.has_filename() == false) root_ = root_.parent_path();
+namespace {
+fs::path normal_root(const fs::path& root) {
+  fs::path r = fs::absolute(root).lexically_normal();
+  return r.has_filename() ? r : r.parent_path();
 }
+}  // namespace
 
-std::shared_ptr<Dataset> Dataset::open(const fs::path& root, bool read_only) {
+Dataset::Dataset(Key, const fs::path& root, bool read_only, std::shared_ptr<ChunkCache> cache)
+    : root_(normal_root(root)),
+      read_only_(read_only),
+      cache_(std::move(cache)),
+      store_(root_, read_only, [this] { views_.clear(); }) {}
+
+std::shared_ptr<Dataset> Dataset::open(const fs::path& root, bool read_only, std::shared_ptr<ChunkCache> cache) {
   if (!fs::is_directory(root)) fail(ErrorKind::NotFound, "dataset folder not found: " + root.string());
-  std::shared_ptr<Dataset> ds(new Dataset(root, read_only));
-  ds->disk_text_ = read_text(ds->root_ / kPropertiesFile);
-  ds->props_ = DatasetProperties::parse(ds->disk_text_);
+  auto ds = std::make_shared<Dataset>(Key{}, root, read_only, std::move(cache));
+  ds->store_.reload();
   return ds;
 }
 
@@ -287,15 +79,14 @@ std::shared_ptr<Dataset> Dataset::create(const fs::path& root, const VoxelSize& 
     fail(ErrorKind::NotEmpty, "cannot create a dataset at " + root.string() + ": the folder is not empty");
   parse_length_unit(voxel_size.unit);
   bool created = fs::create_directories(root);
-  std::shared_ptr<Dataset> ds(new Dataset(root, false));
+  auto ds = std::make_shared<Dataset>(Key{}, root, false, nullptr);
   try {
     DatasetProperties p;
     p.id = Json{{"name", ds->root_.filename().string()}, {"team", ""}};
     p.voxel_size = voxel_size;
     p.voxel_size.unit = parse_length_unit(voxel_size.unit);
     std::lock_guard g(ds->mutex_);
-    ds->save_locked(p);
-    ds->props_ = p;
+    ds->store_.create(p);
   } catch (...) {
     std::error_code ec;
     if (created) fs::remove_all(root, ec);
@@ -306,50 +97,18 @@ std::shared_ptr<Dataset> Dataset::create(const fs::path& root, const VoxelSize& 
 
 DatasetProperties Dataset::properties() const {
   std::lock_guard g(mutex_);
-  return props_;
+  return store_.properties();
 }
 
 void Dataset::reload() {
   std::lock_guard g(mutex_);
-  std::string text = read_text(root_ / kPropertiesFile);
-  props_ = DatasetProperties::parse(text);
-  disk_text_ = std::move(text);
-  views_.clear();
-}
-
-void Dataset::ensure_writable() const {
-  if (read_only_) fail(ErrorKind::ReadOnly, "dataset " + root_.string() + " is read-only, the changes will not be saved");
-}
-
-void Dataset::sync_from_disk_locked() {
-  auto bytes = read_file_if_exists(root_ / kPropertiesFile);
-  if (!bytes) fail(ErrorKind::NotFound, std::string(kPropertiesFile) + " vanished from " + root_.string());
-  std::string text(reinterpret_cast<const char*>(bytes->data()), bytes->size());
-  if (text == disk_text_) return;
-  // Another process saved since we read: build on its version instead of overwriting it.
-  props_ = DatasetProperties::parse(text);
-  disk_text_ = std::move(text);
-  views_.clear();
-}
-
-void Dataset::save_locked(const DatasetProperties& props) {
-  std::string text = props.dump();
-  write_group_files(root_, props);
-  try {
-    write_file_atomic(root_ / kPropertiesFile, text);
-  } catch (...) {
-    try {
-      write_group_files(root_, props_);
-    } catch (...) {
-    }
-    throw;
-  }
-  disk_text_ = std::move(text);
+  store_.reload();
 }
 
 void Dataset::prune_views_locked() {
+  const DatasetProperties& props = store_.properties();
   for (auto it = views_.begin(); it != views_.end();) {
-    const auto* l = props_.find_layer(it->first.first);
+    const auto* l = props.find_layer(it->first.first);
     const MagEntry* m = l ? l->find_mag(Mag::parse(it->first.second)) : nullptr;
     if (!m || m->path != it->second.path) it = views_.erase(it);
     else ++it;
@@ -358,23 +117,16 @@ void Dataset::prune_views_locked() {
 
 void Dataset::transact(const std::function<void(DatasetProperties&, UndoList&)>& change,
                        const std::function<void(const DatasetProperties&)>& after_save) {
-  ensure_writable();
   std::lock_guard g(mutex_);
-  PropertiesLock lock(root_);
-  sync_from_disk_locked();
-  DatasetProperties next = props_;
-  UndoList undo;
   try {
-    change(next, undo);
-    save_locked(next);
+    store_.transact(change, [&](const DatasetProperties& p) {
+      prune_views_locked();
+      if (after_save) after_save(p);
+    });
   } catch (...) {
-    run_undo(undo);
     prune_views_locked();  // views opened for the failed change must not outlive it
     throw;
   }
-  props_ = std::move(next);
-  prune_views_locked();
-  if (after_save) after_save(props_);
 }
 
 void Dataset::mutate(const std::function<void(DatasetProperties&)>& change) {
@@ -384,14 +136,8 @@ void Dataset::mutate(const std::function<void(DatasetProperties&)>& change) {
 void Dataset::update_properties(const std::function<void(DatasetProperties&)>& change) { mutate(change); }
 
 void Dataset::replace_properties(const std::string& text) {
-  ensure_writable();
-  DatasetProperties parsed = DatasetProperties::parse(text);
   std::lock_guard g(mutex_);
-  PropertiesLock lock(root_);
-  write_group_files(root_, parsed);
-  write_file_atomic(root_ / kPropertiesFile, text);
-  props_ = std::move(parsed);
-  disk_text_ = text;
+  store_.replace(text);
   prune_views_locked();
 }
 
@@ -400,18 +146,23 @@ void Dataset::replace_properties(const std::string& text) {
 
 fs::path Dataset::mag_path(const std::string& layer, const Mag& mag) const {
   std::lock_guard g(mutex_);
-  const auto& l = require_layer(props_, layer, root_);
-  const auto* m = l.find_mag(mag);
-  if (!m) fail(ErrorKind::NotFound, "layer '" + layer + "' has no mag " + mag.long_name());
-  return resolve_mag_path(root_, l, *m);
+  const auto& l = require_layer(store_.properties(), layer, root_);
+  return resolve_mag_path(root_, l, require_mag(l, mag));
 }
 
 bool Dataset::is_foreign_mag(const std::string& layer, const Mag& mag) const {
   std::lock_guard g(mutex_);
-  const auto& l = require_layer(props_, layer, root_);
-  const auto* m = l.find_mag(mag);
-  if (!m) fail(ErrorKind::NotFound, "layer '" + layer + "' has no mag " + mag.long_name());
-  return is_foreign_mag_entry(root_, l, *m);
+  const auto& l = require_layer(store_.properties(), layer, root_);
+  return is_foreign_mag_entry(root_, l, require_mag(l, mag));
+}
+
+std::optional<Mag> Dataset::finest_mag(const std::string& layer) const {
+  std::lock_guard g(mutex_);
+  const auto& l = require_layer(store_.properties(), layer, root_);
+  if (l.mags.empty()) return std::nullopt;
+  return std::min_element(l.mags.begin(), l.mags.end(),
+                          [](const MagEntry& a, const MagEntry& b) { return Mag::less_by_max_dim(a.mag, b.mag); })
+      ->mag;
 }
 
 std::shared_ptr<MagView> Dataset::mag_view_locked(const LayerProperties& l, const MagEntry& m) const {
@@ -419,7 +170,7 @@ std::shared_ptr<MagView> Dataset::mag_view_locked(const LayerProperties& l, cons
   auto it = views_.find(key);
   if (it != views_.end()) return it->second.view;
   fs::path dir = resolve_mag_path(root_, l, m);
-  std::shared_ptr<Array> array = open_array(dir);
+  std::shared_ptr<Array> array = open_array(dir, cache_);
   bool ro = read_only_ || is_foreign_mag_entry(root_, l, m);
   auto view = std::make_shared<MagView>(array, m.mag, l.array_axes(), l.num_channels,
                                         static_cast<int>(m.channel_index.value_or(0)), ro);
@@ -429,10 +180,8 @@ std::shared_ptr<MagView> Dataset::mag_view_locked(const LayerProperties& l, cons
 
 std::shared_ptr<MagView> Dataset::mag_view(const std::string& layer, const Mag& mag) const {
   std::lock_guard g(mutex_);
-  const auto& l = require_layer(props_, layer, root_);
-  const auto* m = l.find_mag(mag);
-  if (!m) fail(ErrorKind::NotFound, "layer '" + layer + "' has no mag " + mag.long_name());
-  return mag_view_locked(l, *m);
+  const auto& l = require_layer(store_.properties(), layer, root_);
+  return mag_view_locked(l, require_mag(l, mag));
 }
 
 void Dataset::resize_mags_locked(const LayerProperties& layer, UndoList& undo) {
@@ -518,7 +267,7 @@ void Dataset::delete_layer(const std::string& layer) {
 void Dataset::rename_layer(const std::string& from, const std::string& to) {
   if (from == to) {
     std::lock_guard g(mutex_);
-    require_layer(props_, from, root_);
+    require_layer(store_.properties(), from, root_);
     return;
   }
   if (!is_valid_layer_name(to)) fail(ErrorKind::InvalidArgument, "invalid layer name '" + to + "'");
@@ -556,95 +305,11 @@ void Dataset::rename_layer(const std::string& from, const std::string& to) {
 
 namespace {
 
-struct NewMagShapes {
-  Vec3 chunk, shard;
-  bool compress;
-};
-
-NewMagShapes resolve_mag_options(const LayerProperties& l, const MagOptions& o) {
-  NewMagShapes s;
-  s.chunk = o.chunk_shape.value_or(Vec3::full(32));
-  check_shape(s.chunk, "chunk shape");
-  if (l.data_format == DataFormat::Zarr && o.shard_shape && *o.shard_shape != s.chunk)
-    fail(ErrorKind::InvalidArgument, "zarr (v2) layers have no sharding: shard shape must equal the chunk shape");
-  s.shard = o.shard_shape.value_or(default_shard_shape(l.data_format, l, s.chunk));
-  check_shape(s.shard, "shard shape");
-  for (int i = 0; i < 3; ++i)
-    if (s.shard[i] % s.chunk[i] != 0)
-      fail(ErrorKind::InvalidArgument, "shard shape " + s.shard.to_string() + " is not a multiple of the chunk shape " +
-                                           s.chunk.to_string());
-  if (l.data_format == DataFormat::Wkw) {
-    if (s.chunk.x != s.chunk.y || s.chunk.y != s.chunk.z || s.shard.x != s.shard.y || s.shard.y != s.shard.z)
-      fail(ErrorKind::InvalidArgument, "WKW needs uniform chunk and shard shapes, got " + s.chunk.to_string() + " / " +
-                                           s.shard.to_string());
-    if (s.chunk.x > 32768 || s.shard.x / s.chunk.x > 32768)
-      fail(ErrorKind::InvalidArgument, "WKW block or file length too large");
-  }
-  if (s.shard.max_dim() > (int64_t{1} << 20)) fail(ErrorKind::InvalidArgument, "shard shape too large");
-  s.compress = o.compress.value_or(true);
-  return s;
-}
-
-/// Creates the array of a new mag in <layer>/<short> (shape = bbox rounded up to shards, 4.5) and
-/// appends its entry; registers the removal as undo.
-std::shared_ptr<Array> create_mag(const fs::path& root, LayerProperties& l, const Mag& mag, const NewMagShapes& s,
-                                  Dataset::UndoList& undo) {
-  require_new_mag(l, mag);
-  if (l.data_format != DataFormat::Zarr3 && l.data_format != DataFormat::Zarr && l.data_format != DataFormat::Wkw)
-    fail(ErrorKind::ReadOnly, "layer '" + l.name + "' is " + data_format_name(l.data_format) + ", which is read-only");
-  fs::path dir = root / l.name / mag.short_name();
-  ArraySpec spec;
-  spec.dtype = l.dtype;
-  spec.compress = s.compress;
-  spec.axis_names = l.array_axes();
-  Vec3 extent = round_up(l.bounding_box.bottom_right().ceil_div(mag.vec()), s.shard);
-  for (const auto& name : spec.axis_names) {
-    int64_t shape = 1, chunk = 1, shard = 1;
-    if (name == "c") shape = chunk = shard = l.num_channels;
-    else if (name.size() == 1 && (name[0] == 'x' || name[0] == 'y' || name[0] == 'z')) {
-      int i = name[0] - 'x';
-      shape = extent[i], chunk = s.chunk[i], shard = s.shard[i];
-    } else {
-      for (const auto& a : l.additional_axes)
-        if (a.name == name) shape = std::max<int64_t>(a.upper, 1);
-    }
-    spec.shape.push_back(shape);
-    spec.chunk_shape.push_back(chunk);
-    spec.shard_shape.push_back(shard);
-  }
-  bool folder_existed = fs::exists(dir);
-  if (folder_existed && !fs::is_directory(dir))
-    fail(ErrorKind::AlreadyExists, "cannot add mag " + mag.long_name() + ": " + dir.string() + " exists and is not a folder");
-  if (folder_existed && fs::exists(dir / "zarr.json")) fail(ErrorKind::AlreadyExists, dir.string() + " already holds an array");
-  fs::create_directories(dir);
-  std::unique_ptr<Array> array;
-  try {
-    array = create_array(dir, l.data_format, spec);
-  } catch (...) {
-    std::error_code ec;
-    if (!folder_existed) fs::remove_all(dir, ec);
-    throw;
-  }
-  undo.push_back([dir, folder_existed] {
-    if (!folder_existed) fs::remove_all(dir);
-    else
-      for (const char* f : {"zarr.json", ".zarray", "header.wkw"}) fs::remove(dir / f);
-  });
-  MagEntry e;
-  e.mag = mag;
-  e.path = "./" + l.name + "/" + mag.short_name();
-  if (l.data_format == DataFormat::Wkw) e.cube_length = s.shard.x;
-  e.axis_order = l.effective_axis_order();
-  l.mags.push_back(e);
-  return std::shared_ptr<Array>(std::move(array));
-}
-
 std::optional<int64_t> cube_length_of(const SourceMag& src) {
   if (src.entry.cube_length) return src.entry.cube_length;
   if (src.layer.data_format != DataFormat::Wkw) return std::nullopt;
   auto a = open_array(src.dir);
-  auto idx = xyz_axes(src.layer, a->meta());
-  return spatial(a->meta().shard_shape, idx).x;
+  return spatial(a->meta().shard_shape, xyz_axes(src.layer, a->meta())).x;
 }
 
 void check_compatible(const LayerProperties& l, const LayerProperties& src, bool check_format) {
@@ -666,8 +331,6 @@ void check_no_folder(const fs::path& root, const std::string& layer, const Mag& 
 }
 
 }  // namespace
-
-void check_mag_options(const LayerProperties& layer, const MagOptions& options) { resolve_mag_options(layer, options); }
 
 void Dataset::add_mag(const std::string& layer, const Mag& mag, const MagOptions& options) {
   transact([&](DatasetProperties& p, UndoList& undo) {
@@ -723,14 +386,12 @@ void Dataset::add_symlink_mag(const std::string& layer, const fs::path& target, 
       undo.push_back([layer_dir] { fs::remove_all(layer_dir); });
     }
     fs::path link = layer_dir / mag.short_name();
-    fs::path link_target = make_relative ? src.dir.lexically_relative(resolve(layer_dir)) : src.dir;
+    fs::path link_target = make_relative ? src.dir.lexically_relative(resolve_path(layer_dir)) : src.dir;
     fs::create_directory_symlink(link_target, link);
     undo.push_back([link] { fs::remove(link); });
-    MagEntry e;
-    e.mag = mag;
-    e.path = make_relative ? src.dir.lexically_relative(resolve(root_)).generic_string() : src.dir.generic_string();
-    if (l.data_format == DataFormat::Wkw) e.cube_length = cube_length_of(src);
-    e.axis_order = l.effective_axis_order();
+    // add_symlink_mag stores the target, relative to the dataset without "./", or absolute
+    MagEntry e = new_mag_entry(l, mag, cube_length_of(src));
+    e.path = make_relative ? src.dir.lexically_relative(resolve_path(root_)).generic_string() : src.dir.generic_string();
     l.mags.push_back(e);
     l.bounding_box = l.bounding_box.union_with(src.layer.bounding_box);
     resize_mags_locked(l, undo);
@@ -744,12 +405,9 @@ void Dataset::add_remote_mag(const std::string& layer, const fs::path& source_ma
     check_compatible(l, src.layer, true);
     const Mag mag = as_mag.value_or(src.entry.mag);
     require_new_mag(l, mag);
-    MagEntry e;
-    e.mag = mag;
+    MagEntry e = new_mag_entry(l, mag, cube_length_of(src));
     e.path = dump_path(src.dir, root_);
-    if (l.data_format == DataFormat::Wkw) e.cube_length = cube_length_of(src);
-    e.axis_order = l.effective_axis_order();
-    e.channel_index = src.entry.channel_index;
+    e.channel_index = src.entry.channel_index;  // the same array, so the same channels in it
     l.mags.push_back(e);
     l.bounding_box = l.bounding_box.union_with(src.layer.bounding_box);
     resize_mags_locked(l, undo);
@@ -781,19 +439,12 @@ void Dataset::add_copy_mag(const std::string& layer, const fs::path& source_mag_
     resize_mags_locked(l, undo);
     // Re-encode in steps of shard * mag (mag-1 coordinates), skipping all-fill blocks.
     BoundingBox region = src.layer.bounding_box.align_outward(mag);
-    Vec3 step = shapes.shard * mag.vec();
-    Vec3 first = region.top_left.floor_div(step) * step;
     Bytes buf;
-    for (int64_t x = first.x; x < region.bottom_right().x; x += step.x)
-      for (int64_t y = first.y; y < region.bottom_right().y; y += step.y)
-        for (int64_t z = first.z; z < region.bottom_right().z; z += step.z) {
-          BoundingBox block = BoundingBox{{x, y, z}, step}.intersect(region);
-          if (block.empty()) continue;
-          buf.assign(src_view->buffer_size(block), std::byte{0});
-          src_view->read(block, buf);
-          if (std::all_of(buf.begin(), buf.end(), [](std::byte b) { return b == std::byte{0}; })) continue;
-          dst.write(block, buf);
-        }
+    for_each_block(region, shapes.shard * mag.vec(), [&](const BoundingBox& block) {
+      buf.assign(src_view->buffer_size(block), std::byte{0});
+      src_view->read(block, buf);
+      if (std::any_of(buf.begin(), buf.end(), [](std::byte b) { return b != std::byte{0}; })) dst.write(block, buf);
+    });
   });
 }
 
@@ -809,12 +460,8 @@ void Dataset::add_fs_copy_mag(const std::string& layer, const fs::path& source_m
     fs::create_directories(dir.parent_path());
     copy_tree_atomic(src.dir, dir);
     undo.push_back([dir] { fs::remove_all(dir); });
-    MagEntry e;
-    e.mag = mag;
-    e.path = "./" + layer + "/" + mag.short_name();
-    if (l.data_format == DataFormat::Wkw) e.cube_length = cube_length_of(src);
-    e.axis_order = l.effective_axis_order();
-    e.channel_index = src.entry.channel_index;
+    MagEntry e = new_mag_entry(l, mag, cube_length_of(src));
+    e.channel_index = src.entry.channel_index;  // a byte copy of the array: the same channels in it
     l.mags.push_back(e);
     l.bounding_box = l.bounding_box.union_with(src.layer.bounding_box);
     resize_mags_locked(l, undo);
@@ -836,11 +483,8 @@ void Dataset::add_mag_for_existing_files(const std::string& layer, const Mag& ma
     if (array->meta().dtype != l.dtype)
       fail(ErrorKind::InvalidArgument, "the array in " + dir.string() + " has dtype " + dtype_name(array->meta().dtype) +
                                            ", the layer " + dtype_name(l.dtype));
-    MagEntry e;
-    e.mag = mag;
-    e.path = dump_path(dir, root_);
-    if (l.data_format == DataFormat::Wkw) e.cube_length = spatial(array->meta().shard_shape, xyz_axes(l, array->meta())).x;
-    e.axis_order = l.effective_axis_order();
+    MagEntry e = local_mag_entry(l, mag, array->meta());
+    e.path = dump_path(dir, root_);  // the folder found, <short> or <long>
     l.mags.push_back(e);
   });
 }
@@ -885,11 +529,7 @@ void Dataset::add_mag_from_zarrarray(const std::string& layer, const Mag& mag, c
           copy_tree_atomic(source, dir);
           undo.push_back([dir] { fs::remove_all(dir); });
         }
-        MagEntry e;
-        e.mag = mag;
-        e.path = "./" + layer + "/" + mag.short_name();
-        e.axis_order = l.effective_axis_order();
-        l.mags.push_back(e);
+        l.mags.push_back(local_mag_entry(l, mag, array->meta()));
         // layer.py L903-944: bbox size := max(size, array size in array voxels), topLeft kept
         Vec3 size = spatial(array->meta().shape, xyz_axes(l, array->meta()));
         l.bounding_box.size = Vec3::max(l.bounding_box.size, size);
@@ -958,34 +598,26 @@ std::optional<int64_t> buffer_max(DType t, const Bytes& buf) {
 }  // namespace
 
 std::optional<int64_t> Dataset::refresh_largest_segment_id(const std::string& layer) {
-  ensure_writable();
   LayerProperties l;
   {
     std::lock_guard g(mutex_);
-    l = require_layer(props_, layer, root_);
+    store_.ensure_writable();
+    l = require_layer(store_.properties(), layer, root_);
   }
   if (l.category != Category::Segmentation)
     fail(ErrorKind::InvalidArgument, "layer '" + layer + "' is a color layer and has no largestSegmentId");
   std::optional<int64_t> result;
-  if (!l.mags.empty()) {
-    const MagEntry* finest = &l.mags.front();
-    for (const auto& m : l.mags)
-      if (m.mag.max_dim() < finest->mag.max_dim()) finest = &m;
-    auto view = mag_view(layer, finest->mag);
+  if (std::optional<Mag> finest = finest_mag(layer)) {
+    auto view = mag_view(layer, *finest);
     if (!l.is_plain_3d()) fail(ErrorKind::Unsupported, "refresh_largest_segment_id supports 3D layers only");
-    BoundingBox region = l.bounding_box.align_outward(finest->mag);
-    Vec3 step = Vec3::full(128) * finest->mag.vec();  // bounded memory per block
+    BoundingBox region = l.bounding_box.align_outward(*finest);
     Bytes buf;
-    for (int64_t x = region.top_left.x; x < region.bottom_right().x; x += step.x)
-      for (int64_t y = region.top_left.y; y < region.bottom_right().y; y += step.y)
-        for (int64_t z = region.top_left.z; z < region.bottom_right().z; z += step.z) {
-          BoundingBox block = BoundingBox{{x, y, z}, step}.intersect(region);
-          if (block.empty()) continue;
-          buf.assign(view->buffer_size(block), std::byte{0});
-          view->read(block, buf);
-          auto m = buffer_max(l.dtype, buf);
-          if (m && (!result || *m > *result)) result = m;
-        }
+    for_each_block(region, Vec3::full(128) * finest->vec(), [&](const BoundingBox& block) {  // bounded memory
+      buf.assign(view->buffer_size(block), std::byte{0});
+      view->read(block, buf);
+      auto m = buffer_max(l.dtype, buf);
+      if (m && (!result || *m > *result)) result = m;
+    });
   }
   set_largest_segment_id(layer, result);
   return result;

@@ -13,19 +13,16 @@
 #include <string>
 #include <vector>
 
+#include "dataset/mag_paths.hpp"
 #include "dataset/mag_view.hpp"
+#include "dataset/new_mag.hpp"
 #include "dataset/properties.hpp"
+#include "dataset/properties_store.hpp"
+#include "formats/chunk_cache.hpp"
 
 namespace wkfs {
 
 namespace fs = std::filesystem;
-
-/// Options of add_mag and friends; unset fields take the library's defaults (notes 4.4).
-struct MagOptions {
-  std::optional<Vec3> chunk_shape;
-  std::optional<Vec3> shard_shape;
-  std::optional<bool> compress;  // default true
-};
 
 /// Arguments of Dataset.add_layer.
 struct LayerSpec {
@@ -39,14 +36,23 @@ struct LayerSpec {
 };
 
 class Dataset {
+  struct Key {  // only open() and create() make a Dataset, through make_shared
+    explicit Key() = default;
+  };
+
  public:
-  /// Opens an existing dataset folder (reads datasource-properties.json).
-  static std::shared_ptr<Dataset> open(const fs::path& root, bool read_only = false);
+  Dataset(Key, const fs::path& root, bool read_only, std::shared_ptr<ChunkCache> cache);
+  /// Opens an existing dataset folder (reads datasource-properties.json); the arrays of its mag
+  /// views share `cache` (null: no caching of decoded chunks).
+  static std::shared_ptr<Dataset> open(const fs::path& root, bool read_only = false,
+                                       std::shared_ptr<ChunkCache> cache = nullptr);
   /// Creates a new dataset; the folder must be absent or empty.
   static std::shared_ptr<Dataset> create(const fs::path& root, const VoxelSize& voxel_size);
 
   const fs::path& root() const { return root_; }
   bool read_only() const { return read_only_; }
+  /// The decoded-chunk cache its arrays use (null: none), for arrays opened beside it (lazy mags).
+  const std::shared_ptr<ChunkCache>& chunk_cache() const { return cache_; }
   /// A snapshot of the current properties.
   DatasetProperties properties() const;
   /// Re-reads the properties file (after a change made outside this object).
@@ -88,24 +94,24 @@ class Dataset {
   std::shared_ptr<MagView> mag_view(const std::string& layer, const Mag& mag) const;
   /// True if the mag's resolved folder is not <dataset>/<layer>/... (read-only in the library).
   bool is_foreign_mag(const std::string& layer, const Mag& mag) const;
+  /// The layer's finest mag, the library's way (smallest max dimension, first of equals); nullopt
+  /// for a layer without mags.
+  std::optional<Mag> finest_mag(const std::string& layer) const;
+  /// MagView.compress(): rewrites an uncompressed local mag compressed, swapped in atomically
+  /// (dataset/mag_compression.cpp); returns false if it already was compressed.
+  bool compress_mag(const std::string& layer, const Mag& mag);
 
   /// Undo steps of a mutation's file changes, run in reverse order if the mutation fails.
-  using UndoList = std::vector<std::function<void()>>;
+  using UndoList = PropertiesStore::UndoList;
 
  private:
-  Dataset(fs::path root, bool read_only);
   /// Runs `change` on a copy of the properties, then saves it atomically; on throw, nothing changes.
   void mutate(const std::function<void(DatasetProperties&)>& change);
-  void save_locked(const DatasetProperties& props);
-  /// mutate() with file steps: `change` may change files and register their undo; `after_save`
-  /// runs once the new properties are stored (deletions that must come last).
+  /// PropertiesStore::transact under the mutex, keeping the cached views in step.
   void transact(const std::function<void(DatasetProperties&, UndoList&)>& change,
                 const std::function<void(const DatasetProperties&)>& after_save = {});
-  /// Adopts the file on disk if another process changed it since we read it.
-  void sync_from_disk_locked();
   /// Drops cached views of mags that are gone or moved.
   void prune_views_locked();
-  void ensure_writable() const;
   /// Resizes every local, non-foreign mag of `layer` to its bounding box (notes 4.5 rounding).
   void resize_mags_locked(const LayerProperties& layer, UndoList& undo);
   std::shared_ptr<MagView> mag_view_locked(const LayerProperties& layer, const MagEntry& entry) const;
@@ -117,24 +123,10 @@ class Dataset {
 
   fs::path root_;
   bool read_only_;
-  mutable std::mutex mutex_;
-  DatasetProperties props_;
-  std::string disk_text_;  // the properties file as last read or written by us
+  std::shared_ptr<ChunkCache> cache_;
+  mutable std::mutex mutex_;  // guards store_ and views_
+  PropertiesStore store_;
   mutable std::map<std::pair<std::string, std::string>, CachedView> views_;  // (layer, long mag name)
 };
-
-/// The folder of a mag entry as the library resolves it (notes 2.3): stored path relative to the
-/// dataset or absolute, else the legacy <layer>/<short> then <layer>/<long> lookup. Symlinks are
-/// followed. NotFound for a legacy entry with no folder, Unsupported for a remote (URL) path.
-fs::path resolve_mag_path(const fs::path& root, const LayerProperties& layer, const MagEntry& entry);
-/// True if the entry's folder is not directly inside <root>/<layer> (or is remote).
-bool is_foreign_mag_entry(const fs::path& root, const LayerProperties& layer, const MagEntry& entry);
-
-/// Validates add_mag options for a layer (powers of two, shard a multiple of chunk, WKW uniform,
-/// no sharding for zarr v2); InvalidArgument otherwise.
-void check_mag_options(const LayerProperties& layer, const MagOptions& options);
-
-/// The library's default shard shape for a new mag (notes 4.4).
-Vec3 default_shard_shape(DataFormat format, const LayerProperties& layer, Vec3 chunk_shape);
 
 }  // namespace wkfs

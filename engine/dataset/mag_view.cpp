@@ -61,9 +61,7 @@ ArrayRequest make_request(const std::vector<std::string>& axes, const Mag& mag, 
   for (const auto& name : axes) {
     int64_t begin = 0, size = 1, pos = -1;
     if (name == "c") begin = channel_offset, size = num_channels, pos = 0;
-    else if (name == "x") begin = b.top_left.x, size = b.size.x, pos = 1;
-    else if (name == "y") begin = b.top_left.y, size = b.size.y, pos = 2;
-    else if (name == "z") begin = b.top_left.z, size = b.size.z, pos = 3;
+    else if (int i = spatial_index(name); i >= 0) begin = b.top_left[i], size = b.size[i], pos = i + 1;
     else {
       auto it = extra.find(name);
       if (it == extra.end())
@@ -79,7 +77,7 @@ ArrayRequest make_request(const std::vector<std::string>& axes, const Mag& mag, 
   }
   for (const auto& [name, v] : extra) {
     (void)v;
-    if (axis_index(axes, name) < 0 || name == "c" || name == "x" || name == "y" || name == "z")
+    if (axis_index(axes, name) < 0 || name == "c" || spatial_index(name) >= 0)
       fail(ErrorKind::InvalidArgument, "the layer has no additional axis \"" + name + "\"");
   }
   // to_cxyz[i] = index in the squeezed array order of the i-th axis of (c,)x,y,z
@@ -133,6 +131,16 @@ void MagView::write(const BoundingBox& mag1_box, ByteSpan in, const std::map<std
   Bytes tmp(need);
   transpose(array_->meta().elem_size(), in.data(), cxyz_shape, inverse, tmp.data());
   array_->write(r.box, tmp);
+}
+
+void for_each_block(const BoundingBox& region, const Vec3& step, const std::function<void(const BoundingBox&)>& fn) {
+  Vec3 first = region.top_left.floor_div(step) * step;
+  for (int64_t x = first.x; x < region.bottom_right().x; x += step.x)
+    for (int64_t y = first.y; y < region.bottom_right().y; y += step.y)
+      for (int64_t z = first.z; z < region.bottom_right().z; z += step.z) {
+        BoundingBox block = BoundingBox{{x, y, z}, step}.intersect(region);
+        if (!block.empty()) fn(block);
+      }
 }
 
 }  // namespace wkfs

@@ -1,5 +1,6 @@
 #pragma once
 // Region access to one mag of one layer in mag-1 coordinates, as webknossos-libs' MagView.
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -39,5 +40,9 @@ class MagView {
   int channel_offset_;
   bool read_only_;
 };
+
+/// Calls fn for every cell of the grid of `step`-sized boxes at multiples of `step` that meets
+/// `region`, clipped to it: block-wise reads and writes with bounded memory.
+void for_each_block(const BoundingBox& region, const Vec3& step, const std::function<void(const BoundingBox&)>& fn);
 
 }  // namespace wkfs

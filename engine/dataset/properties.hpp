@@ -14,6 +14,11 @@
 
 namespace wkfs {
 
+/// The properties file at the dataset root, the lock file the library's writers take beside it,
+/// and the hidden folder where wkfs keeps its own state (lazy registrations).
+inline constexpr const char* kPropertiesFile = "datasource-properties.json";
+inline constexpr const char* kLockFile = "datasource-properties.json.__lock";
+inline constexpr const char* kStateDir = ".wkfs";
 
 enum class Category { Color, Segmentation };
 

@@ -116,8 +116,7 @@ void Array::read(const NdBox& box, MutableByteSpan out) const {
       ChunkKey key{file.string(), static_cast<uint64_t>(st.st_ino),
                    static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
                    static_cast<uint64_t>(st.st_size), linear_index(local, cps)};
-      auto& cache = ChunkCache::instance();
-      std::shared_ptr<const Bytes> data = cache.get(key);
+      std::shared_ptr<const Bytes> data = cache_ ? cache_->get(key) : nullptr;
       if (!data) {
         auto decoded = decode_chunk(fd, static_cast<uint64_t>(st.st_size), file, local);
         if (!decoded) return;  // not stored: fill
@@ -126,7 +125,7 @@ void Array::read(const NdBox& box, MutableByteSpan out) const {
                                        std::to_string(decoded->size()) + " bytes, expected " +
                                        std::to_string(meta_.chunk_bytes()));
         data = std::make_shared<const Bytes>(std::move(*decoded));
-        cache.put(key, data);
+        if (cache_) cache_->put(key, data);
       }
       NdBox part = in_shard.intersect(NdBox{chunk_begin, meta_.chunk_shape});
       copy_box(es, data->data(), meta_.chunk_shape, sub(part.begin, chunk_begin), out.data(),

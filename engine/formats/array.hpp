@@ -17,6 +17,7 @@
 #include "core/data_format.hpp"
 #include "core/dtype.hpp"
 #include "core/vec.hpp"
+#include "formats/chunk_cache.hpp"
 
 namespace wkfs {
 
@@ -76,6 +77,9 @@ class Array {
   /// file exists" means "the shard is computed".
   void set_store_fill_chunks(bool store) { store_fill_chunks_ = store; }
 
+  /// Decoded chunks are looked up in and added to `cache` (null: every read decodes).
+  void set_chunk_cache(std::shared_ptr<ChunkCache> cache) { cache_ = std::move(cache); }
+
  protected:
   Array(fs::path path, ArrayMeta meta) : path_(std::move(path)), meta_(std::move(meta)) {}
 
@@ -109,7 +113,8 @@ class Array {
   // shards proceed in parallel (lock striping by shard index).
   static constexpr size_t kShardLockStripes = 64;
   mutable std::array<std::mutex, kShardLockStripes> shard_locks_;
-  bool store_fill_chunks_ = false;  // serialises read-modify-write of shards within this process
+  bool store_fill_chunks_ = false;
+  std::shared_ptr<ChunkCache> cache_;
 };
 
 /// What a new array looks like; formats take what applies to them (WKW: chunk = block, shard = file,
@@ -131,7 +136,7 @@ std::unique_ptr<Array> create_array(const fs::path& mag_dir, DataFormat format, 
 void require_no_array(const fs::path& mag_dir);
 
 /// Opens the array in `mag_dir` by what is there: zarr.json (Zarr3), .zarray (Zarr v2) or
-/// header.wkw (WKW). NotFound / InvalidArgument otherwise.
-std::unique_ptr<Array> open_array(const fs::path& mag_dir);
+/// header.wkw (WKW), its reads cached in `cache` (null: no caching). NotFound / InvalidArgument otherwise.
+std::unique_ptr<Array> open_array(const fs::path& mag_dir, std::shared_ptr<ChunkCache> cache = nullptr);
 
 }  // namespace wkfs

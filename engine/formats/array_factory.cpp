@@ -12,13 +12,21 @@ void require_no_array(const fs::path& mag_dir) {
       fail(ErrorKind::AlreadyExists, "an array already exists in " + mag_dir.string() + " (" + meta_file + ")");
 }
 
-std::unique_ptr<Array> open_array(const fs::path& mag_dir) {
+namespace {
+std::unique_ptr<Array> open_by_metadata(const fs::path& mag_dir) {
   if (fs::exists(mag_dir / "zarr.json")) return open_zarr3_array(mag_dir);
   if (fs::exists(mag_dir / ".zarray")) return open_zarr2_array(mag_dir);
   if (fs::exists(mag_dir / "header.wkw")) return open_wkw_array(mag_dir);
   if (!fs::exists(mag_dir)) fail(ErrorKind::NotFound, "mag folder not found: " + mag_dir.string());
   fail(ErrorKind::InvalidArgument,
        "no array in " + mag_dir.string() + " (expected zarr.json, .zarray or header.wkw)");
+}
+}  // namespace
+
+std::unique_ptr<Array> open_array(const fs::path& mag_dir, std::shared_ptr<ChunkCache> cache) {
+  auto array = open_by_metadata(mag_dir);
+  array->set_chunk_cache(std::move(cache));
+  return array;
 }
 
 std::unique_ptr<Array> create_array(const fs::path& mag_dir, DataFormat format, const ArraySpec& spec) {

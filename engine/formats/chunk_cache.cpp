@@ -27,7 +27,7 @@ struct ChunkCache::Impl {
   std::list<Entry> lru;  // front = most recent
   std::unordered_map<ChunkKey, std::list<Entry>::iterator, KeyHash> map;
   size_t bytes = 0;
-  size_t capacity = 256u << 20;
+  size_t capacity = 0;
   uint64_t hits = 0, misses = 0;
 
   void evict() {
@@ -39,15 +39,13 @@ struct ChunkCache::Impl {
   }
 };
 
-ChunkCache::ChunkCache() : impl_(std::make_unique<Impl>()) {
-  if (const char* mb = std::getenv("WKFS_CHUNK_CACHE_MB")) impl_->capacity = std::strtoull(mb, nullptr, 10) << 20;
+size_t default_chunk_cache_bytes() {
+  if (const char* mb = std::getenv("WKFS_CHUNK_CACHE_MB")) return static_cast<size_t>(std::strtoull(mb, nullptr, 10)) << 20;
+  return size_t{256} << 20;
 }
-ChunkCache::~ChunkCache() = default;
 
-ChunkCache& ChunkCache::instance() {
-  static ChunkCache cache;
-  return cache;
-}
+ChunkCache::ChunkCache(size_t capacity_bytes) : impl_(std::make_unique<Impl>()) { impl_->capacity = capacity_bytes; }
+ChunkCache::~ChunkCache() = default;
 
 std::shared_ptr<const Bytes> ChunkCache::get(const ChunkKey& key) {
   std::lock_guard lock(impl_->mu);

@@ -1,5 +1,6 @@
 #pragma once
-// A bounded, process-wide LRU cache of decoded chunks, shared by all arrays.
+// A bounded LRU cache of decoded chunks. One is made per mount and handed to the arrays it opens
+// (through Dataset::open); arrays opened without one decode every read.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -20,24 +21,29 @@ struct ChunkKey {
   friend bool operator==(const ChunkKey&, const ChunkKey&) = default;
 };
 
+/// The default capacity: WKFS_CHUNK_CACHE_MB if set, else 256 MiB.
+size_t default_chunk_cache_bytes();
+
 class ChunkCache {
  public:
-  /// The process-wide instance.
-  static ChunkCache& instance();
+  /// An empty cache holding at most `capacity_bytes` of decoded chunks.
+  explicit ChunkCache(size_t capacity_bytes = default_chunk_cache_bytes());
+  ~ChunkCache();
+  ChunkCache(const ChunkCache&) = delete;
+  ChunkCache& operator=(const ChunkCache&) = delete;
+
   /// Cached chunk or nullptr.
   std::shared_ptr<const Bytes> get(const ChunkKey& key);
   /// Inserts (replacing) and evicts least recently used entries beyond the capacity.
   void put(const ChunkKey& key, std::shared_ptr<const Bytes> value);
-  /// Sets the capacity in bytes (default 256 MiB; WKFS_CHUNK_CACHE_MB overrides).
+  /// Sets the capacity in bytes, evicting down to it.
   void set_capacity(size_t bytes);
   size_t capacity() const;
   size_t size_bytes() const;
   uint64_t hits() const;
   uint64_t misses() const;
+  /// Drops every entry (the counters stay).
   void clear();
-
-  ChunkCache();
-  ~ChunkCache();
 
  private:
   struct Impl;

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "formats/metadata_file.hpp"
 #include "formats/zarr_codec_json.hpp"
 
 namespace wkfs {
@@ -23,26 +24,15 @@ namespace {
 
 constexpr size_t kMaxChunkBytes = size_t{1} << 32;
 
-const json* member(const json& obj, const char* name) {
-  auto it = obj.find(name);
-  return it == obj.end() ? nullptr : &*it;
-}
-
-const json& required(const json& obj, const char* name, const std::string& where) {
-  const json* v = member(obj, name);
-  if (!v) fail(ErrorKind::InvalidArgument, where + ": missing \"" + name + "\"");
-  return *v;
-}
-
 int level_of(const json& c, int fallback, int lo, int hi, const std::string& what) {
-  const json* l = member(c, "level");
+  const json* l = json_member(c, "level");
   return l && !l->is_null() ? static_cast<int>(json_int(*l, lo, hi, what + " level")) : fallback;
 }
 
 // numcodecs compressor configurations ({"id": ..., ...}).
 ByteCodec parse_compressor(const json& c, size_t elem_size, const std::string& where) {
   if (!c.is_object()) fail(ErrorKind::InvalidArgument, where + ": compressor must be an object or null");
-  const json& idj = required(c, "id", where + ": compressor");
+  const json& idj = json_required(c, "id", where + ": compressor");
   if (!idj.is_string()) fail(ErrorKind::InvalidArgument, where + ": compressor id must be a string");
   const std::string id = idj.get<std::string>();
   const std::string what = where + ": compressor '" + id + "'";
@@ -50,7 +40,7 @@ ByteCodec parse_compressor(const json& c, size_t elem_size, const std::string& w
   if (id == "zstd") {
     bc.kind = ByteCodec::Kind::Zstd;
     bc.level = level_of(c, 1, -131072, 22, what);
-    if (const json* k = member(c, "checksum"); k && k->is_boolean()) bc.checksum = k->get<bool>();
+    if (const json* k = json_member(c, "checksum"); k && k->is_boolean()) bc.checksum = k->get<bool>();
   } else if (id == "zlib") {
     bc.kind = ByteCodec::Kind::Zlib;
     bc.level = level_of(c, 1, 0, 9, what);
@@ -59,17 +49,17 @@ ByteCodec parse_compressor(const json& c, size_t elem_size, const std::string& w
     bc.level = level_of(c, 1, 0, 9, what);
   } else if (id == "blosc") {
     bc.kind = ByteCodec::Kind::Blosc;
-    const json* cname = member(c, "cname");
+    const json* cname = json_member(c, "cname");
     if (cname && !cname->is_string()) fail(ErrorKind::InvalidArgument, what + ": cname must be a string");
     bc.blosc.cname = cname ? cname->get<std::string>() : "lz4";
     check_blosc_cname(bc.blosc.cname, what);
-    if (const json* l = member(c, "clevel")) bc.blosc.clevel = static_cast<int>(json_int(*l, 0, 9, what + " clevel"));
+    if (const json* l = json_member(c, "clevel")) bc.blosc.clevel = static_cast<int>(json_int(*l, 0, 9, what + " clevel"));
     int shuffle = 1;
-    if (const json* s = member(c, "shuffle")) shuffle = static_cast<int>(json_int(*s, -1, 2, what + " shuffle"));
+    if (const json* s = json_member(c, "shuffle")) shuffle = static_cast<int>(json_int(*s, -1, 2, what + " shuffle"));
     if (shuffle == -1) shuffle = elem_size == 1 ? 2 : 1;  // numcodecs AUTOSHUFFLE
     bc.blosc.shuffle = shuffle;
     bc.blosc.typesize = elem_size;
-    if (const json* b = member(c, "blocksize"))
+    if (const json* b = json_member(c, "blocksize"))
       bc.blosc.blocksize = static_cast<size_t>(json_int(*b, 0, int64_t{1} << 31, what + " blocksize"));
   } else {
     fail(ErrorKind::InvalidArgument, where + ": unknown compressor '" + id + "'");
@@ -79,20 +69,20 @@ ByteCodec parse_compressor(const json& c, size_t elem_size, const std::string& w
 
 Zarr2Metadata parse_json(const json& j, const std::string& where) {
   if (!j.is_object()) fail(ErrorKind::InvalidArgument, where + ": not a JSON object");
-  const json& fmt = required(j, "zarr_format", where);
+  const json& fmt = json_required(j, "zarr_format", where);
   if (!fmt.is_number_integer() || fmt.get<int64_t>() != 2)
     fail(ErrorKind::InvalidArgument, where + ": zarr_format is " + fmt.dump() + ", expected 2");
 
   Zarr2Metadata md;
   ArrayMeta& m = md.meta;
-  m.shape = json_int_vector(required(j, "shape", where), 0, where + ": shape");
-  m.chunk_shape = json_int_vector(required(j, "chunks", where), 1, where + ": chunks");
+  m.shape = json_int_vector(json_required(j, "shape", where), 0, where + ": shape");
+  m.chunk_shape = json_int_vector(json_required(j, "chunks", where), 1, where + ": chunks");
   if (m.chunk_shape.size() != m.shape.size())
     fail(ErrorKind::InvalidArgument, where + ": chunks " + to_string(m.chunk_shape) +
                                          " does not match the rank of shape " + to_string(m.shape));
   m.shard_shape = m.chunk_shape;
 
-  const json& dt = required(j, "dtype", where);
+  const json& dt = json_required(j, "dtype", where);
   if (!dt.is_string()) fail(ErrorKind::InvalidArgument, where + ": unsupported dtype " + dt.dump());
   try {
     m.dtype = parse_zarr2_typestr(dt.get<std::string>(), md.codec.big_endian);
@@ -103,7 +93,7 @@ Zarr2Metadata parse_json(const json& j, const std::string& where) {
 
   m.fill_value = parse_fill_value(j.value("fill_value", json()), m.dtype, where + ": fill_value");
 
-  const json* order = member(j, "order");
+  const json* order = json_member(j, "order");
   std::string ord = order && order->is_string() ? order->get<std::string>() : "";
   if (ord == "F") {
     for (size_t i = m.rank(); i-- > 0;) md.codec.order.push_back(static_cast<int64_t>(i));
@@ -112,16 +102,16 @@ Zarr2Metadata parse_json(const json& j, const std::string& where) {
     fail(ErrorKind::InvalidArgument, where + ": order must be \"C\" or \"F\", got " + (order ? order->dump() : "nothing"));
   }
 
-  if (const json* f = member(j, "filters"); f && !f->is_null() && !(f->is_array() && f->empty())) {
+  if (const json* f = json_member(j, "filters"); f && !f->is_null() && !(f->is_array() && f->empty())) {
     std::string ids;
     if (f->is_array())
       for (const json& e : *f) ids += (ids.empty() ? "" : ",") + (e.is_object() ? e.value("id", std::string("?")) : e.dump());
     fail(ErrorKind::Unsupported, where + ": filters (" + ids + ") are not supported");
   }
-  if (const json* c = member(j, "compressor"); c && !c->is_null())
+  if (const json* c = json_member(j, "compressor"); c && !c->is_null())
     md.codec.byte_codecs.push_back(parse_compressor(*c, m.elem_size(), where));
 
-  if (const json* sep = member(j, "dimension_separator"); sep && !sep->is_null()) {
+  if (const json* sep = json_member(j, "dimension_separator"); sep && !sep->is_null()) {
     if (*sep == "/") md.separator = '/';
     else if (*sep != ".") fail(ErrorKind::InvalidArgument, where + ": unknown dimension_separator " + sep->dump());
   }
@@ -133,17 +123,7 @@ Zarr2Metadata parse_json(const json& j, const std::string& where) {
 }  // namespace
 
 Zarr2Metadata parse_zarray(std::string_view text, const std::string& where) {
-  json j;
-  try {
-    j = json::parse(text.begin(), text.end());
-  } catch (const json::exception& e) {
-    fail(ErrorKind::InvalidArgument, where + ": invalid JSON: " + e.what());
-  }
-  try {
-    return parse_json(j, where);
-  } catch (const json::exception& e) {
-    fail(ErrorKind::InvalidArgument, where + ": " + e.what());
-  }
+  return parse_metadata_json(text, where, parse_json);
 }
 
 std::string zarray_json(const ArraySpec& spec) {

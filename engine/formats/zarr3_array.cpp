@@ -3,10 +3,10 @@
 #include <sys/stat.h>
 
 #include <mutex>
-#include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
+#include "formats/metadata_file.hpp"
 #include "formats/zarr3_metadata.hpp"
 
 namespace wkfs {
@@ -79,22 +79,7 @@ class Zarr3Array final : public Array {
   fs::path shard_path(const VecN& shard_index) const override { return path() / md_.key.key(shard_index); }
 
   void resize(const VecN& new_shape) override {
-    if (new_shape.size() != meta().rank())
-      fail(ErrorKind::InvalidArgument, "resize of " + path().string() + ": shape " + to_string(new_shape) +
-                                           " does not have rank " + std::to_string(meta().rank()));
-    for (int64_t s : new_shape)
-      if (s < 0) fail(ErrorKind::InvalidArgument, "resize of " + path().string() + ": negative shape " + to_string(new_shape));
-    fs::path file = path() / "zarr.json";
-    // ordered_json keeps every key, known or not, in its place; only "shape" changes.
-    nlohmann::ordered_json j;
-    try {
-      j = nlohmann::ordered_json::parse(text_of(read_file(file)));
-    } catch (const nlohmann::json::exception& e) {
-      fail(ErrorKind::InvalidArgument, file.string() + ": invalid JSON: " + e.what());
-    }
-    if (!j.is_object()) fail(ErrorKind::InvalidArgument, file.string() + ": not a JSON object");
-    j["shape"] = std::vector<int64_t>(new_shape.begin(), new_shape.end());
-    write_file_atomic(file, j.dump());
+    rewrite_metadata_shape(path(), "zarr.json", new_shape, meta().rank());
     set_shape(new_shape);
   }
 

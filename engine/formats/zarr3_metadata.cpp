@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "formats/metadata_file.hpp"
 #include "formats/zarr_codec_json.hpp"
 
 namespace wkfs {
@@ -26,17 +27,6 @@ namespace {
 constexpr size_t kMaxChunkBytes = size_t{1} << 32;
 constexpr size_t kMaxShardEntries = size_t{1} << 24;
 
-const json* member(const json& obj, const char* name) {
-  auto it = obj.find(name);
-  return it == obj.end() ? nullptr : &*it;
-}
-
-const json& required(const json& obj, const char* name, const std::string& where) {
-  const json* v = member(obj, name);
-  if (!v) fail(ErrorKind::InvalidArgument, where + ": missing \"" + name + "\"");
-  return *v;
-}
-
 std::string json_string(const json& v, const std::string& what) {
   if (!v.is_string()) fail(ErrorKind::InvalidArgument, what + ": expected a string, got " + v.dump());
   return v.get<std::string>();
@@ -55,8 +45,8 @@ NamedConfig named_config(const json& v, const std::string& what) {
     return nc;
   }
   if (!v.is_object()) fail(ErrorKind::InvalidArgument, what + ": expected an object, got " + v.dump());
-  nc.name = json_string(required(v, "name", what), what + " name");
-  if (const json* c = member(v, "configuration")) {
+  nc.name = json_string(json_required(v, "name", what), what + " name");
+  if (const json* c = json_member(v, "configuration")) {
     if (!c->is_object())
       fail(ErrorKind::InvalidArgument, what + " '" + nc.name + "': configuration must be an object");
     nc.config = *c;
@@ -80,24 +70,24 @@ ByteCodec parse_byte_codec(const NamedConfig& nc, DType dtype, const std::string
   if (nc.name == "zstd") {
     bc.kind = ByteCodec::Kind::Zstd;
     bc.level = 0;
-    if (const json* l = member(c, "level")) bc.level = static_cast<int>(json_int(*l, -131072, 22, what + " level"));
-    if (const json* k = member(c, "checksum")) {
+    if (const json* l = json_member(c, "level")) bc.level = static_cast<int>(json_int(*l, -131072, 22, what + " level"));
+    if (const json* k = json_member(c, "checksum")) {
       if (!k->is_boolean()) fail(ErrorKind::InvalidArgument, what + ": checksum must be a boolean");
       bc.checksum = k->get<bool>();
     }
   } else if (nc.name == "gzip") {
     bc.kind = ByteCodec::Kind::Gzip;
     bc.level = 6;
-    if (const json* l = member(c, "level")) bc.level = static_cast<int>(json_int(*l, 0, 9, what + " level"));
+    if (const json* l = json_member(c, "level")) bc.level = static_cast<int>(json_int(*l, 0, 9, what + " level"));
   } else if (nc.name == "crc32c") {
     bc.kind = ByteCodec::Kind::Crc32c;
   } else if (nc.name == "blosc") {
     bc.kind = ByteCodec::Kind::Blosc;
-    bc.blosc.cname = json_string(required(c, "cname", what), what + " cname");
+    bc.blosc.cname = json_string(json_required(c, "cname", what), what + " cname");
     check_blosc_cname(bc.blosc.cname, what);
-    if (const json* l = member(c, "clevel")) bc.blosc.clevel = static_cast<int>(json_int(*l, 0, 9, what + " clevel"));
+    if (const json* l = json_member(c, "clevel")) bc.blosc.clevel = static_cast<int>(json_int(*l, 0, 9, what + " clevel"));
     bc.blosc.shuffle = 0;
-    if (const json* s = member(c, "shuffle")) {
+    if (const json* s = json_member(c, "shuffle")) {
       if (s->is_string()) {
         std::string sh = s->get<std::string>();
         if (sh == "noshuffle") bc.blosc.shuffle = 0;
@@ -109,9 +99,9 @@ ByteCodec parse_byte_codec(const NamedConfig& nc, DType dtype, const std::string
       }
     }
     bc.blosc.typesize = dtype_size(dtype);
-    if (const json* t = member(c, "typesize")) bc.blosc.typesize = static_cast<size_t>(json_int(*t, 1, 255, what + " typesize"));
+    if (const json* t = json_member(c, "typesize")) bc.blosc.typesize = static_cast<size_t>(json_int(*t, 1, 255, what + " typesize"));
     bc.blosc.blocksize = 0;
-    if (const json* b = member(c, "blocksize"))
+    if (const json* b = json_member(c, "blocksize"))
       bc.blosc.blocksize = static_cast<size_t>(json_int(*b, 0, int64_t{1} << 31, what + " blocksize"));
   } else {
     fail(ErrorKind::InvalidArgument, where + ": unknown codec '" + nc.name + "'");
@@ -120,7 +110,7 @@ ByteCodec parse_byte_codec(const NamedConfig& nc, DType dtype, const std::string
 }
 
 VecN parse_transpose_order(const json& c, size_t rank, const std::string& what) {
-  const json& o = required(c, "order", what);
+  const json& o = json_required(c, "order", what);
   VecN order(rank);
   if (o.is_string()) {
     std::string s = o.get<std::string>();
@@ -138,7 +128,7 @@ VecN parse_transpose_order(const json& c, size_t rank, const std::string& what) 
 ShardIndexLayout parse_sharding(const json& c, size_t rank, DType dtype, const VecN& shard_shape,
                                 VecN& inner_shape, ChunkCodec& inner, const std::string& where) {
   const std::string what = where + ": sharding_indexed";
-  inner_shape = json_int_vector(required(c, "chunk_shape", what), 1, what + " chunk_shape");
+  inner_shape = json_int_vector(json_required(c, "chunk_shape", what), 1, what + " chunk_shape");
   if (inner_shape.size() != rank)
     fail(ErrorKind::InvalidArgument, what + ": chunk_shape " + to_string(inner_shape) +
                                          " does not match the array rank " + std::to_string(rank));
@@ -152,13 +142,13 @@ ShardIndexLayout parse_sharding(const json& c, size_t rank, DType dtype, const V
     layout.chunks_per_shard[i] = shard_shape[i] / inner_shape[i];
   }
   checked_volume_bytes(layout.chunks_per_shard, 1, kMaxShardEntries, what + " chunks per shard");
-  inner = parse_chain(required(c, "codecs", what), rank, dtype, false, what + " codecs").codec;
-  layout.codec = parse_chain(required(c, "index_codecs", what), rank + 1, DType::UInt64, false,
+  inner = parse_chain(json_required(c, "codecs", what), rank, dtype, false, what + " codecs").codec;
+  layout.codec = parse_chain(json_required(c, "index_codecs", what), rank + 1, DType::UInt64, false,
                              what + " index_codecs").codec;
   if (layout.codec.compressed())
     fail(ErrorKind::InvalidArgument, what + ": index_codecs must not compress (" + layout.codec.summary() + ")");
   layout.at_end = true;
-  if (const json* loc = member(c, "index_location")) {
+  if (const json* loc = json_member(c, "index_location")) {
     std::string l = json_string(*loc, what + " index_location");
     if (l == "start") layout.at_end = false;
     else if (l != "end") fail(ErrorKind::InvalidArgument, what + ": unknown index_location '" + l + "'");
@@ -187,7 +177,7 @@ ParsedChain parse_chain(const json& codecs, size_t rank, DType dtype, bool allow
     } else if (nc.name == "bytes") {
       if (have_array_to_bytes) fail(ErrorKind::InvalidArgument, what + ": a second array-to-bytes codec");
       have_array_to_bytes = true;
-      if (const json* e = member(nc.config, "endian")) {
+      if (const json* e = json_member(nc.config, "endian")) {
         std::string en = json_string(*e, what + " endian");
         if (en == "big") pc.codec.big_endian = true;
         else if (en != "little") fail(ErrorKind::InvalidArgument, what + ": unknown endian '" + en + "'");
@@ -224,7 +214,7 @@ Zarr3ChunkKey parse_chunk_key(const json* v, const std::string& where) {
   } else if (nc.name != "default") {
     fail(ErrorKind::InvalidArgument, where + ": unknown chunk_key_encoding '" + nc.name + "'");
   }
-  if (const json* s = member(nc.config, "separator")) {
+  if (const json* s = json_member(nc.config, "separator")) {
     std::string sep = json_string(*s, where + ": chunk_key_encoding separator");
     if (sep != "/" && sep != ".")
       fail(ErrorKind::InvalidArgument, where + ": unknown chunk key separator '" + sep + "'");
@@ -235,41 +225,41 @@ Zarr3ChunkKey parse_chunk_key(const json* v, const std::string& where) {
 
 Zarr3Metadata parse_json(const json& j, const std::string& where) {
   if (!j.is_object()) fail(ErrorKind::InvalidArgument, where + ": not a JSON object");
-  const json& fmt = required(j, "zarr_format", where);
+  const json& fmt = json_required(j, "zarr_format", where);
   if (!fmt.is_number_integer() || fmt.get<int64_t>() != 3)
     fail(ErrorKind::InvalidArgument, where + ": zarr_format is " + fmt.dump() + ", expected 3");
-  if (const json* nt = member(j, "node_type"); nt && *nt != "array")
+  if (const json* nt = json_member(j, "node_type"); nt && *nt != "array")
     fail(ErrorKind::InvalidArgument, where + ": node_type is " + nt->dump() + ", not an array");
-  if (const json* st = member(j, "storage_transformers"); st && !(st->is_array() && st->empty()))
+  if (const json* st = json_member(j, "storage_transformers"); st && !(st->is_array() && st->empty()))
     fail(ErrorKind::Unsupported, where + ": storage_transformers are not supported");
 
   Zarr3Metadata md;
   ArrayMeta& m = md.meta;
-  m.shape = json_int_vector(required(j, "shape", where), 0, where + ": shape");
+  m.shape = json_int_vector(json_required(j, "shape", where), 0, where + ": shape");
   const size_t rank = m.shape.size();
 
-  std::string dt = json_string(required(j, "data_type", where), where + ": data_type");
+  std::string dt = json_string(json_required(j, "data_type", where), where + ": data_type");
   try {
     m.dtype = parse_dtype(dt);
   } catch (const Error&) {
     fail(ErrorKind::InvalidArgument, where + ": unknown data_type '" + dt + "'");
   }
 
-  NamedConfig grid = named_config(required(j, "chunk_grid", where), where + ": chunk_grid");
+  NamedConfig grid = named_config(json_required(j, "chunk_grid", where), where + ": chunk_grid");
   if (grid.name != "regular")
     fail(ErrorKind::Unsupported, where + ": chunk_grid '" + grid.name + "' is not supported");
-  m.shard_shape = json_int_vector(required(grid.config, "chunk_shape", where + ": chunk_grid"), 1,
+  m.shard_shape = json_int_vector(json_required(grid.config, "chunk_shape", where + ": chunk_grid"), 1,
                                   where + ": chunk_grid chunk_shape");
   if (m.shard_shape.size() != rank)
     fail(ErrorKind::InvalidArgument, where + ": chunk_grid chunk_shape " + to_string(m.shard_shape) +
                                          " does not match the rank of shape " + to_string(m.shape));
 
-  md.key = parse_chunk_key(member(j, "chunk_key_encoding"), where);
-  m.fill_value = parse_fill_value(required(j, "fill_value", where), m.dtype, where + ": fill_value");
+  md.key = parse_chunk_key(json_member(j, "chunk_key_encoding"), where);
+  m.fill_value = parse_fill_value(json_required(j, "fill_value", where), m.dtype, where + ": fill_value");
 
-  ParsedChain chain = parse_chain(required(j, "codecs", where), rank, m.dtype, true, where);
+  ParsedChain chain = parse_chain(json_required(j, "codecs", where), rank, m.dtype, true, where);
   if (chain.sharding) {
-    const json& codec = required(j, "codecs", where)[0];
+    const json& codec = json_required(j, "codecs", where)[0];
     md.sharding = parse_sharding(codec.is_object() ? codec.value("configuration", json::object()) : json::object(),
                                  rank, m.dtype, m.shard_shape, m.chunk_shape, md.codec, where);
   } else {
@@ -278,7 +268,7 @@ Zarr3Metadata parse_json(const json& j, const std::string& where) {
   }
   checked_volume_bytes(m.chunk_shape, m.elem_size(), kMaxChunkBytes, where + ": chunk shape");
 
-  if (const json* names = member(j, "dimension_names"); names && !names->is_null()) {
+  if (const json* names = json_member(j, "dimension_names"); names && !names->is_null()) {
     if (!names->is_array() || names->size() != rank)
       fail(ErrorKind::InvalidArgument, where + ": dimension_names must list one name per axis");
     for (const json& n : *names) m.axis_names.push_back(n.is_string() ? n.get<std::string>() : "");
@@ -297,17 +287,7 @@ json codec_json(const char* name, json config) {
 }  // namespace
 
 Zarr3Metadata parse_zarr3_metadata(std::string_view text, const std::string& where) {
-  json j;
-  try {
-    j = json::parse(text.begin(), text.end());
-  } catch (const json::exception& e) {
-    fail(ErrorKind::InvalidArgument, where + ": invalid JSON: " + e.what());
-  }
-  try {
-    return parse_json(j, where);
-  } catch (const json::exception& e) {
-    fail(ErrorKind::InvalidArgument, where + ": " + e.what());
-  }
+  return parse_metadata_json(text, where, parse_json);
 }
 
 std::string zarr3_metadata_json(const ArraySpec& spec) {

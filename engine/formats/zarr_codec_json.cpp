@@ -8,6 +8,17 @@
 
 namespace wkfs {
 
+const nlohmann::json* json_member(const nlohmann::json& obj, const char* name) {
+  auto it = obj.find(name);
+  return it == obj.end() ? nullptr : &*it;
+}
+
+const nlohmann::json& json_required(const nlohmann::json& obj, const char* name, const std::string& where) {
+  const nlohmann::json* v = json_member(obj, name);
+  if (!v) fail(ErrorKind::InvalidArgument, where + ": missing \"" + name + "\"");
+  return *v;
+}
+
 using nlohmann::json;
 
 int64_t json_int(const json& v, int64_t lo, int64_t hi, const std::string& what) {

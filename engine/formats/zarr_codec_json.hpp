@@ -11,6 +11,11 @@
 
 namespace wkfs {
 
+/// The member `name` of a JSON object, or nullptr.
+const nlohmann::json* json_member(const nlohmann::json& obj, const char* name);
+/// The member `name` of a JSON object; InvalidArgument naming `where` if it is missing.
+const nlohmann::json& json_required(const nlohmann::json& obj, const char* name, const std::string& where);
+
 /// A JSON integer (not bool, not fractional) in [lo, hi]; InvalidArgument naming `what` otherwise.
 int64_t json_int(const nlohmann::json& v, int64_t lo, int64_t hi, const std::string& what);
 

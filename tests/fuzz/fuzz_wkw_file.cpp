@@ -13,7 +13,6 @@
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
-#include "formats/chunk_cache.hpp"
 #include "formats/wkw_array.hpp"
 #include "formats/wkw_header.hpp"
 
@@ -61,7 +60,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   put(dir / "header.wkw", reinterpret_cast<const uint8_t*>(hb.data()), hb.size());
   const fs::path data_file = dir / "z0" / "y0" / "x0.wkw";
   put(data_file, data, size);
-  ChunkCache::instance().clear();
   try {
     auto a = open_wkw_array(dir);
     const auto edge = static_cast<int64_t>(h.file_len_vx());

@@ -345,6 +345,8 @@ void round_trip(const RoundTripCase& c, int writes, int reads) {
   SCOPED_TRACE(name_of(c));
   wt::TempDir tmp;
   auto a = make_array(tmp / "mag", c.dtype, c.channels, c.block, c.file, c.type);
+  auto cache = std::make_shared<ChunkCache>();
+  a->set_chunk_cache(cache);  // reads alternate between the cache and decoding from disk
   const size_t es = dtype_size(c.dtype);
   const int64_t len = 2 * c.block * c.file;
   Reference ref(es, static_cast<size_t>(c.channels), len);
@@ -368,13 +370,12 @@ void round_trip(const RoundTripCase& c, int writes, int reads) {
     a->write(box, in);
     store_box(ref, box, in);
     for (int r = 0; r < reads; ++r) {
-      if (r % 2 == 0) ChunkCache::instance().clear();  // decode from disk, not from the cache
+      if (r % 2 == 0) cache->clear();  // decode from disk, not from the cache
       NdBox rb = random_box(0, len + c.block);  // also beyond the written files
       ASSERT_EQ(read_box(*a, rb), expected_box(ref, rb)) << to_string(rb.begin) << "+" << to_string(rb.shape);
     }
   }
-  // a fresh open sees the same data
-  ChunkCache::instance().clear();
+  // a fresh open (without a cache) sees the same data
   auto b = open_wkw_array(tmp / "mag");
   NdBox all{{0, 0, 0, 0}, {c.channels, len, len, len}};
   ASSERT_EQ(read_box(*b, all), expected_box(ref, all));
@@ -505,7 +506,6 @@ fs::path make_filled(const fs::path& dir, WkwBlockType type) {
 void expect_corrupt(const fs::path& dir, const fs::path& file, const std::string& reason,
                     bool layout_invalid, const std::string& read_reason) {
   SCOPED_TRACE(reason);
-  ChunkCache::instance().clear();
   const Bytes before = file_bytes(file);
   auto a = open_wkw_array(dir);
   NdBox box{{0, 0, 0, 0}, {1, 8, 8, 8}};
@@ -602,7 +602,6 @@ TEST(WkwArray, FilesOfAnotherBlockTypeAreReadAndRewrittenWithTheHeaderType) {
   create_wkw_array(tmp / "hc", spec_for(DType::UInt8, 1, 4, 2, true));
   fs::create_directories(tmp / "hc" / "z0" / "y0");
   fs::copy_file(file, tmp / "hc" / "z0" / "y0" / "x0.wkw");
-  ChunkCache::instance().clear();
   auto hc = open_wkw_array(tmp / "hc");
   EXPECT_EQ(read_box(*hc, box), expect);
   hc->write(NdBox{{0, 0, 0, 0}, {1, 1, 1, 1}}, Bytes(1, std::byte{expect[0]}));
@@ -631,7 +630,6 @@ TEST(WkwArray, SmallWriteIntoCompressedFileMatchesAFullRewrite) {
     }
     b->write(all, ref.data);
     EXPECT_EQ(file_bytes(tmp / "a" / "z0" / "y0" / "x0.wkw"), file_bytes(tmp / "b" / "z0" / "y0" / "x0.wkw"));
-    ChunkCache::instance().clear();
     EXPECT_EQ(read_box(*a, all), ref.data);
   }
 }

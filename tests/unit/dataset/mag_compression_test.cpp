@@ -1,5 +1,5 @@
-// compress MAG: the data stays the same byte for byte, the arrays become compressed, and the
-// properties do not change.
+// Dataset::compress_mag (MagView.compress()): the data stays the same byte for byte, the arrays
+// become compressed, and the properties do not change.
 #include <gtest/gtest.h>
 
 #include <random>
@@ -7,7 +7,6 @@
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "dataset/dataset.hpp"
-#include "lazy/mag_compression.hpp"
 #include "support/test_support.hpp"
 
 using namespace wkfs;
@@ -37,9 +36,15 @@ void check_format(DataFormat format) {
   ASSERT_FALSE(view->array().compressed());
   auto props_before = read_file(tmp / "ds" / "datasource-properties.json");
 
-  EXPECT_TRUE(compress_mag(*ds, "color", Mag(1, 1, 1)));
+  EXPECT_TRUE(ds->compress_mag("color", Mag(1, 1, 1)));
   auto arr = open_array(tmp / "ds" / "color" / "1");
   EXPECT_TRUE(arr->compressed());
+  // the same dataset object reads the new files with the new codec (its cached view is dropped)
+  auto after = ds->mag_view("color", Mag(1, 1, 1));
+  EXPECT_TRUE(after->array().compressed());
+  Bytes same(data.size());
+  after->read(bbox, same);
+  EXPECT_EQ(same, data);
   auto reopened = Dataset::open(tmp / "ds");
   Bytes got(data.size());
   reopened->mag_view("color", Mag(1, 1, 1))->read(bbox, got);
@@ -47,7 +52,7 @@ void check_format(DataFormat format) {
   EXPECT_EQ(read_file(tmp / "ds" / "datasource-properties.json"), props_before);
   // no temp folder left, and a second call changes nothing
   for (const auto& e : fs::directory_iterator(tmp / "ds" / "color")) EXPECT_FALSE(is_temp_file_name(e.path().filename().string()));
-  EXPECT_FALSE(compress_mag(*reopened, "color", Mag(1, 1, 1)));
+  EXPECT_FALSE(reopened->compress_mag("color", Mag(1, 1, 1)));
 }
 }  // namespace
 
@@ -62,7 +67,7 @@ TEST(CompressMag, MissingMagIsNotFound) {
   spec.name = "color";
   ds->add_layer(spec);
   try {
-    compress_mag(*ds, "color", Mag(2, 2, 2));
+    ds->compress_mag("color", Mag(2, 2, 2));
     ADD_FAILURE() << "no error";
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::NotFound);
