@@ -1,5 +1,7 @@
 #include "control/layer_attributes.hpp"
 
+#include "dataset/mag_paths.hpp"
+
 #include <algorithm>
 
 #include "core/error.hpp"
@@ -54,17 +56,10 @@ std::string get_layer_attribute(const Dataset& ds, const LayerProperties& l, con
     return s;
   }
   if (n == "path") return (ds.root() / l.name).string();
-  if (n == "is_remote_to_dataset") {
-    std::error_code ec;
-    auto resolved = fs::weakly_canonical(ds.root() / l.name, ec);
-    auto root = fs::weakly_canonical(ds.root(), ec);
-    return resolved.parent_path() == root ? "false" : "true";
-  }
-  if (n == "finest_mag" && !l.mags.empty()) {
-    auto it = std::min_element(l.mags.begin(), l.mags.end(),
-                               [](const MagEntry& a, const MagEntry& b) { return Mag::less_by_max_dim(a.mag, b.mag); });
-    return it->mag.long_name();
-  }
+  if (n == "is_remote_to_dataset")  // the layer folder, symlinks followed, is not directly in the dataset
+    return resolve_path(ds.root() / l.name).parent_path() == resolve_path(ds.root()) ? "false" : "true";
+  if (n == "finest_mag")
+    if (auto m = ds.finest_mag(l.name)) return m->long_name();
   fail(ErrorKind::NotFound, "layer " + l.name + " has no attribute " + name);
 }
 

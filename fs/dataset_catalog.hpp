@@ -15,7 +15,6 @@ namespace wkfs::mount {
 
 namespace fs = std::filesystem;
 
-inline constexpr const char* kPropertiesFile = "datasource-properties.json";
 
 /// A mount-relative path split at its dataset: `inner` are the components below the dataset root
 /// (inner[0] a layer folder, inner[1] a mag folder...).

@@ -14,7 +14,7 @@ bool looks_like_mag(const std::string& name) {
 }
 
 // The lazy registry folder and the properties lock file are wkfs's own, not the dataset's.
-bool is_state_name(const std::string& name) { return name == ".wkfs" || name == "datasource-properties.json.__lock"; }
+bool is_state_name(const std::string& name) { return name == kStateDir || name == kLockFile; }
 
 namespace {
 

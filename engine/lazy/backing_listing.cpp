@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "core/error.hpp"
-#include "lazy/lazy_mag_layout.hpp"
+#include "dataset/new_mag.hpp"
 
 namespace wkfs {
 
@@ -23,7 +23,7 @@ void BackingListing::set_listed(const std::string& layer, const Mag& mag, bool l
     std::optional<int64_t> cube_length;
     if (l->data_format == DataFormat::Wkw)
       cube_length = open_array(dataset_.root() / layer / mag.short_name())->meta().shard_shape[1];
-    l->mags.push_back(lazy_mag_entry(*l, mag, cube_length));
+    l->mags.push_back(new_mag_entry(*l, mag, cube_length));
   });
 }
 
@@ -79,7 +79,7 @@ std::string BackingListing::mounted_properties(DatasetProperties props, const Ma
     std::optional<int64_t> cube_length;
     if (auto it = states.find(mag_key(m.layer, m.mag)); it != states.end())
       cube_length = it->second->array->meta().shard_shape[1];
-    l->mags.push_back(lazy_mag_entry(*l, m.mag, cube_length));
+    l->mags.push_back(new_mag_entry(*l, m.mag, cube_length));
   }
   return props.dump();
 }

@@ -7,7 +7,7 @@
 #include <chrono>
 
 #include "core/error.hpp"
-#include "lazy/lazy_mag_layout.hpp"
+#include "dataset/new_mag.hpp"
 
 namespace wkfs {
 
@@ -49,10 +49,10 @@ std::shared_ptr<MagState> LazyEngine::make_state(const LazyMag& spec, bool count
   st->rel_dir = fs::path(spec.layer) / spec.mag.short_name();
   st->dir = dataset_->root() / st->rel_dir;
   st->format = layer->data_format;
-  st->array = std::shared_ptr<Array>(open_array(st->dir));
+  st->array = std::shared_ptr<Array>(open_array(st->dir, dataset_->chunk_cache()));
   st->array->set_store_fill_chunks(true);
   const auto& meta = st->array->meta();
-  st->grid.emplace(meta, st->format, layer_region(*layer, spec.mag, meta.axis_names));
+  st->grid.emplace(meta, st->format, mag_region(*layer, spec.mag, meta.axis_names));
   st->step = MagStep::make(spec.kind, parse_interpolation_mode(spec.interpolation, layer->category == Category::Segmentation),
                            spec.source_mag, spec.mag, meta.axis_names);
   // A new registration has nothing computed and must not scan; at a remount a complete mag needs
@@ -206,7 +206,7 @@ std::shared_ptr<Array> LazyEngine::ensure_source(const MagState& st, const NdBox
   // The source first (recursively, before holding any memory budget, so nested computations
   // never wait on a budget their callers hold).
   auto source_state = state(st.spec.layer, st.spec.source_mag);
-  if (!source_state) return std::shared_ptr<Array>(open_array(dataset_->mag_path(st.spec.layer, st.spec.source_mag)));
+  if (!source_state) return std::shared_ptr<Array>(open_array(dataset_->mag_path(st.spec.layer, st.spec.source_mag), dataset_->chunk_cache()));
   std::vector<VecN> missing;
   for (const auto& s : source_state->grid->shards_in(st.step.source_box(target)))
     if (!source_state->stored(s)) missing.push_back(s);
@@ -318,7 +318,7 @@ void LazyEngine::source_changed(const fs::path& rel) {
       }
       if (r.empty()) continue;
       // the changed file's box in the source mag; the whole mag if the name is not a shard key
-      std::shared_ptr<Array> arr = own ? own->array : std::shared_ptr<Array>(open_array(mag_dir));
+      std::shared_ptr<Array> arr = own ? own->array : std::shared_ptr<Array>(open_array(mag_dir, dataset_->chunk_cache()));
       NdBox whole{VecN(arr->meta().rank(), 0), arr->meta().shape};
       NdBox box = whole;
       try {

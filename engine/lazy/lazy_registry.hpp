@@ -14,6 +14,7 @@
 #include "core/data_format.hpp"
 #include "core/mag.hpp"
 #include "core/vec.hpp"
+#include "dataset/properties.hpp"
 
 namespace wkfs {
 
@@ -48,7 +49,7 @@ class LazyRegistry {
   /// Renames every entry of a layer.
   void rename_layer(const std::string& from, const std::string& to);
   /// <dataset>/.wkfs (the folder wkfs keeps its own state in).
-  static fs::path state_dir(const fs::path& dataset_root) { return dataset_root / ".wkfs"; }
+  static fs::path state_dir(const fs::path& dataset_root) { return dataset_root / kStateDir; }
 
  private:
   fs::path root_;

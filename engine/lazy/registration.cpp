@@ -8,7 +8,7 @@
 #include "core/staged_dir.hpp"
 #include "downsample/mag_sequence.hpp"
 #include "lazy/lazy_engine.hpp"
-#include "lazy/lazy_mag_layout.hpp"
+#include "dataset/new_mag.hpp"
 
 namespace wkfs {
 
@@ -60,7 +60,7 @@ class ChainRegistration {
         fail(ErrorKind::Unsupported, "mag " + t.long_name() + " of layer " + name + " is not stored in " +
                                          dir.string() + ", where its lazy replacement would go");
       any_listed_ = any_listed_ || listed;
-      specs_.push_back(lazy_array_spec(chain_.layer, t, options, shard_edge));
+      specs_.push_back(new_mag_array_spec(chain_.layer, t, resolve_mag_options(chain_.layer, options, shard_edge)));
       dirs_.push_back(std::move(dir));
     }
   }

@@ -5,7 +5,7 @@
 
 #include "dataset/dataset.hpp"
 #include "lazy/backing_listing.hpp"
-#include "lazy/lazy_mag_layout.hpp"
+#include "dataset/new_mag.hpp"
 #include "support/test_support.hpp"
 
 using namespace wkfs;
@@ -35,7 +35,7 @@ struct Scene {
     ds->add_mag("color", Mag(1, 1, 1), mo);
     const DatasetProperties props = ds->properties();  // by value: the layer below points into it
     const LayerProperties& layer = *props.find_layer("color");
-    create_array(root / "color" / kLazy.short_name(), layer.data_format, lazy_array_spec(layer, kLazy, mo, 16));
+    create_array(root / "color" / kLazy.short_name(), layer.data_format, new_mag_array_spec(layer, kLazy, resolve_mag_options(layer, mo, 16)));
     registry = LazyRegistry::load(root);
     LazyMag m;
     m.layer = "color";
@@ -55,7 +55,7 @@ struct Scene {
     st->format = layer.data_format;
     st->array = std::shared_ptr<Array>(open_array(st->dir));
     st->array->set_store_fill_chunks(true);
-    st->grid.emplace(st->array->meta(), st->format, layer_region(layer, m.mag, st->array->meta().axis_names));
+    st->grid.emplace(st->array->meta(), st->format, mag_region(layer, m.mag, st->array->meta().axis_names));
     return st;
   }
 
