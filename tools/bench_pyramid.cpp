@@ -20,6 +20,7 @@
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "dataset/dataset.hpp"
+#include "fs/mount_table.hpp"
 #include "tools/bench.hpp"
 
 namespace wkfs::cli {
@@ -39,14 +40,6 @@ std::string capture(const std::string& cmd) {
   while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
   if (::pclose(p) != 0) fail(ErrorKind::Io, "`" + cmd + "` failed: " + out);
   return out;
-}
-
-bool mounted(const fs::path& mnt) {
-  std::ifstream in("/proc/self/mountinfo");
-  std::string line;
-  while (std::getline(in, line))
-    if (line.find(" " + mnt.string() + " ") != std::string::npos) return true;
-  return false;
 }
 
 long vm_hwm_kb(pid_t pid) {
@@ -189,7 +182,7 @@ bool take_pyramid_options(std::vector<std::string>& args, PyramidBenchOptions& o
 PyramidBenchFigures run_pyramid_bench(const PyramidBenchOptions& o) {
   const std::string self = fs::read_symlink("/proc/self/exe").string();
   const fs::path src = o.dir / "dataset", mnt = o.dir / "mnt";
-  if (mounted(mnt)) capture(self + " unmount " + mnt.string());
+  if (wkfs::mount::is_mount_point(mnt)) capture(self + " unmount " + mnt.string());
   fs::remove_all(o.dir);
   fs::create_directories(mnt);
   PyramidBenchFigures out;
@@ -216,8 +209,8 @@ PyramidBenchFigures run_pyramid_bench(const PyramidBenchOptions& o) {
     ::execl(self.c_str(), self.c_str(), "mount", "-f", src.c_str(), mnt.c_str(), "-o", opts.c_str(), nullptr);
     _exit(127);
   }
-  for (int i = 0; i < 200 && !mounted(mnt); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  if (!mounted(mnt)) fail(ErrorKind::Io, "the mount did not come up");
+  for (int i = 0; i < 200 && !wkfs::mount::is_mount_point(mnt); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  if (!wkfs::mount::is_mount_point(mnt)) fail(ErrorKind::Io, "the mount did not come up");
   std::exception_ptr error;
   try {
     out.layers.push_back(measure_layer(self, src, mnt, "color", false, edge_of(1)));

@@ -197,20 +197,8 @@ void check_axes(const LayerProperties& l, const std::string& where) {
     bad(where, "axis indices must be 0.." + std::to_string(indices.size() - 1));
 }
 
-LayerProperties parse_layer(const Json& j, const std::string& where_in) {
-  if (!j.is_object()) bad(where_in, "expected an object");
-  LayerProperties l;
-  l.name = get_string(require(j, "name", where_in), where_in + ".name");
-  std::string where = "layer \"" + l.name + "\"";
-  if (!is_valid_layer_name(l.name)) bad(where, "invalid layer name");
-  l.category = parse_category(get_string(require(j, "category", where), where + ".category"));
-  std::optional<int> bbox_channels;
-  parse_bounding_box(require(j, "boundingBox", where), where + ".boundingBox", l, bbox_channels);
-  try {
-    l.data_format = parse_data_format(get_string(require(j, "dataFormat", where), where + ".dataFormat"));
-  } catch (const Error& e) {
-    bad(where + ".dataFormat", e.what());
-  }
+// "mags" (or the legacy "wkwResolutions") of a layer; every mag once, all with one axisOrder.
+void parse_layer_mags(const Json& j, const std::string& where, LayerProperties& l) {
   if (j.contains("mags") && !j["mags"].is_null()) {
     const Json& mags = j["mags"];
     if (!mags.is_array()) bad(where + ".mags", "expected a list");
@@ -232,6 +220,43 @@ LayerProperties parse_layer(const Json& j, const std::string& where_in) {
   for (const auto& m : l.mags)
     if (!m.axis_order.is_null() && !l.mags.front().axis_order.is_null() && m.axis_order != l.mags.front().axis_order)
       bad(where + ".mags", "mags have different axisOrder values");
+}
+
+void parse_additional_axes(const Json& j, const std::string& where, LayerProperties& l) {
+  if (j.contains("additionalAxes") && !j["additionalAxes"].is_null()) {
+    const Json& axes = j["additionalAxes"];
+    if (!axes.is_array()) bad(where + ".additionalAxes", "expected a list");
+    for (const auto& a : axes) {
+      std::string aw = where + ".additionalAxes[]";
+      if (!a.is_object()) bad(aw, "expected an object");
+      AdditionalAxis ax;
+      ax.name = get_string(require(a, "name", aw), aw + ".name");
+      const Json& b = require(a, "bounds", aw);
+      if (!b.is_array() || b.size() != 2) bad(aw + ".bounds", "expected [lower, upper]");
+      ax.lower = get_coordinate(b[0], aw + ".bounds[0]", -kMaxCoordinate);
+      ax.upper = get_coordinate(b[1], aw + ".bounds[1]", -kMaxCoordinate);
+      if (ax.upper < ax.lower) bad(aw + ".bounds", "upper bound below lower bound");
+      ax.index = get_coordinate(require(a, "index", aw), aw + ".index", 0);
+      l.additional_axes.push_back(ax);
+    }
+  }
+}
+
+LayerProperties parse_layer(const Json& j, const std::string& where_in) {
+  if (!j.is_object()) bad(where_in, "expected an object");
+  LayerProperties l;
+  l.name = get_string(require(j, "name", where_in), where_in + ".name");
+  std::string where = "layer \"" + l.name + "\"";
+  if (!is_valid_layer_name(l.name)) bad(where, "invalid layer name");
+  l.category = parse_category(get_string(require(j, "category", where), where + ".category"));
+  std::optional<int> bbox_channels;
+  parse_bounding_box(require(j, "boundingBox", where), where + ".boundingBox", l, bbox_channels);
+  try {
+    l.data_format = parse_data_format(get_string(require(j, "dataFormat", where), where + ".dataFormat"));
+  } catch (const Error& e) {
+    bad(where + ".dataFormat", e.what());
+  }
+  parse_layer_mags(j, where, l);
 
   if (j.contains("numChannels") && !j["numChannels"].is_null())
     l.num_channels = static_cast<int>(get_coordinate(j["numChannels"], where + ".numChannels", 1));
@@ -260,23 +285,7 @@ LayerProperties parse_layer(const Json& j, const std::string& where_in) {
     l.attachments = j["attachments"];
     if (!l.attachments.is_null() && !l.attachments.is_object()) bad(where + ".attachments", "expected an object");
   }
-  if (j.contains("additionalAxes") && !j["additionalAxes"].is_null()) {
-    const Json& axes = j["additionalAxes"];
-    if (!axes.is_array()) bad(where + ".additionalAxes", "expected a list");
-    for (const auto& a : axes) {
-      std::string aw = where + ".additionalAxes[]";
-      if (!a.is_object()) bad(aw, "expected an object");
-      AdditionalAxis ax;
-      ax.name = get_string(require(a, "name", aw), aw + ".name");
-      const Json& b = require(a, "bounds", aw);
-      if (!b.is_array() || b.size() != 2) bad(aw + ".bounds", "expected [lower, upper]");
-      ax.lower = get_coordinate(b[0], aw + ".bounds[0]", -kMaxCoordinate);
-      ax.upper = get_coordinate(b[1], aw + ".bounds[1]", -kMaxCoordinate);
-      if (ax.upper < ax.lower) bad(aw + ".bounds", "upper bound below lower bound");
-      ax.index = get_coordinate(require(a, "index", aw), aw + ".index", 0);
-      l.additional_axes.push_back(ax);
-    }
-  }
+  parse_additional_axes(j, where, l);
   split_known(j, {"name", "category", "boundingBox", "dataFormat", "mags", "wkwResolutions", "numChannels",
                   "elementClass", "defaultViewConfiguration", "coordinateTransformations", "largestSegmentId",
                   "mappings", "attachments", "additionalAxes"},
