@@ -2,6 +2,7 @@
 // Helpers for driving wkfs::mount::Filesystem (the FUSE core) without a kernel mount: a temporary
 // SOURCE with copies of the fixtures, path lookups through the core, reads and writes of open
 // handles, and independent views of the backing folder (its files, its properties JSON).
+#include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -24,6 +25,7 @@
 namespace wkfs::test::core {
 
 using namespace wkfs::mount;
+using Json = wkfs::Json;
 namespace fs = std::filesystem;
 
 inline constexpr const char* kMountpoint = "/mnt/wkfs-unit";
