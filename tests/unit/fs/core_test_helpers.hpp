@@ -58,7 +58,7 @@ struct Mount {
 inline Ino lookup_path(Filesystem& f, const std::string& rel) {
   Ino ino = kRootIno;
   for (const auto& part : fs::path(rel))
-    if (!part.empty()) ino = f.lookup(ino, part.string()).ino;
+    if (!part.empty() && part != "/") ino = f.lookup(ino, part.string()).ino;
   return ino;
 }
 
@@ -198,10 +198,25 @@ inline std::map<std::string, std::string> tree_digest(const fs::path& root) {
   std::map<std::string, std::string> out;
   for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
     const auto rel = it->path().lexically_relative(root).string();
+    if (it->path().filename() == "datasource-properties.json.__lock") continue;  // the library's lock
     if (it->is_symlink()) out[rel] = "link:" + fs::read_symlink(it->path()).string();
     else if (it->is_directory()) out[rel] = "dir";
     else out[rel] = "file:" + file_text(it->path());
   }
+  return out;
+}
+
+/// What differs between two digests, one "+path", "-path" or "~path" per line ("" if nothing).
+inline std::string changes(const std::map<std::string, std::string>& before,
+                           const std::map<std::string, std::string>& after) {
+  std::string out;
+  for (const auto& [k, v] : before) {
+    auto it = after.find(k);
+    if (it == after.end()) out += "-" + k + "\n";
+    else if (it->second != v) out += "~" + k + "\n";
+  }
+  for (const auto& [k, v] : after)
+    if (!before.count(k)) out += "+" + k + "\n";
   return out;
 }
 

@@ -193,3 +193,83 @@ TEST(CoreLazy, WriteToSourceMakesComputedFileStale) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CoreLazy, PropertiesWrittenThroughTheMountKeepPendingMagsOutOfTheBacking) {
+  LazyMount m;
+  // an editor reads the mount's view (with the pending mags), edits it and writes it back
+  auto view = Json::parse(read_path(*m, "ds/datasource-properties.json"));
+  ASSERT_EQ(mags_of(view, "color").size(), 1 + m.reply["result"]["mags"].size());
+  view["dataLayers"][0]["defaultViewConfiguration"] = Json{{"color", {7, 8, 9}}};
+  auto o = m->open(lookup_path(*m, "ds/datasource-properties.json"), O_WRONLY | O_TRUNC);
+  write_str(*m, o, view.dump(2));
+  m->flush(*o.file);
+  m->release(std::move(o.file));
+  auto stored = read_json(m.props_path());
+  EXPECT_EQ(stored["dataLayers"][0]["defaultViewConfiguration"], (Json{{"color", {7, 8, 9}}}));
+  EXPECT_EQ(mags_of(stored, "color"), Strings{"1-1-1"});  // still pending: not in the backing
+  auto after = Json::parse(read_path(*m, "ds/datasource-properties.json"));
+  EXPECT_EQ(mags_of(after, "color"), mags_of(view, "color"));  // the mount still shows them
+  EXPECT_EQ(after["dataLayers"][0]["defaultViewConfiguration"], (Json{{"color", {7, 8, 9}}}));
+}
+
+TEST(CoreLazy, MkdirOfAPendingLazyMagIsEexist) {
+  LazyMount m;
+  Ino layer = lookup_path(*m, "ds/color");
+  const auto before = tree_digest(m.src);
+  EXPECT_EQ(errno_from([&] { m->mkdir(layer, "2", 0755); }), EEXIST);
+  EXPECT_EQ(changes(before, tree_digest(m.src)), "");
+}
+
+TEST(CoreLazy, MvOfLayerTakesItsLazyMagsAlong) {
+  LazyMount m;
+  Ino ds = lookup_path(*m, "ds");
+  m->rename(ds, "color", ds, "colour", 0);
+  auto view = Json::parse(read_path(*m, "ds/datasource-properties.json"));
+  EXPECT_EQ(layers_of(view), Strings{"colour"});
+  EXPECT_EQ(mag_path_of(view, "colour", "2-2-2"), "./colour/2");
+  EXPECT_EQ(mags_of(read_json(m.props_path()), "colour"), Strings{"1-1-1"});
+  EXPECT_EQ(listed_files(*m, "ds/colour/2"), (Strings{"ds/colour/2/c/0/0/0/0", "ds/colour/2/zarr.json"}));
+  EXPECT_GT(read_path(*m, "ds/colour/2/c/0/0/0/0").size(), 0u);
+  EXPECT_TRUE(fs::exists(m.src / "ds/colour/2/c/0/0/0/0"));
+}
+
+// What the mount shows as datasource-properties.json must not depend on the open mode: a reader
+// through the mount sees the pending lazy mags (README "The backing dataset stays honest").
+TEST(CoreLazyBug, PropertiesOpenedForReadWriteShowTheMountsView) {
+  LazyMount m;
+  const auto view = read_path(*m, "ds/datasource-properties.json");
+  Ino props = lookup_path(*m, "ds/datasource-properties.json");
+  auto o = m->open(props, O_RDWR);
+  const auto through_rw = read_all(*m, o);
+  EXPECT_EQ(m->getattr(props, o.file.get()).st.st_size, m->getattr(props, nullptr).st.st_size);
+  m->release(std::move(o.file));
+  EXPECT_EQ(mags_of(Json::parse(through_rw), "color"), mags_of(Json::parse(view), "color"));
+}
+
+TEST(CoreLazy, ReadOnlyCoreOverPendingLazyMags) {
+  LazyMount m;
+  m.core.reset();
+  const auto before = tree_digest(m.src);
+  FilesystemConfig c;
+  c.source = m.src;
+  c.mountpoint = kMountpoint;
+  c.read_only = true;
+  c.log = nullptr;
+  c.lazy.threads = 1;
+  Filesystem ro(std::move(c));
+  // the pending mags are still shown, as read-only files
+  auto view = Json::parse(read_path(ro, "ds/datasource-properties.json"));
+  EXPECT_EQ(mags_of(view, "color").size(), 1 + m.reply["result"]["mags"].size());
+  auto e = ro.lookup(lookup_path(ro, "ds/color/2/c/0/0/0"), "0");
+  EXPECT_TRUE(S_ISREG(e.attr.st_mode));
+  EXPECT_EQ(e.attr.st_mode & 0222, 0u);
+  // a command that would compute or register is refused
+  auto o = ro.open(lookup_path(ro, "ds/color/.wkfs-ctl"), O_WRONLY);
+  EXPECT_EQ(errno_from([&] { write_str(ro, o, "materialize"); }), EROFS);
+  ro.release(std::move(o.file));
+  EXPECT_EQ(changes(before, tree_digest(m.src)), "");
+}
+
+}  // namespace
