@@ -290,3 +290,40 @@ TEST(CoreControlFile, SingleDatasetMountHasControlAndStatusFilesAtItsRoot) {
 }
 
 }  // namespace
+
+namespace {
+
+// README: "datasource-properties.json written through the mount is validated: invalid JSON or an
+// invalid dataset is EINVAL and the file stays as it was." A file moved over it from another folder
+// of the mount is such a write; the core validates only a rename within the dataset root.
+TEST(CorePropertiesEditorBug, RenameFromAnotherFolderOverPropertiesIsValidated) {
+  Mount m;
+  Ino ds = lookup_path(*m, "ds");
+  auto aside = m->mkdir(ds, "aside", 0755);
+  {
+    auto [e, o] = m->create(aside.ino, "p.json", 0644, O_WRONLY);
+    write_str(*m, o, "{broken");
+    m->release(std::move(o.file));
+  }
+  const auto original = file_text(m.props_path());
+  int err = errno_from([&] { m->rename(aside.ino, "p.json", ds, "datasource-properties.json", 0); });
+  EXPECT_EQ(err, EINVAL);
+  EXPECT_EQ(file_text(m.props_path()), original);
+}
+
+// The same with renameat2(RENAME_EXCHANGE): the properties become the other file's text unchecked.
+TEST(CorePropertiesEditorBug, ExchangeWithPropertiesIsValidatedOrRefused) {
+  Mount m;
+  Ino ds = lookup_path(*m, "ds");
+  {
+    auto [e, o] = m->create(ds, "p.json", 0644, O_WRONLY);
+    write_str(*m, o, "{broken");
+    m->release(std::move(o.file));
+  }
+  const auto original = file_text(m.props_path());
+  int err = errno_from([&] { m->rename(ds, "p.json", ds, "datasource-properties.json", RENAME_EXCHANGE); });
+  EXPECT_NE(err, 0);
+  EXPECT_EQ(file_text(m.props_path()), original);
+}
+
+}  // namespace

@@ -359,3 +359,35 @@ TEST(CoreXattr, NonLayersAndUnsetNames) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CoreLayerApi, MvOfLayerOntoAnExistingLayerChangesNothing) {
+  Mount m;
+  Ino ds = lookup_path(*m, "ds");
+  auto ctl = m->open(lookup_path(*m, "ds/.wkfs-ctl"), O_WRONLY);
+  write_str(*m, ctl, "add-layer seg --category segmentation --dtype uint8 --format zarr3");
+  m->release(std::move(ctl.file));
+  const auto before = tree_digest(m.src);
+  EXPECT_EQ(errno_from([&] { m->rename(ds, "color", ds, "seg", 0); }), EEXIST);
+  EXPECT_EQ(changes(before, tree_digest(m.src)), "");
+}
+
+// A layer folder moved into another dataset (not the name setter, which is within one dataset):
+// the core renames the backing folder as a plain file, so the source dataset's properties list a
+// layer whose folder is gone. Expected: refused (EXDEV, "a move that would leave its dataset" in
+// engine/core/error.hpp, so mv(1) falls back to copy + rm -r through the Layer API), nothing changed.
+TEST(CoreLayerApiBug, MvOfLayerIntoAnotherDatasetIsRefused) {
+  Mount m(false, {{"simple_zarr3_dataset", "ds"}, {"simple_zarr3_dataset", "ds_b"}});
+  Ino ds = lookup_path(*m, "ds");
+  Ino ds_b = lookup_path(*m, "ds_b");
+  const auto before = tree_digest(m.src);
+  int err = errno_from([&] { m->rename(ds, "color", ds_b, "color2", 0); });
+  EXPECT_EQ(err, EXDEV);
+  EXPECT_EQ(changes(before, tree_digest(m.src)), "");
+  // whatever happened, the source dataset must not list a layer without its folder
+  auto props = read_json(m.props_path("ds"));
+  for (const auto& l : layers_of(props)) EXPECT_TRUE(fs::is_directory(m.src / "ds" / l)) << l;
+}
+
+}  // namespace
