@@ -327,3 +327,22 @@ TEST(CorePropertiesEditorBug, ExchangeWithPropertiesIsValidatedOrRefused) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CorePropertiesEditor, FtruncateThenWriteThroughTheHandleIsStored) {
+  Mount m;
+  Ino props = lookup_path(*m, kProps);
+  const auto text = edited_properties(m, {3, 2, 1});
+  auto o = m->open(props, O_WRONLY);
+  SetAttr t;
+  t.size = 0;
+  m->setattr(props, t, o.file.get());
+  EXPECT_EQ(m->getattr(props, o.file.get()).st.st_size, 0);
+  write_str(*m, o, text);
+  m->flush(*o.file);
+  m->release(std::move(o.file));
+  EXPECT_EQ(read_json(m.props_path())["dataLayers"][0]["defaultViewConfiguration"], (Json{{"color", {3, 2, 1}}}));
+}
+
+}  // namespace

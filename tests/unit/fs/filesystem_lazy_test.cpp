@@ -273,3 +273,63 @@ TEST(CoreLazy, ReadOnlyCoreOverPendingLazyMags) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(CoreLazy, SourceOfAPendingLazyMagCannotGo) {
+  LazyMount m;
+  const auto& mags = m.reply["result"]["mags"];
+  ASSERT_GE(mags.size(), 2u) << m.reply.dump();  // 2 and a coarser one computed from it
+  Ino layer = lookup_path(*m, "ds/color");
+  const auto before = tree_digest(m.src);
+  const auto view_before = read_path(*m, "ds/datasource-properties.json");
+  // the folder holds its metadata: a plain rmdir is ENOTEMPTY
+  EXPECT_EQ(errno_from([&] { m->rmdir(layer, "2"); }), ENOTEMPTY);
+  EXPECT_EQ(changes(before, tree_digest(m.src)), "");
+  // ctl delete-mag of it is refused (ENOTEMPTY: it has a dependent) and changes nothing
+  // (tests/e2e/lazy_layer_ops.sh)
+  auto o = m->open(lookup_path(*m, "ds/color/.wkfs-ctl"), O_RDWR);
+  EXPECT_EQ(errno_from([&] { write_str(*m, o, "delete-mag 2"); }), ENOTEMPTY);
+  EXPECT_NE(Json::parse(read_all(*m, o))["error"].get<std::string>().find("source of lazy mag"), std::string::npos);
+  m->release(std::move(o.file));
+  EXPECT_EQ(changes(before, tree_digest(m.src)), "");
+  EXPECT_EQ(read_path(*m, "ds/datasource-properties.json"), view_before);
+}
+
+// rm -r of the source of a pending lazy mag: rm(1) unlinks the files first (the mag's zarr.json is a
+// plain unlink) and only the final rmdir is refused, so the pending coarser mag is left without
+// its source's metadata. Expected as with ctl delete-mag: refused with nothing changed, the
+// coarser mag still computable.
+TEST(CoreLazyBug, RmROfTheSourceOfAPendingLazyMagLeavesItIntact) {
+  LazyMount m;
+  const auto& mags = m.reply["result"]["mags"];
+  ASSERT_GE(mags.size(), 2u) << m.reply.dump();
+  const std::string coarser = mags[1].get<std::string>();
+  Ino layer = lookup_path(*m, "ds/color");
+  int err = errno_from([&] { rm_r(*m, layer, "2"); });
+  EXPECT_EQ(err, ENOTEMPTY);  // as ctl delete-mag answers
+  EXPECT_TRUE(fs::is_regular_file(m.src / "ds/color/2/zarr.json")) << "the source mag's metadata is gone";
+  auto files = listed_files(*m, "ds/color/" + coarser);
+  ASSERT_FALSE(files.empty());
+  int read_err = errno_from([&] { read_path(*m, files.front()); });
+  EXPECT_EQ(read_err, 0) << files.front() << " cannot be computed any more";
+}
+
+TEST(CoreLazy, RmROfALazyMagWithAComputedFileRemovesIt) {
+  LazyMount m;
+  const auto& mags = m.reply["result"]["mags"];
+  Ino layer = lookup_path(*m, "ds/color");
+  read_path(*m, "ds/color/2/c/0/0/0/0");
+  ASSERT_TRUE(fs::exists(m.src / "ds/color/2/c/0/0/0/0"));
+  for (auto it = mags.rbegin(); it != mags.rend(); ++it) rm_r(*m, layer, it->get<std::string>());
+  EXPECT_FALSE(fs::exists(m.src / "ds/color/2"));
+  EXPECT_EQ(mags_of(read_json(m.props_path()), "color"), Strings{"1-1-1"});
+  EXPECT_EQ(mags_of(Json::parse(read_path(*m, "ds/datasource-properties.json")), "color"), Strings{"1-1-1"});
+  auto lazy = read_json(m.src / "ds/.wkfs/lazy.json");
+  EXPECT_TRUE(lazy["mags"].empty()) << lazy.dump();
+  // mag 1 is untouched
+  EXPECT_EQ(file_text(m.src / "ds/color/1/zarr.json"),
+            file_text(wkfs::test::fixture("simple_zarr3_dataset") / "color/1/zarr.json"));
+}
+
+}  // namespace
