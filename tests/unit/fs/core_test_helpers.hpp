@@ -166,6 +166,17 @@ inline std::vector<std::string> mags_of(const Json& props, const std::string& la
   std::vector<std::string> out;
   const Json* l = find_layer(props, layer);
   if (!l) return out;
+  if (!l->contains("mags") && l->contains("wkwResolutions")) {  // the legacy WKW form
+    for (const auto& r : (*l)["wkwResolutions"]) {
+      const auto& v = r["resolution"];
+      out.push_back(v.is_number() ? std::to_string(v.get<int>()) + "-" + std::to_string(v.get<int>()) + "-" +
+                                        std::to_string(v.get<int>())
+                                  : std::to_string(v[0].get<int>()) + "-" + std::to_string(v[1].get<int>()) + "-" +
+                                        std::to_string(v[2].get<int>()));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
   for (const auto& m : (*l)["mags"]) {
     const auto& v = m["mag"];
     out.push_back(std::to_string(v[0].get<int>()) + "-" + std::to_string(v[1].get<int>()) + "-" +

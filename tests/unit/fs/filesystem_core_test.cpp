@@ -391,3 +391,47 @@ TEST(CoreLayerApiBug, MvOfLayerIntoAnotherDatasetIsRefused) {
 }
 
 }  // namespace
+
+namespace {
+
+// The Layer API and the passthrough on the other formats: Zarr v2 (mag folder "1-1-1", mag entry
+// without path) and legacy WKW (wkwResolutions).
+struct FormatCase {
+  const char* fixture;
+  const char* mag1_folder;
+  const char* metadata_file;
+};
+
+class CoreFormats : public ::testing::TestWithParam<FormatCase> {};
+
+TEST_P(CoreFormats, PassthroughMkdirAndRmROfMags) {
+  const auto& p = GetParam();
+  Mount m(false, {{p.fixture, "ds"}});
+  // every file of mag 1 reads through the mount as stored
+  auto files = listed_files(*m, std::string("ds/color/") + p.mag1_folder);
+  ASSERT_FALSE(files.empty());
+  for (const auto& f : files) EXPECT_EQ(read_path(*m, f), file_text(m.src / f)) << f;
+  Entry e = m->lookup(lookup_path(*m, "ds/color"), p.mag1_folder);
+  EXPECT_TRUE(S_ISDIR(e.attr.st_mode));
+
+  Ino layer = lookup_path(*m, "ds/color");
+  m->mkdir(layer, "2", 0755);
+  EXPECT_EQ(mags_of(read_json(m.props_path()), "color"), (Strings{"1-1-1", "2-2-2"}));
+  EXPECT_TRUE(fs::is_regular_file(m.src / "ds/color/2" / p.metadata_file));
+  EXPECT_EQ(errno_from([&] { m->mkdir(layer, "2", 0755); }), EEXIST);
+
+  rm_r(*m, layer, p.mag1_folder);
+  EXPECT_EQ(mags_of(read_json(m.props_path()), "color"), Strings{"2-2-2"});
+  EXPECT_FALSE(fs::exists(m.src / "ds/color" / p.mag1_folder));
+  rm_r(*m, layer, "2");
+  EXPECT_EQ(mags_of(read_json(m.props_path()), "color"), Strings{});
+  EXPECT_FALSE(fs::exists(m.src / "ds/color/2"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, CoreFormats,
+                         ::testing::Values(FormatCase{"simple_zarr3_dataset", "1", "zarr.json"},
+                                           FormatCase{"simple_zarr_dataset", "1-1-1", ".zarray"},
+                                           FormatCase{"simple_wkw_dataset", "1", "header.wkw"}),
+                         [](const auto& info) { return std::string(info.param.fixture); });
+
+}  // namespace
