@@ -435,3 +435,29 @@ INSTANTIATE_TEST_SUITE_P(Fixtures, CoreFormats,
                          [](const auto& info) { return std::string(info.param.fixture); });
 
 }  // namespace
+
+namespace {
+
+// cp -r of a registered mag into the mount: mkdir of a registered mag whose folder is missing is a
+// plain mkdir (layer_api_ops.hpp), the properties stay as they are.
+TEST(CoreLayerApi, MkdirOfARegisteredMagWithoutFolderIsAPlainMkdir) {
+  Mount m;
+  const auto props_before = file_text(m.props_path());
+  const auto saved = m.tmp / "saved-mag";
+  fs::rename(m.src / "ds/color/1", saved);
+  Ino layer = lookup_path(*m, "ds/color");
+  auto e = m->mkdir(layer, "1", 0755);
+  EXPECT_TRUE(S_ISDIR(e.attr.st_mode));
+  EXPECT_TRUE(fs::is_directory(m.src / "ds/color/1"));
+  EXPECT_TRUE(fs::is_empty(m.src / "ds/color/1"));  // no array metadata written by wkfs
+  EXPECT_EQ(file_text(m.props_path()), props_before);
+  // the files copied in arrive as plain files
+  auto [fe, fo] = m->create(e.ino, "zarr.json", 0644, O_WRONLY);
+  const auto meta = file_text(saved / "zarr.json");
+  write_str(*m, fo, meta);
+  m->release(std::move(fo.file));
+  EXPECT_EQ(file_text(m.src / "ds/color/1/zarr.json"), meta);
+  EXPECT_EQ(file_text(m.props_path()), props_before);
+}
+
+}  // namespace

@@ -72,6 +72,10 @@ TEST(CoreLazy, DownsampleRegistersListedMagsWithoutComputing) {
     if (f != "ds/color/2/zarr.json") {
       EXPECT_FALSE(fs::exists(m.src / f)) << f << " computed by a listing";
     }
+  // names that are not listed are not there
+  EXPECT_EQ(errno_from([&] { m->lookup(lookup_path(*m, "ds/color/2/c/0/0/0"), "1"); }), ENOENT);
+  EXPECT_EQ(errno_from([&] { m->lookup(lookup_path(*m, "ds/color/2"), "d"); }), ENOENT);
+  EXPECT_TRUE(S_ISDIR(m->lookup(lookup_path(*m, "ds/color/2"), "c").attr.st_mode));
   // every registered mag lists at least one data file
   for (const auto& mag : mags) {
     auto all = listed_files(*m, "ds/color/" + mag.get<std::string>());
