@@ -292,6 +292,8 @@ TEST(CoreHidden, ControlFilesAreFoundButNotListed) {
   EXPECT_EQ(errno_from([&] { m->lookup(lookup_path(*m, "ds/color/1"), ".wkfs-ctl"); }), ENOENT);
   EXPECT_EQ(errno_from([&] { m->lookup(lookup_path(*m, "ds/color/1/c"), ".wkfs-ctl"); }), ENOENT);
   EXPECT_EQ(errno_from([&] { m->lookup(kRootIno, ".wkfs-ctl"); }), ENOENT);  // a folder of datasets
+  Ino aside = m->mkdir(lookup_path(*m, "ds"), "aside", 0755).ino;                 // a plain folder
+  EXPECT_EQ(errno_from([&] { m->lookup(aside, ".wkfs-ctl"); }), ENOENT);
   EXPECT_EQ(errno_from([&] { m->lookup(lookup_path(*m, "ds"), ".wkfs-status"); }), ENOENT);
   EXPECT_EQ(names(*m, "ds").count(".wkfs-ctl"), 0u);
   EXPECT_EQ(names(*m, "ds/color").count(".wkfs-ctl"), 0u);
