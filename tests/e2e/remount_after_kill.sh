@@ -26,5 +26,11 @@ mount_wkfs "$WORK/src" "$WORK/mnt"
 [[ $(grep -c " $WORK/mnt " /proc/self/mountinfo) == 1 ]] || fail "dead mounts left stacked: $(grep " $WORK/mnt " /proc/self/mountinfo)"
 diff -r -x .wkfs "$WORK/src/ds" "$WORK/mnt/ds" || fail "the last remount serves something else"
 "$PY" -c 'import json,sys; json.load(open(sys.argv[1]))' "$WORK/src/ds/datasource-properties.json"
+
+# A daemon that is alive but does not answer (stopped) is not taken for dead: refused, with a hint.
+pkill -STOP -f "wkfs mount $WORK/src $WORK/mnt"
+expect_failure "has not answered" "$WKFS" mount "$WORK/src" "$WORK/mnt"
+pkill -CONT -f "wkfs mount $WORK/src $WORK/mnt"
+ls "$WORK/mnt/ds" > /dev/null || fail "the stopped daemon's mount was touched"
 "$WKFS" unmount "$WORK/mnt"
 echo "remount_after_kill: $COUNT of $COUNT immediate remounts after kill -9 in $elapsed_ms ms"
