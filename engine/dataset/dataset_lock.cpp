@@ -5,6 +5,9 @@
 
 #include <cerrno>
 #include <chrono>
+#include <fstream>
+#include <iterator>
+#include <sstream>
 #include <thread>
 
 #include "core/error.hpp"
@@ -29,6 +32,27 @@ std::string read_holder(const fs::path& path) {
   return text;
 }
 
+/// True if `holder` names a process of this host that is alive and not exiting: its lock will not
+/// go away by waiting. A killed process is exiting (PF_EXITING, or a zombie leader) until the kernel
+/// has closed its files, and the lock goes with them.
+bool holder_lives_here(const std::string& holder) {
+  std::istringstream in(holder);
+  std::string pid_word, on, host_word, host;
+  long pid = 0;
+  if (!(in >> pid_word >> pid >> on >> host_word >> host) || pid_word != "pid" || host != host_name()) return false;
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  auto paren = text.rfind(')');
+  if (paren == std::string::npos) return false;  // gone
+  std::istringstream fields(text.substr(paren + 1));
+  char state = 0;
+  long ppid = 0, pgrp = 0, session = 0, tty = 0, tpgid = 0;
+  unsigned long flags = 0;
+  if (!(fields >> state >> ppid >> pgrp >> session >> tty >> tpgid >> flags)) return false;
+  constexpr unsigned long kPfExiting = 0x4;  // include/linux/sched.h
+  return state != 'Z' && state != 'X' && (flags & kPfExiting) == 0;
+}
+
 }  // namespace
 
 DatasetLock::DatasetLock(const fs::path& root, std::string purpose, int grace_ms)
@@ -44,9 +68,9 @@ DatasetLock::DatasetLock(const fs::path& root, std::string purpose, int grace_ms
     if (errno != EWOULDBLOCK) fail_errno("cannot lock " + path_.string());
     // A daemon killed an instant ago holds the lock until the kernel has closed its files (after
     // its memory is torn down): an immediate remount after `kill -9` would be refused without this
-    // wait. A live holder still holds it at the deadline.
-    if (std::chrono::steady_clock::now() >= deadline) {
-      std::string holder = read_holder(path_);
+    // wait. A live holder of this host is refused at once; one elsewhere (NFS) at the deadline.
+    std::string holder = read_holder(path_);
+    if (holder_lives_here(holder) || std::chrono::steady_clock::now() >= deadline) {
       fail(ErrorKind::Busy, "dataset " + root.string() + " is in use by " +
                                 (holder.empty() ? std::string("another process") : holder) +
                                 " (lock " + path_.string() +

@@ -4,7 +4,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fstream>
+#include <chrono>
+#include <csignal>
 #include <optional>
 
 #include "core/error.hpp"
@@ -42,20 +43,33 @@ TEST(DatasetLock, SecondHolderRefusedWithTheFirstOneNamed) {
   EXPECT_FALSE(refusal(dir.path()).has_value()) << "released with its holder";
 }
 
-TEST(DatasetLock, GraceWaitsForAHolderThatIsGoing) {
+TEST(DatasetLock, LiveHolderRefusedAtOnceGoneHolderFreesIt) {
   test::TempDir dir;
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
   pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
     DatasetLock held(dir.path(), "child");
+    if (::write(ready[1], "x", 1) != 1) ::_exit(1);
     ::usleep(300 * 1000);
     ::_exit(0);  // the lock goes with the process, as with kill -9
   }
-  ::usleep(100 * 1000);
-  EXPECT_TRUE(refusal(dir.path()).has_value()) << "the child holds it";
-  DatasetLock after(dir.path(), "parent", 2000);  // granted once the child has exited
+  char c;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  auto start = std::chrono::steady_clock::now();
+  try {
+    DatasetLock second(dir.path(), "parent", 5000);
+    ADD_FAILURE() << "granted while the child holds it";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::Busy);
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1)) << "a live holder is not waited for";
   int status = 0;
   ::waitpid(child, &status, 0);
+  DatasetLock after(dir.path(), "parent", 0);  // free once the holder has exited
+  ::close(ready[0]);
+  ::close(ready[1]);
 }
 
 TEST(DatasetLock, ForkedChildKeepsTheLockAfterTheParentIsGone) {
@@ -70,23 +84,24 @@ TEST(DatasetLock, ForkedChildKeepsTheLockAfterTheParentIsGone) {
     pid_t grandchild = ::fork();
     if (grandchild == 0) {
       lock.record_holder();
-      if (::write(ready[1], "x", 1) != 1) ::_exit(1);
-      ::usleep(500 * 1000);
+      pid_t self = ::getpid();
+      if (::write(ready[1], &self, sizeof self) != sizeof self) ::_exit(1);
+      ::usleep(300 * 1000);
       ::_exit(0);
     }
     ::_exit(0);
   }
   int status = 0;
   ::waitpid(middle, &status, 0);
-  char c;
-  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  pid_t grandchild = 0;
+  ASSERT_EQ(::read(ready[0], &grandchild, sizeof grandchild), static_cast<ssize_t>(sizeof grandchild));
   auto e = refusal(dir.path());
   ASSERT_TRUE(e.has_value()) << "the grandchild holds the lock its parent took";
-  std::ifstream in(dir.path() / kStateDir / kMountLockFile);
-  std::string holder;
-  std::getline(in, holder);
-  EXPECT_EQ(holder.find("pid " + std::to_string(middle) + " "), std::string::npos) << "names the child: " << holder;
-  DatasetLock after(dir.path(), "test", 3000);  // the grandchild exits: free again
+  EXPECT_NE(std::string(e->what()).find("pid " + std::to_string(grandchild) + " on host"), std::string::npos)
+      << "names the child: " << e->what();
+  // Free again once the grandchild has exited (a zombie holds no files).
+  for (int i = 0; i < 300 && refusal(dir.path()); ++i) ::usleep(10 * 1000);
+  EXPECT_FALSE(refusal(dir.path()).has_value()) << "still held after the holder exited";
   ::close(ready[0]);
   ::close(ready[1]);
 }
