@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <iterator>
@@ -62,15 +63,18 @@ DatasetLock::DatasetLock(const fs::path& root, std::string purpose, int grace_ms
   if (ec) fail_errno(ec.value(), "cannot create " + (root / kStateDir).string() + " for the dataset's lock");
   // O_RDWR, not O_RDONLY: NFS emulates flock with POSIX locks, and an exclusive one needs write access.
   fd_ = open_file(path_, O_RDWR | O_CREAT, 0644);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
   while (::flock(fd_.get(), LOCK_EX | LOCK_NB) != 0) {
     if (errno == EINTR) continue;
     if (errno != EWOULDBLOCK) fail_errno("cannot lock " + path_.string());
     // A daemon killed an instant ago holds the lock until the kernel has closed its files (after
     // its memory is torn down): an immediate remount after `kill -9` would be refused without this
-    // wait. A live holder of this host is refused at once; one elsewhere (NFS) at the deadline.
+    // wait. A holder of this host that looks alive is given 200 ms only: a SIGKILL just sent may
+    // not have woken it into exit yet (PF_EXITING is set by the dying thread itself).
     std::string holder = read_holder(path_);
-    if (holder_lives_here(holder) || std::chrono::steady_clock::now() >= deadline) {
+    const auto now = std::chrono::steady_clock::now();
+    if (holder_lives_here(holder)) deadline = std::min(deadline, now + std::chrono::milliseconds(200));
+    if (now >= deadline) {
       fail(ErrorKind::Busy, "dataset " + root.string() + " is in use by " +
                                 (holder.empty() ? std::string("another process") : holder) +
                                 " (lock " + path_.string() +

@@ -43,7 +43,7 @@ TEST(DatasetLock, SecondHolderRefusedWithTheFirstOneNamed) {
   EXPECT_FALSE(refusal(dir.path()).has_value()) << "released with its holder";
 }
 
-TEST(DatasetLock, LiveHolderRefusedAtOnceGoneHolderFreesIt) {
+TEST(DatasetLock, LiveHolderRefusedQuicklyGoneHolderFreesIt) {
   test::TempDir dir;
   int ready[2];
   ASSERT_EQ(::pipe(ready), 0);
