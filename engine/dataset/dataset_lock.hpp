@@ -27,8 +27,7 @@ class DatasetLock {
  public:
   /// Locks the dataset at `root` (creating .wkfs/ and the lock file if needed) and records
   /// `purpose` ("wkfs mount SRC on MNT"). Throws Busy naming the holder if another open file
-  /// description holds the lock: after 200 ms if the holder is a live process of this host, else after
-  /// `grace_ms` (a holder killed a moment ago holds it until it has exited).
+  /// description holds the lock after `grace_ms` (a holder killed a moment ago may still be exiting).
   DatasetLock(const fs::path& root, std::string purpose, int grace_ms = 2000);
   DatasetLock(DatasetLock&&) noexcept = default;
   DatasetLock& operator=(DatasetLock&&) noexcept = default;
