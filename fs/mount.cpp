@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -11,6 +12,7 @@
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
+#include "dataset/dataset_lock.hpp"
 #include "formats/chunk_cache.hpp"
 #include "fs/filesystem.hpp"
 #include "fs/fuse_callbacks.hpp"
@@ -18,6 +20,33 @@
 #include "fs/kernel_invalidator.hpp"
 
 namespace wkfs::mount {
+
+namespace {
+
+/// More workers than this only queue for the memory cap and the cores: 256 is far above any core
+/// count wkfs runs on, and below where thread stacks alone (8 MiB of address space each) matter.
+constexpr unsigned kMaxLazyThreads = 256;
+
+/// The machine's physical memory in MiB: no memory cap may promise more.
+uint64_t physical_memory_mb() {
+  long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0) return uint64_t{1} << 20;  // unknown: 1 TiB
+  return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page) >> 20;
+}
+
+/// The value of a numeric option, checked against its range; InvalidArgument saying why otherwise.
+uint64_t bounded_number(const std::string& key, const std::string& v, uint64_t min, uint64_t max,
+                        const std::string& why_max) {
+  if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 9)
+    fail(ErrorKind::InvalidArgument, "option " + key + " wants a number, got '" + v + "'");
+  uint64_t n = std::stoull(v);
+  if (n < min) fail(ErrorKind::InvalidArgument, "option " + key + "=" + v + " is too small: at least " + std::to_string(min));
+  if (n > max)
+    fail(ErrorKind::InvalidArgument, "option " + key + "=" + v + " is too large: at most " + std::to_string(max) + " (" + why_max + ")");
+  return n;
+}
+
+}  // namespace
 
 void apply_option_string(MountOptions& o, const std::string& text) {
   std::stringstream ss(text);
@@ -41,15 +70,47 @@ void apply_option_string(MountOptions& o, const std::string& text) {
                opt.rfind("chunk_cache_mb=", 0) == 0) {
       auto eq = opt.find('=');
       const std::string key = opt.substr(0, eq), v = opt.substr(eq + 1);
-      if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 9)
-        fail(ErrorKind::InvalidArgument, "option " + key + " wants a positive number, got '" + v + "'");
-      if (key == "lazy_memory_mb") o.lazy.memory_cap_bytes = static_cast<size_t>(std::stoull(v)) << 20;
-      else if (key == "lazy_threads") o.lazy.threads = static_cast<unsigned>(std::stoul(v));
-      else o.chunk_cache_bytes = static_cast<size_t>(std::stoull(v)) << 20;
+      const std::string ram = "this machine's memory in MiB";
+      // lazy_memory_mb=0 would reserve nothing (a reservation is capped at the cap): no cap at all.
+      if (key == "lazy_memory_mb")
+        o.lazy.memory_cap_bytes = static_cast<size_t>(bounded_number(key, v, 1, physical_memory_mb(), ram)) << 20;
+      else if (key == "lazy_threads")  // 0: one worker per core
+        o.lazy.threads = static_cast<unsigned>(bounded_number(key, v, 0, kMaxLazyThreads, "0 is one per core"));
+      else  // 0: no chunk cache
+        o.chunk_cache_bytes = static_cast<size_t>(bounded_number(key, v, 0, physical_memory_mb(), ram)) << 20;
     } else {
       o.fuse_options.push_back(opt);
     }
   }
+}
+
+void detach_dead_mounts(const fs::path& mountpoint) {
+  // A FUSE daemon that exits within this long after a kill -9 is waited for (the probe blocks until
+  // the kernel has closed its device); one that is alive but does not answer is reported.
+  constexpr std::chrono::seconds kProbeTimeout{5};
+  for (int stacked = 0; stacked < 64; ++stacked) {  // dead mounts may be stacked (kill, mount over, kill)
+    switch (probe_mount(mountpoint, kProbeTimeout)) {
+      case MountState::None:
+      case MountState::Live:
+        return;  // a live mount is refused by the caller ("busy")
+      case MountState::Dead:
+        unmount(mountpoint, true);  // nobody can use it any more: detach, then look again
+        break;
+      case MountState::Unresponsive: {
+        auto entry = mount_at(mountpoint);
+        auto conn = entry ? fuse_connection_dir(*entry) : fs::path();
+        std::error_code ec;
+        std::string how = fs::exists(conn / "abort", ec)
+                              ? "`echo 1 > " + (conn / "abort").string() + "`"
+                              : "`mount -t fusectl none /sys/fs/fuse/connections`, then `echo 1 > " +
+                                    (conn / "abort").string() + "`";
+        fail(ErrorKind::Busy, "mountpoint " + mountpoint.string() + " is busy: its FUSE daemon has not answered for " +
+                                  std::to_string(kProbeTimeout.count()) + " s; if it is hung, end it (" + how +
+                                  ", or kill it) and mount again");
+      }
+    }
+  }
+  fail(ErrorKind::Busy, "mountpoint " + mountpoint.string() + " has too many dead mounts stacked on it");
 }
 
 int run_mount(const MountOptions& options) {
@@ -64,10 +125,7 @@ int run_mount(const MountOptions& options) {
   std::error_code ec;
   if (!fs::exists(options.source, ec)) fail(ErrorKind::NotFound, "source " + options.source.string() + " does not exist");
   auto mountpoint = absolute_clean(options.mountpoint);
-  if (is_stale_mount(mountpoint)) {
-    // The daemon of an earlier mount died (SIGKILL): detach the dead mount, then mount anew.
-    unmount(mountpoint, true);
-  }
+  detach_dead_mounts(mountpoint);
   if (!fs::is_directory(mountpoint, ec))
     fail(ErrorKind::NotFound, "mountpoint " + mountpoint.string() + " is not a folder");
   if (is_mount_point(mountpoint))
@@ -87,7 +145,18 @@ int run_mount(const MountOptions& options) {
   config.auto_pyramid = options.auto_pyramid;
   config.chunk_cache = std::make_shared<ChunkCache>(options.chunk_cache_bytes.value_or(default_chunk_cache_bytes()));
   Filesystem filesystem(config);  // throws for a SOURCE that is not a dataset
-  remove_temp_files(config.source);
+  // Before anything writes to a dataset: its lock, so that a second writable mount is refused here,
+  // before mounting, and never removes the first one's temp files or recovers under its feet.
+  // Datasets created through the mount later are not locked (issue 15 coordinates mounts).
+  // A read-only mount takes none (it may coexist with a writer) and writes nothing: not even the
+  // temp files of interrupted writes are removed (issue 11 item 8); the mount hides them.
+  std::vector<DatasetLock> locks;
+  if (!options.read_only) {
+    const std::string purpose = "wkfs mount " + config.source.string() + " on " + mountpoint.string();
+    for (const auto& root : filesystem.catalog().dataset_roots())
+      locks.emplace_back(root.empty() ? config.source : config.source / root, purpose);
+    remove_temp_files(config.source);
+  }
 
   std::string opts = "fsname=" + config.source.string() + ",subtype=wkfs,default_permissions";
   if (options.read_only) opts += ",ro";
@@ -98,6 +167,9 @@ int run_mount(const MountOptions& options) {
   session.mount(mountpoint);
   // The mount exists now; the parent returns (exit 0) and the child serves it.
   if (fuse_daemonize(options.foreground ? 1 : 0) != 0) fail(ErrorKind::Io, "cannot daemonise");
+  // The child serves: it holds the locks through the descriptors it inherited (flock locks belong to
+  // the open file description, which the parent's exit does not close); name it as the holder.
+  for (const auto& lock : locks) lock.record_holder();
   KernelInvalidator invalidator(session.get());  // its thread must be started in the child
   filesystem.attach_kernel(&invalidator);
   // Lazy workers notify the kernel through the invalidator and the session: they are joined before

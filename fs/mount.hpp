@@ -27,10 +27,15 @@ struct MountOptions {
 };
 
 /// Parses a mount(8)-style option string ("ro,allow_other,log=/x") into `options`; drops the
-/// fstab-only words (defaults, auto, noauto, user, nofail, _netdev, x-*...).
+/// fstab-only words (defaults, auto, noauto, user, nofail, _netdev, x-*...). InvalidArgument for a
+/// number out of range (lazy_threads <= 256, lazy_memory_mb and chunk_cache_mb <= physical memory).
 void apply_option_string(MountOptions& options, const std::string& text);
 
-/// Mounts and serves until unmounted. Without `foreground`, returns in the parent (exit code 0)
+/// Detaches every FUSE mount at `mountpoint` whose daemon is gone (killed); Busy if the daemon of
+/// one does not answer.
+void detach_dead_mounts(const fs::path& mountpoint);
+
+/// Mounts and serves until unmounted; a writable mount locks each dataset (DatasetLock) first. Without `foreground`, returns in the parent (exit code 0)
 /// once the mount is ready while a child serves it. Throws wkfs::Error for failures before that.
 int run_mount(const MountOptions& options);
 

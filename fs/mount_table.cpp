@@ -2,17 +2,21 @@
 
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <fstream>
+#include <memory>
+#include <mutex>
+#include <sstream>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
-#include <chrono>
-#include <fstream>
-#include <sstream>
-#include <thread>
 
 #include "core/error.hpp"
 
@@ -20,25 +24,40 @@ namespace wkfs::mount {
 
 namespace {
 
-/// Lines of /proc/self/mountinfo as (major:minor, mount point) with octal escapes decoded.
-std::vector<std::pair<std::string, std::string>> mount_table() {
-  std::vector<std::pair<std::string, std::string>> out;
+/// One line of /proc/self/mountinfo.
+struct MountLine {
+  std::string device;  // major:minor
+  std::string point;   // octal escapes decoded
+  std::string fstype;
+};
+
+std::string decode_octal(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size()) {
+      out.push_back(static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8)));
+      i += 3;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+/// The lines of /proc/self/mountinfo, in mount order (a later line at a point is on top).
+std::vector<MountLine> mount_table() {
+  std::vector<MountLine> out;
   std::ifstream in("/proc/self/mountinfo");
   std::string line;
   while (std::getline(in, line)) {
+    // ID PARENT MAJ:MIN ROOT POINT OPTIONS [OPTIONAL FIELDS...] - FSTYPE SOURCE SUPEROPTIONS
     std::istringstream ls(line);
-    std::string id, parent, dev, root, point;
+    std::string id, parent, dev, root, point, word, fstype;
     ls >> id >> parent >> dev >> root >> point;
-    std::string decoded;
-    for (size_t i = 0; i < point.size(); ++i) {
-      if (point[i] == '\\' && i + 3 < point.size()) {
-        decoded.push_back(static_cast<char>(std::stoi(point.substr(i + 1, 3), nullptr, 8)));
-        i += 3;
-      } else {
-        decoded.push_back(point[i]);
-      }
+    while (ls >> word && word != "-") {
     }
-    out.emplace_back(dev, decoded);
+    ls >> fstype;
+    out.push_back({dev, decode_octal(point), fstype});
   }
   return out;
 }
@@ -69,14 +88,53 @@ fs::path absolute_clean(const fs::path& p) {
 
 bool is_mount_point(const fs::path& path) {
   auto want = absolute_clean(path).string();
-  for (const auto& [dev, point] : mount_table())
-    if (point == want) return true;
+  for (const auto& m : mount_table())
+    if (m.point == want) return true;
   return false;
 }
 
-bool is_stale_mount(const fs::path& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) != 0 && errno == ENOTCONN;
+std::optional<MountEntry> mount_at(const fs::path& path) {
+  auto want = absolute_clean(path).string();
+  std::optional<MountEntry> top;
+  for (const auto& m : mount_table())
+    if (m.point == want) top = MountEntry{m.device, m.fstype};
+  return top;
+}
+
+fs::path fuse_connection_dir(const MountEntry& entry) {
+  auto colon = entry.device.find(':');
+  if (entry.fstype.rfind("fuse", 0) != 0 || colon == std::string::npos) return {};
+  return fs::path("/sys/fs/fuse/connections") / entry.device.substr(colon + 1);
+}
+
+MountState probe_mount(const fs::path& path, std::chrono::milliseconds timeout) {
+  auto entry = mount_at(path);
+  if (!entry) return MountState::None;
+  if (entry->fstype != "fuse" && entry->fstype.rfind("fuse.", 0) != 0) return MountState::Live;
+  // stat() of a dead FUSE mount succeeds from the attribute cache (wkfs gives the kernel long
+  // timeouts): after `kill -9`, 20 of 20 immediate remounts saw a "live" mount that way. statfs()
+  // always goes to the daemon: once its last /dev/fuse descriptor is closed the kernel has aborted
+  // the connection and answers ENOTCONN (ECONNABORTED for a request that was in flight at the
+  // abort). A daemon that is still exiting answers nothing until its files are closed, so the call
+  // blocks until then: that is the wait an immediate remount needs. fusectl is no help here: its
+  // files (waiting, abort, max_background, congestion_threshold) say nothing about whether the
+  // daemon still holds the device.
+  struct Probe {
+    std::mutex mutex;
+    std::condition_variable done;
+    std::optional<int> err;  // 0 or statfs's errno, once it returned
+  };
+  auto probe = std::make_shared<Probe>();
+  std::thread([probe, p = absolute_clean(path)] {
+    struct statfs st {};
+    int err = ::statfs(p.c_str(), &st) == 0 ? 0 : errno;
+    std::lock_guard lock(probe->mutex);
+    probe->err = err;
+    probe->done.notify_all();
+  }).detach();  // a hung daemon keeps it blocked; its request wait is killable, so exit still ends it
+  std::unique_lock lock(probe->mutex);
+  if (!probe->done.wait_for(lock, timeout, [&] { return probe->err.has_value(); })) return MountState::Unresponsive;
+  return *probe->err == ENOTCONN || *probe->err == ECONNABORTED ? MountState::Dead : MountState::Live;
 }
 
 void unmount(const fs::path& mountpoint, bool lazy) {
@@ -98,8 +156,8 @@ void unmount(const fs::path& mountpoint, bool lazy) {
 bool set_read_ahead(const fs::path& mountpoint, int kib) {
   auto want = absolute_clean(mountpoint).string();
   std::string dev;
-  for (const auto& [d, point] : mount_table())
-    if (point == want) dev = d;  // the last one is the top of the stack
+  for (const auto& m : mount_table())
+    if (m.point == want) dev = m.device;  // the last one is the top of the stack
   if (dev.empty()) return false;
   std::ofstream out("/sys/class/bdi/" + dev + "/read_ahead_kb");
   if (!out) return false;

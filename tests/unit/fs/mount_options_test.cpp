@@ -1,5 +1,6 @@
 // Mount option strings (mount(8) -o, fstab, the systemd unit's OPTIONS=) parsed into MountOptions.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "core/error.hpp"
 #include "fs/mount.hpp"
@@ -38,4 +39,26 @@ TEST(MountOptions, BadNumbersAreInvalidArgument) {
       EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument) << bad;
     }
   }
+}
+
+TEST(MountOptions, NumbersBoundedToSaneMaxima) {
+  const uint64_t ram_mb = static_cast<uint64_t>(::sysconf(_SC_PHYS_PAGES)) * ::sysconf(_SC_PAGESIZE) >> 20;
+  for (const std::string& bad : {std::string("lazy_threads=100000"), std::string("lazy_threads=257"),
+                                 "lazy_memory_mb=" + std::to_string(ram_mb + 1),
+                                 "chunk_cache_mb=" + std::to_string(ram_mb + 1), std::string("lazy_memory_mb=0")}) {
+    MountOptions o;
+    try {
+      apply_option_string(o, bad);
+      ADD_FAILURE() << bad << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument) << bad;
+      const std::string msg = e.what();
+      EXPECT_TRUE(msg.find("at most") != std::string::npos || msg.find("at least") != std::string::npos) << msg;
+    }
+  }
+  MountOptions o;
+  apply_option_string(o, "lazy_threads=256,lazy_threads=0,chunk_cache_mb=0,lazy_memory_mb=1");
+  EXPECT_EQ(o.lazy.threads, 0u);
+  EXPECT_EQ(o.chunk_cache_bytes, size_t{0});
+  EXPECT_EQ(o.lazy.memory_cap_bytes, size_t{1} << 20);
 }
