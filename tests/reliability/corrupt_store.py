@@ -272,7 +272,8 @@ class Corrupt:
     def lazy_ok(self, ds, layer, mag, mpath, data, allow_current=False):
         d = os.path.join(self.tpl, ds, layer, mag)
         try:
-            arr = W.open_array(d, self.layer(ds, layer)["dataFormat"])
+            m = [int(v) for v in mag.split("-")] if "-" in mag else [int(mag)] * 3
+            arr = W.limit_to_layer(W.open_array(d, self.layer(ds, layer)["dataFormat"]), self.layer(ds, layer), m)
             rel = os.path.relpath(mpath, os.path.join(self.mnt, ds, layer, mag))
             origin, a = arr.decode_file(os.path.join(d, rel), data)
         except W.Invalid:

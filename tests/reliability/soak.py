@@ -120,7 +120,7 @@ class Soak:
             data = fh.read()
         bd = os.path.join(self.src, "demo", "color", W.mag_name(mag))
         try:
-            arr = W.open_array(bd, "zarr3")
+            arr = W.limit_to_layer(W.open_array(bd, "zarr3"), self.layers["color"], mag)
             origin, a = arr.decode_file(os.path.join(bd, os.path.relpath(f, d)), data)
         except W.Invalid as e:
             self.count("wrong_reads", ex=f"{os.path.relpath(f, self.mnt)}: does not decode: {e}")

@@ -223,12 +223,10 @@ def layer_mags(layer):
 def mag_dir(ds, layer, mag, path):
     """The folder of a listed mag, by the library's rules; Invalid if it escapes or is absent."""
     if path is not None:
-        if path.startswith("/") or "://" in path:
-            raise Invalid(f"layer {layer['name']} mag {mag}: absolute path {path!r} (outside the dataset)")
-        p = os.path.normpath(os.path.join(ds, path))
-        if not (p + "/").startswith(os.path.abspath(ds) + "/"):
-            raise Invalid(f"layer {layer['name']} mag {mag}: path {path!r} leaves the dataset")
-        cands = [p]
+        if "://" in path:
+            raise Invalid(f"layer {layer['name']} mag {mag}: remote path {path!r} (not checked here)")
+        # relative to the dataset; may point elsewhere (symlink and remote mags): then it must still be an array
+        cands = [os.path.normpath(os.path.join(ds, path))]
     else:
         base = os.path.join(ds, layer["name"])
         cands = [os.path.join(base, mag_name(mag)), os.path.join(base, str(mag[0]))] if len(set(mag)) == 1 \
@@ -271,6 +269,7 @@ class Zarr3:
             self.sharded = False
         if len(self.shape) != len(self.grid):
             raise Invalid(f"{d}: shape and chunk shape differ in rank")
+        self.limit = None
 
     def key(self, idx):
         if self.key_name == "v2":
@@ -298,14 +297,20 @@ class Zarr3:
         return order
 
     def decode_file(self, path, data=None):
-        """(origin, array) of one shard/chunk file: the voxels it holds (fill where a chunk is absent)."""
+        """(origin, array) of one shard/chunk file: the voxels it holds (fill where a chunk is absent),
+        clipped to self.limit (the layer's extent: a 1024^3 shard of a small layer is not allocated whole)."""
         if data is None:
             with open(path, "rb") as f:
                 data = f.read()
         idx = self.index_of(path)
+        if len(idx) != len(self.grid):
+            raise Invalid(f"{path}: not a chunk key of this array")
         origin = tuple(i * g for i, g in zip(idx, self.grid))
+        lim = self.limit or self.shape
+        ext = tuple(max(0, min(g, L - o)) for g, L, o in zip(self.grid, lim, origin))
         if not self.sharded:
-            return origin, self._decode(data, self.grid, self.inner_codecs)
+            a = self._decode(data, self.grid, self.inner_codecs)
+            return origin, a[tuple(slice(0, e) for e in ext)]
         n = [g // c for g, c in zip(self.grid, self.inner)]
         count = int(np.prod(n))
         has_crc = any(c["name"] == "crc32c" for c in self.index_codecs)
@@ -318,17 +323,32 @@ class Zarr3:
             if _crc32c and _crc32c(ib[:-4]) != crc:
                 raise Invalid(f"{path}: shard index crc32c mismatch")
         index = np.frombuffer(ib[:count * 16], "<u8").reshape(count, 2)
-        out = np.full(self.grid, self.fill, self.dtype)
-        for k, (off, nb) in enumerate(index):
-            if off == 2**64 - 1 and nb == 2**64 - 1:
-                continue
+        out = np.full(ext, self.fill, self.dtype)
+        present = np.nonzero(~((index[:, 0] == 2**64 - 1) & (index[:, 1] == 2**64 - 1)))[0]
+        for k in present:
+            off, nb = int(index[k, 0]), int(index[k, 1])
             if off + nb > len(data):
                 raise Invalid(f"{path}: chunk {k} beyond the end of the shard")
             ci = np.unravel_index(k, n)
-            a = self._decode(data[int(off):int(off + nb)], self.inner, self.inner_codecs)
-            sl = tuple(slice(i * c, (i + 1) * c) for i, c in zip(ci, self.inner))
-            out[sl] = a
+            co = [i * c for i, c in zip(ci, self.inner)]
+            a = self._decode(data[off:off + nb], self.inner, self.inner_codecs)
+            if any(c >= e for c, e in zip(co, ext)):
+                continue  # outside the layer: decoded (so it is checked), not placed
+            sl = tuple(slice(c, min(c + s, e)) for c, s, e in zip(co, self.inner, ext))
+            out[sl] = a[tuple(slice(0, x.stop - x.start) for x in sl)]
         return origin, out
+
+    def read_all(self):
+        lim = self.limit or self.shape
+        shape = tuple(min(a, b) for a, b in zip(self.shape, lim))
+        out = np.full(shape, self.fill, self.dtype)
+        for p in self.files():
+            origin, a = self.decode_file(p)
+            sl = tuple(slice(o, min(o + g, s)) for o, g, s in zip(origin, a.shape, shape))
+            if any(s.start >= s.stop for s in sl):
+                continue
+            out[sl] = a[tuple(slice(0, s.stop - s.start) for s in sl)]
+        return out
 
     def _decode(self, buf, shape, codecs):
         order = self._codecs_with_order(codecs)
@@ -364,16 +384,6 @@ class Zarr3:
         except Exception as e:
             raise Invalid(f"{n} decode failed: {e}")
         raise Invalid(f"unknown codec {n}")
-
-    def read_all(self):
-        out = np.full(self.shape, self.fill, self.dtype)
-        for p in self.files():
-            origin, a = self.decode_file(p)
-            sl = tuple(slice(o, min(o + g, s)) for o, g, s in zip(origin, self.grid, self.shape))
-            if any(s.start >= s.stop for s in sl):
-                continue
-            out[sl] = a[tuple(slice(0, s.stop - s.start) for s in sl)]
-        return out
 
 
 class Zarr2:
@@ -549,11 +559,19 @@ def layer_extent(layer, mag):
     return [-(-e // m) for e, m in zip(end, mag)]
 
 
+def limit_to_layer(a, layer, mag):
+    if isinstance(a, Zarr3):
+        ext = layer_extent(layer, mag)
+        a.limit = tuple(a.shape[:-3]) + tuple(ext)
+    return a
+
+
 def read_mag(ds, layer, mag, path=None):
     """The whole mag as (C, X, Y, Z) numpy over the layer's extent in that mag."""
     d = mag_dir(ds, layer, mag, path)
     a = open_array(d, layer["dataFormat"])
     ext = layer_extent(layer, mag)
+    limit_to_layer(a, layer, mag)
     if isinstance(a, Wkw):
         return a.read_all(ext)
     full = a.read_all()
@@ -608,7 +626,7 @@ def check_dataset(ds, check_lazy=True, counters=None):
             tick()
             try:
                 md = mag_dir(ds, l, mag, path)
-                a = open_array(md, l["dataFormat"])
+                a = limit_to_layer(open_array(md, l["dataFormat"]), l, mag)
                 files = a.files()
                 for p in files[:64]:
                     a.decode_file(p)
@@ -659,7 +677,7 @@ def check_dataset(ds, check_lazy=True, counters=None):
         if not os.path.isdir(md):
             continue
         try:
-            a = open_array(md, l["dataFormat"])
+            a = limit_to_layer(open_array(md, l["dataFormat"]), l, e["mag"])
             files = a.files()
             if not files:
                 continue
