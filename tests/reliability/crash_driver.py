@@ -215,7 +215,11 @@ class Driver:
             return self.op_mkdir()
         mag = self.rng.choice(mags)
         self.pending = ("struct",)
-        shutil.rmtree(os.path.join(self.mnt, STRUCT_DS, layer, mag))
+        p = os.path.join(self.mnt, STRUCT_DS, layer, mag)
+        if os.path.islink(p):
+            os.remove(p)
+        else:
+            shutil.rmtree(p)
         return ("mag_listed", layer, mag, False)
 
     def op_symlink(self):
