@@ -10,7 +10,8 @@ truncated / bit-flipped / has bytes deleted, and then reads through the mount ar
   - for a corrupted source: every lazy file of its dependent mags read through the mount: EIO, or a file
     whose independent decode equals numpy's eager computation (from the data before or after),
   - every read has a timeout (a hang is a violation) and the daemon must be alive after each case.
-usage: corrupt_store.py WKFS [--only target:mode,...] [--json FILE] [--seed S]
+usage: corrupt_store.py WKFS [--only target:mode,...] [--cache cold|warm|both] [--json FILE] [--seed S]
+  cold: corrupted before the mount read the file; warm: after (a stale kernel cache then shows as "stale")
 Exit status: 0 iff no wrong data, no hang and no crash.
 """
 import argparse
@@ -184,8 +185,8 @@ class Corrupt:
             return "error", p.stderr.decode(errors="replace")[-200:], ref
         return "ok", p.stdout, ref
 
-    def run_case(self, name, rel, ds, layer, mag, mode):
-        case = f"{name}:{mode}"
+    def run_case(self, name, rel, ds, layer, mag, mode, warm):
+        case = f"{name}:{mode}:{'warm' if warm else 'cold'}"
         self.fig["cases"] += 1
         shutil.rmtree(self.src, ignore_errors=True)
         shutil.copytree(self.tpl, self.src, symlinks=True)
@@ -198,10 +199,10 @@ class Corrupt:
             bpath = os.path.join(self.src, rel)
             mpath = os.path.join(self.mnt, rel)
             old = open(bpath, "rb").read()
-            # warm the caches first: a corruption later must not be hidden by a stale cache either
-            read_through(mpath)
-            self.region_read(ds, layer, mag)
-            time.sleep(0.05)
+            if warm:  # caches hold the file: a change behind the mount's back must still be seen
+                read_through(mpath)
+                self.region_read(ds, layer, mag)
+                time.sleep(0.05)
             new = self.corrupt(bpath, mode)
             # 1. the file itself
             k, v = read_through(mpath)
@@ -307,13 +308,23 @@ class Corrupt:
     def run(self):
         t0 = time.time()
         self.prime()
+        if self.a.inject:
+            self.inject()
         only = set(filter(None, self.a.only.split(",")))
         for name, rel, ds, layer, mag in self.targets():
             for mode in self.MODES:
-                if only and f"{name}:{mode}" not in only and name not in only:
-                    continue
-                self.run_case(name, rel, ds, layer, mag, mode)
+                for warm in {"cold": [False], "warm": [True], "both": [False, True]}[self.a.cache]:
+                    if only and f"{name}:{mode}" not in only and name not in only:
+                        continue
+                    self.run_case(name, rel, ds, layer, mag, mode, warm)
         self.fig["seconds"] = round(time.time() - t0, 1)
+
+    def inject(self):
+        """Self-test: the references are changed by one voxel, so a correct read must count as wrong."""
+        for k, v in self.ref.items():
+            v = v.copy()
+            v.flat[0] ^= 1
+            self.ref[k] = v
 
 
 def main():
@@ -322,7 +333,10 @@ def main():
     ap.add_argument("--only", default="")
     ap.add_argument("--json", default="")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--cache", choices=("cold", "warm", "both"), default="both",
+                    help="corrupt before any read (cold) or after the mount has read the file (warm)")
     ap.add_argument("--tmp", default=None)
+    ap.add_argument("--inject", action="store_true", help="self-test: a reference changed by one voxel (must fail)")
     a = ap.parse_args()
     c = Corrupt(a)
     try:

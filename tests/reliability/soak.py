@@ -84,8 +84,8 @@ class Soak:
 
     # ---------------------------------------------------------------- readers
     def region(self, rng, mag, maxw=96):
-        w = [rng.randint(1, maxw // m) * m for m in mag]
-        o = [rng.randrange(0, max(1, (s - ww) // m + 1)) * m for s, ww, m in zip(SIZE, w, mag)]
+        w = [rng.randint(1, min(maxw, s) // m) * m for m, s in zip(mag, SIZE)]
+        o = [rng.randrange(0, (s - ww) // m + 1) * m for s, ww, m in zip(SIZE, w, mag)]
         return o, w
 
     def wkfs_read(self, layer, mag, o, w):
