@@ -567,6 +567,12 @@ class Driver:
         self.interrupted = None
         self.acked = []
 
+    def remount_once(self):
+        if getattr(self, "remount_done", False):
+            self.remount_done = False
+            return
+        self.remount()
+
     def remount(self, first=False):
         t = time.time()
         ok, out = W.mount(self.wkfs, self.src, self.mnt, self.log)
@@ -602,9 +608,16 @@ class Driver:
                 self.violation("remount", "an operation hangs after the daemon was killed")
                 W.force_detach(self.mnt)
                 th.join(60)
-            if self.a.inject and k == 0:
+            if self.a.inject and k == self.a.inject_at and self.a.inject != "temp_visible":
                 self.inject(self.a.inject)
-            for ph, fn in (("check_crash", self.check_crash_state), ("remount", self.remount),
+                if self.a.inject == "ack_lost_voxel":
+                    self.uncertain = []
+                    self.interrupted = None
+            if self.a.inject == "temp_visible" and k == self.a.inject_at:
+                self.remount()
+                self.inject("temp_visible")
+                self.remount_done = True
+            for ph, fn in (("check_crash", self.check_crash_state), ("remount", self.remount_once),
                            ("check_remount", self.check_after_remount), ("resync", self.resync)):
                 t_ph = time.time()
                 fn()
@@ -637,7 +650,18 @@ class Driver:
             with open(os.path.join(self.sentinel, "a", "f0"), "ab") as f:
                 f.write(b"x")
         elif kind == "temp_leftover":
-            open(os.path.join(self.src, "demo", "color", ".x.wkfs-tmp.inject"), "w").close()
+            # a compress leftover folder (issue 11 item 10: no remount removes it)
+            os.makedirs(os.path.join(self.src, "demo", "color", ".1.wkfs-tmp.compress"), exist_ok=True)
+        elif kind == "ack_lost_voxel":
+            self.model[("demo", "color")].flat[12345] ^= 1  # the model says one acknowledged voxel differs
+        elif kind == "temp_visible":
+            # a temp name created through the mount (wkfs may hide or refuse it: then this check is not proven)
+            try:
+                with open(os.path.join(self.mnt, "demo", "x.wkfs-tmp.inject"), "w"):
+                    pass
+            except OSError as e:
+                print(f"inject temp_visible: cannot create through the mount: {e}", file=sys.stderr)
+            open(os.path.join(self.src, "demo", "y.wkfs-tmp.inject"), "w").close()
         elif kind == "torn_write":
             self.interrupted = ("direct_rewrite", ("file", ("demo", "color"), self.shard_files("demo", "color")[0],
                                                    b"old", b"new"))
@@ -684,6 +708,7 @@ def main():
     ap.add_argument("--json", default="")
     ap.add_argument("--max-delay", type=float, default=1.0, help="longest run of operations between kills (s)")
     ap.add_argument("--inject", default="", help="break the backing folder by hand before the first check")
+    ap.add_argument("--inject-at", type=int, default=0, help="the kill (0-based) after which --inject breaks things")
     ap.add_argument("--tmp", default=None)
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("-v", "--verbose", action="store_true")

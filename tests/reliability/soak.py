@@ -13,8 +13,9 @@
   writer  1    region rewrites of color mag 1 with the data it already has (so every color read has one
                right answer while its lazy dependents are made stale and recomputed all the time)
 Figures: reads, errors, wrong bytes, writes, daemon RSS and open fds at start / end (and peak RSS).
-usage: soak.py WKFS [--seconds 60] [--json FILE] [--seed S]
-Exit status: 0 iff no error and no wrong byte.
+usage: soak.py WKFS [--seconds 60] [--writers 0|1|2] [--json FILE] [--seed S]
+Exit status: 0 iff no error, no wrong byte, RSS flat after warm-up (end <= warm-up + max(64 MiB, 25%))
+and open fds flat (end <= start + 8).
 """
 import argparse
 import json
@@ -230,7 +231,7 @@ class Soak:
         rss0, fd0 = W.daemon_figures(self.src)
         readers = [self.r_color_regions, self.r_color_regions, self.r_color_files, self.r_pread,
                    self.r_seg_regions, self.r_storm, self.r_seg_files, self.r_meta]
-        writers = [self.w_seg, self.w_color]
+        writers = [self.w_seg, self.w_color][:self.a.writers]
         ths = [threading.Thread(target=self.loop, args=(fn, self.a.seed * 100 + i, True), daemon=True)
                for i, fn in enumerate(readers)]
         ths += [threading.Thread(target=self.loop, args=(fn, self.a.seed * 100 + 50 + i, False), daemon=True)
@@ -239,10 +240,14 @@ class Soak:
         for t in ths:
             t.start()
         peak = rss0
+        warm_at = min(10.0, self.a.seconds / 4)
+        rss_warm = None
         while time.time() - t0 < self.a.seconds:
             time.sleep(1)
             r, _ = W.daemon_figures(self.src)
             peak = max(peak, r)
+            if rss_warm is None and time.time() - t0 >= warm_at:
+                rss_warm = r
             if not W.daemon_pids(self.src):
                 self.count("read_errors", ex="the daemon died")
                 break
@@ -251,6 +256,7 @@ class Soak:
             t.join(180)
         rss1, fd1 = W.daemon_figures(self.src)
         self.f.update(seconds=round(time.time() - t0, 1), rss_kb_start=rss0, rss_kb_end=rss1, rss_kb_peak=peak,
+                      rss_kb_warm=rss_warm or rss0,
                       fds_start=fd0, fds_end=fd1, examples=self.examples)
         W.unmount(self.wkfs, self.src, self.mnt)
 
@@ -260,6 +266,7 @@ def main():
     ap.add_argument("wkfs")
     ap.add_argument("--seconds", type=float, default=60)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--writers", type=int, default=2, choices=(0, 1, 2), help="how many of the 2 writers run")
     ap.add_argument("--json", default="")
     ap.add_argument("--tmp", default=None)
     a = ap.parse_args()
@@ -269,7 +276,7 @@ def main():
     finally:
         W.unmount(s.wkfs, s.src, s.mnt)
     f = s.f
-    print(f"soak: {f['seconds']} s, 8 readers, 2 writers")
+    print(f"soak: {f['seconds']} s, 8 readers, {a.writers} writers")
     for k in ("reads", "read_errors", "wrong_reads", "wrong_bytes", "writes", "write_errors"):
         print(f"  {k:<14}{f[k]}")
     print(f"  rss MiB       {f['rss_kb_start'] / 1024:.0f} -> {f['rss_kb_end'] / 1024:.0f} (peak {f['rss_kb_peak'] / 1024:.0f})")
@@ -279,7 +286,16 @@ def main():
     if a.json:
         with open(a.json, "w") as fh:
             json.dump(f, fh, indent=1)
-    bad = f["read_errors"] + f["write_errors"] + f["wrong_reads"]
+    warm = f["rss_kb_warm"]
+    rss_growth = f["rss_kb_end"] > warm + max(64 * 1024, warm // 4)
+    fd_growth = f["fds_end"] > f["fds_start"] + 8
+    f.update(rss_growth=rss_growth, fd_growth=fd_growth)
+    print(f"  rss after warm-up {warm / 1024:.0f} MiB -> end {f['rss_kb_end'] / 1024:.0f} MiB: "
+          f"{'GROWS (violation)' if rss_growth else 'flat'}; fds {'GROW (violation)' if fd_growth else 'flat'}")
+    if a.json:
+        with open(a.json, "w") as fh:
+            json.dump(f, fh, indent=1)
+    bad = f["read_errors"] + f["write_errors"] + f["wrong_reads"] + rss_growth + fd_growth
     if not bad:
         shutil.rmtree(s.work, ignore_errors=True)
     sys.exit(1 if bad else 0)
