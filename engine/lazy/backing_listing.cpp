@@ -1,11 +1,20 @@
 #include "lazy/backing_listing.hpp"
 
 #include <algorithm>
+#include <tuple>
 
 #include "core/error.hpp"
 #include "dataset/new_mag.hpp"
 
 namespace wkfs {
+
+namespace {
+/// Finer (smaller largest factor) first; among equals, by x, y, z.
+bool pyramid_before(const Mag& a, const Mag& b) {
+  if (a.max_dim() != b.max_dim()) return a.max_dim() < b.max_dim();
+  return std::make_tuple(a.x(), a.y(), a.z()) < std::make_tuple(b.x(), b.y(), b.z());
+}
+}  // namespace
 
 BackingListing::BackingListing(Dataset& dataset, LazyRegistry& registry, Diagnostics& diagnostics)
     : dataset_(dataset), registry_(registry), diag_(diagnostics) {}
@@ -23,7 +32,10 @@ void BackingListing::set_listed(const std::string& layer, const Mag& mag, bool l
     std::optional<int64_t> cube_length;
     if (l->data_format == DataFormat::Wkw)
       cube_length = open_array(dataset_.root() / layer / mag.short_name())->meta().shard_shape[1];
-    l->mags.push_back(new_mag_entry(*l, mag, cube_length));
+    // In pyramid order, as an eager downsample appends them (finest first): computations finish
+    // in any order, and the listing must not depend on which one came last.
+    auto at = std::find_if(l->mags.begin(), l->mags.end(), [&](const MagEntry& e) { return pyramid_before(mag, e.mag); });
+    l->mags.insert(at, new_mag_entry(*l, mag, cube_length));
   });
 }
 
@@ -79,7 +91,8 @@ std::string BackingListing::mounted_properties(DatasetProperties props, const Ma
     std::optional<int64_t> cube_length;
     if (auto it = states.find(mag_key(m.layer, m.mag)); it != states.end())
       cube_length = it->second->array->meta().shard_shape[1];
-    l->mags.push_back(new_mag_entry(*l, m.mag, cube_length));
+    auto at = std::find_if(l->mags.begin(), l->mags.end(), [&](const MagEntry& e) { return pyramid_before(m.mag, e.mag); });
+    l->mags.insert(at, new_mag_entry(*l, m.mag, cube_length));
   }
   return props.dump();
 }
