@@ -1,0 +1,73 @@
+// Every registration the lazy engine accepts is one the loader serves at the next mount (issue 11
+// item 5), and a lazy mag's shard, the unit of one computation, fits the memory cap (item 6).
+#include <gtest/gtest.h>
+
+#include "core/error.hpp"
+#include "dataset/dataset.hpp"
+#include "lazy/lazy_engine.hpp"
+#include "support/test_support.hpp"
+
+using namespace wkfs;
+
+namespace {
+
+const BoundingBox kBox{{0, 0, 0}, {64, 64, 64}};
+
+std::shared_ptr<Dataset> two_layers(const fs::path& root) {
+  auto ds = Dataset::create(root, VoxelSize{{1, 1, 1}, "nanometer"});
+  for (const char* name : {"color", "other"}) {
+    LayerSpec spec;
+    spec.name = name;
+    spec.bounding_box = kBox;
+    ds->add_layer(spec);
+  }
+  MagOptions mo{Vec3::full(16), Vec3::full(32), std::nullopt};
+  ds->add_mag("color", Mag(1, 1, 1), mo);
+  for (const auto& m : {Mag(1, 1, 1), Mag(2, 2, 1), Mag(4, 4, 1)}) ds->add_mag("other", m, mo);
+  return ds;
+}
+
+LazyConfig small_config() {
+  LazyConfig cfg;
+  cfg.threads = 1;
+  cfg.memory_cap_bytes = 64 << 20;
+  cfg.lazy_shard_edge = 32;
+  return cfg;
+}
+
+}  // namespace
+
+TEST(RegistrationInvariants, AnAcceptedAlignedChainIsServedAfterARemount) {
+  test::TempDir tmp;
+  auto ds = two_layers(tmp / "ds");
+  std::vector<Mag> registered;
+  {
+    LazyEngine lazy(ds, small_config(), test::test_diagnostics());
+    try {
+      registered = lazy.downsample("color", DownsampleRequest{});
+    } catch (const Error& e) {
+      SUCCEED() << "refused: " << e.what();
+    }
+    for (const auto& m : registered) EXPECT_TRUE(lazy.state("color", m)) << m.long_name() << " not served now";
+  }
+  LazyEngine remounted(Dataset::open(tmp / "ds"), small_config(), test::test_diagnostics());
+  for (const auto& m : registered)
+    EXPECT_TRUE(remounted.state("color", m)) << m.long_name() << " registered but ignored at the next mount";
+}
+
+TEST(RegistrationInvariants, AShardLargerThanTheMemoryCapIsRefused) {
+  test::TempDir tmp;
+  auto ds = two_layers(tmp / "ds");
+  LazyEngine lazy(ds, small_config(), test::test_diagnostics());
+  DownsampleRequest r;
+  r.explicit_mags = std::vector<Mag>{Mag(2, 2, 2)};
+  r.mag_options = MagOptions{Vec3::full(32), Vec3::full(512), std::nullopt};  // 128 MiB per shard, cap 64
+  try {
+    lazy.downsample("color", r);
+    ADD_FAILURE() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument) << e.what();
+  }
+  EXPECT_FALSE(lazy.state("color", Mag(2, 2, 2)));
+  EXPECT_FALSE(fs::exists(tmp / "ds/color/2"));
+}
