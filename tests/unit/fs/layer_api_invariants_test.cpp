@@ -48,14 +48,16 @@ int errno_from(F&& f) {
 std::set<std::string> listed_mags(const fs::path& root, const std::string& layer = "color") {
   auto ds = Dataset::open(root, true);
   std::set<std::string> out;
-  for (const auto& m : ds->properties().find_layer(layer)->mags) out.insert(m.mag.long_name());
+  const auto props = ds->properties();
+  for (const auto& m : props.find_layer(layer)->mags) out.insert(m.mag.long_name());
   return out;
 }
 
 // The invariant: every listed mag's folder holds an array that opens.
 void expect_valid(const fs::path& root) {
   auto ds = Dataset::open(root, true);
-  for (const auto& l : ds->properties().layers)
+  const auto props = ds->properties();
+  for (const auto& l : props.layers)
     for (const auto& m : l.mags) EXPECT_NO_THROW(ds->mag_view(l.name, m.mag)) << l.name << " " << m.mag.long_name();
 }
 

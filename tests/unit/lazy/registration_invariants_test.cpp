@@ -27,6 +27,11 @@ std::shared_ptr<Dataset> two_layers(const fs::path& root) {
   return ds;
 }
 
+// Served: its folder is listed by the engine (it has a state, which the loader may refuse to make).
+bool served(const LazyEngine& lazy, const Mag& m) {
+  return lazy.lazy_children(fs::path("color") / m.short_name()).has_value();
+}
+
 LazyConfig small_config() {
   LazyConfig cfg;
   cfg.threads = 1;
@@ -48,11 +53,11 @@ TEST(RegistrationInvariants, AnAcceptedAlignedChainIsServedAfterARemount) {
     } catch (const Error& e) {
       SUCCEED() << "refused: " << e.what();
     }
-    for (const auto& m : registered) EXPECT_TRUE(lazy.state("color", m)) << m.long_name() << " not served now";
+    for (const auto& m : registered) EXPECT_TRUE(served(lazy, m)) << m.long_name() << " not served now";
   }
   LazyEngine remounted(Dataset::open(tmp / "ds"), small_config(), test::test_diagnostics());
   for (const auto& m : registered)
-    EXPECT_TRUE(remounted.state("color", m)) << m.long_name() << " registered but ignored at the next mount";
+    EXPECT_TRUE(served(remounted, m)) << m.long_name() << " registered but ignored at the next mount";
 }
 
 TEST(RegistrationInvariants, AShardLargerThanTheMemoryCapIsRefused) {
@@ -68,6 +73,6 @@ TEST(RegistrationInvariants, AShardLargerThanTheMemoryCapIsRefused) {
   } catch (const Error& e) {
     EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument) << e.what();
   }
-  EXPECT_FALSE(lazy.state("color", Mag(2, 2, 2)));
+  EXPECT_FALSE(served(lazy, Mag(2, 2, 2)));
   EXPECT_FALSE(fs::exists(tmp / "ds/color/2"));
 }
