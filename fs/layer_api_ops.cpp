@@ -135,7 +135,12 @@ std::optional<LayerApiChange> LayerApiOps::symlink(const PathInfo& parent, const
     // The library names the link by the mag's short name ("2"); "2-2-2" is served by that link.
     auto made = layer_dir / mag.short_name();
     fs::create_directory_symlink(fs::read_symlink(made, ec), here, ec);
-    if (ec) fail_errno(ec.value(), "cannot name the mag link " + (parent.rel / name).string());
+    if (ec) {
+      // an error reply changes nothing: take the mag back out (unlisted, then its link removed)
+      const int err = ec.value();
+      tree_.engines().delete_mag(parent.loc->dataset, parent.layer, mag);
+      fail_errno(err, "cannot name the mag link " + (parent.rel / name).string() + "; the mag was not added");
+    }
     fs::remove(made, ec);
   }
   return changed(parent, parent.layer);

@@ -283,11 +283,7 @@ void Dataset::add_layer(const LayerSpec& spec) {
     fail(ErrorKind::InvalidArgument, "dtype " + dtype_name(spec.dtype) + " is not allowed for color layers");
   if (spec.category == Category::Segmentation && dtype_is_float(spec.dtype))
     fail(ErrorKind::InvalidArgument, "dtype " + dtype_name(spec.dtype) + " is not allowed for segmentation layers");
-  if (spec.bounding_box) {
-    const auto& b = *spec.bounding_box;
-    if (b.top_left.min_dim() < 0 || b.size.min_dim() < 0)
-      fail(ErrorKind::InvalidArgument, "bounding box must have topLeft >= 0 and size >= 0");
-  }
+  if (spec.bounding_box) check_bounding_box(*spec.bounding_box);  // the properties file's limits
   transact([&](DatasetProperties& p, UndoList& undo) {
     if (p.find_layer(spec.name))
       fail(ErrorKind::AlreadyExists, "layer '" + spec.name + "' already exists in " + root_.string());

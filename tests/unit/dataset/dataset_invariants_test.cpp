@@ -107,3 +107,13 @@ TEST(DatasetInvariants, BoundingBoxLimitsAreThoseOfThePropertiesFile) {
   EXPECT_EQ(kind_of([&] { ds->set_bounding_box("color", BoundingBox{{0, 0, 0}, {-1, 1, 1}}); }),
             ErrorKind::InvalidArgument);
 }
+
+TEST(DatasetInvariants, AddLayerHoldsItsBoxToTheSameLimits) {
+  test::TempDir tmp;
+  auto ds = Dataset::create(tmp / "ds", VoxelSize{{1, 1, 1}, "nanometer"});
+  LayerSpec spec;
+  spec.name = "color";
+  spec.bounding_box = BoundingBox{{0, 0, 0}, {1, 100000000000000000, 1}};
+  EXPECT_EQ(kind_of([&] { ds->add_layer(spec); }), ErrorKind::InvalidArgument);
+  EXPECT_TRUE(ds->properties().layers.empty());
+}

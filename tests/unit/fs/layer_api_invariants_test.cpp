@@ -232,3 +232,21 @@ TEST(ControlWrites, AnOverlongPathArgumentIsEnametoolong) {
   EXPECT_EQ(errno_from([&] { m.f->write(*h.file, cmd.data(), cmd.size(), 0); }), ENAMETOOLONG);
   EXPECT_NE(read_all(*m.f, *h.file).find("\"ok\":false"), std::string::npos);
 }
+
+TEST(LayerApiInvariants, RmMinusROfAPendingLazyMagsSourceKeepsItListedAndReadable) {
+  Mounted m;
+  Ino ctl = ino_of(*m.f, "color/" + std::string(kControlFile));
+  auto h = m.f->open(ctl, O_RDWR);
+  std::string cmd = "downsample-mag 1 2";
+  m.f->write(*h.file, cmd.data(), cmd.size(), 0);
+  Ino mag = ino_of(*m.f, "color/1");
+  // the metadata of a mag a pending lazy mag is computed from cannot go: nothing changes
+  EXPECT_EQ(errno_from([&] { m.f->unlink(mag, "zarr.json"); }), ENOTEMPTY);
+  EXPECT_EQ(listed_mags(m.root), std::set<std::string>{"1-1-1"});
+  expect_valid(m.root);
+  // every file the mount lists in the lazy mag still reads
+  Ino lazy = ino_of(*m.f, "color/2");
+  auto dir = m.f->opendir(lazy);
+  EXPECT_NO_THROW(m.f->open(ino_of(*m.f, "color/2/zarr.json"), O_RDONLY));
+  (void)dir;
+}
