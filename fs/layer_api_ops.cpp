@@ -25,7 +25,6 @@ Mag canonical_mag(const std::string& name, const fs::path& where, bool long_allo
 
 bool is_array_metadata_name(const std::string& n) { return n == "zarr.json" || n == ".zarray" || n == "header.wkw"; }
 
-
 }  // namespace
 
 bool LayerApiOps::folder_empty(const fs::path& dir, bool ignore_group_metadata) {
