@@ -59,6 +59,7 @@ std::optional<LayerApiChange> LayerApiOps::unlink(const PathInfo& path) {
       is_array_metadata_name(path.rel.filename().string())) {
     auto mag = tree_.classify(path.rel.parent_path());
     if (mag.kind == PathKind::Mag) return unlist_with_metadata(mag, backing);
+    if (auto forgotten = forget_pending_with_metadata(path, backing)) return forgotten;
   }
   struct stat st {};
   if (::lstat(backing.c_str(), &st) != 0) {
@@ -88,6 +89,26 @@ LayerApiChange LayerApiOps::unlist_with_metadata(const PathInfo& mag, const fs::
     fail_errno("mag " + mag.mag->long_name() + " was unlisted, but its metadata " + metadata.string() +
                " could not be removed");
   return changed(mag, mag.layer);
+}
+
+// The same step for a pending lazy mag (not in the backing properties, served by the engine): its
+// registration goes first, so the mount never lists a lazy mag whose array cannot be opened.
+std::optional<LayerApiChange> LayerApiOps::forget_pending_with_metadata(const PathInfo& file, const fs::path& metadata) {
+  if (!file.lazy) return std::nullopt;
+  std::optional<Mag> mag;
+  try {
+    mag = Mag::parse(file.rel.parent_path().filename().string());
+  } catch (const Error&) {
+    return std::nullopt;
+  }
+  if (file.rel.parent_path().filename().string() != mag->short_name() || !file.lazy->is_pending_mag(file.layer, *mag))
+    return std::nullopt;
+  file.lazy->require_no_pending_dependents(file.layer, *mag);
+  file.lazy->forget_mag(file.layer, *mag);
+  if (::unlink(metadata.c_str()) != 0 && errno != ENOENT)
+    fail_errno("lazy mag " + mag->long_name() + " was forgotten, but its metadata " + metadata.string() +
+               " could not be removed");
+  return changed(file, file.layer);
 }
 
 std::optional<LayerApiChange> LayerApiOps::rmdir(const PathInfo& path) {

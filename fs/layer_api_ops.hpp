@@ -50,6 +50,8 @@ class LayerApiOps {
  private:
   /// rm LAYER/MAG/<metadata> of a listed mag: unlist it, then remove the file.
   LayerApiChange unlist_with_metadata(const PathInfo& mag, const fs::path& metadata);
+  /// rm LAYER/MAG/<metadata> of a pending lazy mag: forget its registration, then remove the file.
+  std::optional<LayerApiChange> forget_pending_with_metadata(const PathInfo& file, const fs::path& metadata);
 
   MountTree& tree_;
   const LazyOverlay& overlay_;

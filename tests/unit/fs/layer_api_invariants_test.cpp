@@ -250,3 +250,24 @@ TEST(LayerApiInvariants, RmMinusROfAPendingLazyMagsSourceKeepsItListedAndReadabl
   EXPECT_NO_THROW(m.f->open(ino_of(*m.f, "color/2/zarr.json"), O_RDONLY));
   (void)dir;
 }
+
+TEST(LayerApiInvariants, RmOfAPendingLazyMagsMetadataForgetsItFirst) {
+  Mounted m;
+  Ino ctl = ino_of(*m.f, "color/" + std::string(kControlFile));
+  auto h = m.f->open(ctl, O_RDWR);
+  std::string cmd = "downsample-mag 1 2";
+  m.f->write(*h.file, cmd.data(), cmd.size(), 0);
+  auto mounted_properties = [&] {
+    auto props = m.f->open(ino_of(*m.f, kPropertiesFile), O_RDONLY);
+    std::string text(65536, '\0');
+    text.resize(m.f->read(*props.file, text.data(), text.size(), 0));
+    return text;
+  };
+  ASSERT_NE(mounted_properties().find("\"./color/2\""), std::string::npos);  // pending: shown by the mount
+  Ino mag = ino_of(*m.f, "color/2");
+  m.f->unlink(mag, "zarr.json");
+  // no longer a lazy mag: the mount's properties do not show it, nothing it lists is missing
+  EXPECT_EQ(mounted_properties().find("\"./color/2\""), std::string::npos);
+  EXPECT_EQ(listed_mags(m.root), std::set<std::string>{"1-1-1"});
+  EXPECT_FALSE(fs::exists(m.root / "color/2/zarr.json"));
+}
