@@ -13,7 +13,7 @@ namespace {
 
 const BoundingBox kBox{{0, 0, 0}, {64, 64, 64}};
 
-std::shared_ptr<Dataset> two_layers(const fs::path& root) {
+std::shared_ptr<Dataset> two_layers(const fs::path& root, const std::vector<Mag>& other_mags = {Mag(1, 1, 1), Mag(2, 2, 1), Mag(4, 4, 1)}) {
   auto ds = Dataset::create(root, VoxelSize{{1, 1, 1}, "nanometer"});
   for (const char* name : {"color", "other"}) {
     LayerSpec spec;
@@ -23,7 +23,7 @@ std::shared_ptr<Dataset> two_layers(const fs::path& root) {
   }
   MagOptions mo{Vec3::full(16), Vec3::full(32), std::nullopt};
   ds->add_mag("color", Mag(1, 1, 1), mo);
-  for (const auto& m : {Mag(1, 1, 1), Mag(2, 2, 1), Mag(4, 4, 1)}) ds->add_mag("other", m, mo);
+  for (const auto& m : other_mags) ds->add_mag("other", m, mo);
   return ds;
 }
 
@@ -43,21 +43,27 @@ LazyConfig small_config() {
 }  // namespace
 
 TEST(RegistrationInvariants, AnAcceptedAlignedChainIsServedAfterARemount) {
-  test::TempDir tmp;
-  auto ds = two_layers(tmp / "ds");
-  std::vector<Mag> registered;
-  {
-    LazyEngine lazy(ds, small_config(), test::test_diagnostics());
-    try {
-      registered = lazy.downsample("color", DownsampleRequest{});
-    } catch (const Error& e) {
-      SUCCEED() << "refused: " << e.what();
+  // other layers' mags the default chain aligns with, 4-4-1 among them
+  const std::vector<std::vector<Mag>> others = {{Mag(1, 1, 1), Mag(2, 2, 1), Mag(4, 4, 1)},
+                                                {Mag(1, 1, 1), Mag(2, 2, 2), Mag(4, 4, 1)},
+                                                {Mag(2, 2, 2), Mag(4, 4, 1), Mag(8, 8, 8)}};
+  for (const auto& other : others) {
+    test::TempDir tmp;
+    auto ds = two_layers(tmp / "ds", other);
+    std::vector<Mag> registered;
+    {
+      LazyEngine lazy(ds, small_config(), test::test_diagnostics());
+      try {
+        registered = lazy.downsample("color", DownsampleRequest{});
+      } catch (const Error& e) {
+        EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument) << e.what();  // refused: fine, nothing registered
+      }
+      for (const auto& m : registered) EXPECT_TRUE(served(lazy, m)) << m.long_name() << " not served now";
     }
-    for (const auto& m : registered) EXPECT_TRUE(served(lazy, m)) << m.long_name() << " not served now";
+    LazyEngine remounted(Dataset::open(tmp / "ds"), small_config(), test::test_diagnostics());
+    for (const auto& m : registered)
+      EXPECT_TRUE(served(remounted, m)) << m.long_name() << " registered but ignored at the next mount";
   }
-  LazyEngine remounted(Dataset::open(tmp / "ds"), small_config(), test::test_diagnostics());
-  for (const auto& m : registered)
-    EXPECT_TRUE(served(remounted, m)) << m.long_name() << " registered but ignored at the next mount";
 }
 
 TEST(RegistrationInvariants, AShardLargerThanTheMemoryCapIsRefused) {
