@@ -218,6 +218,7 @@ TEST(ControlWrites, TwoLinesAreRefusedAndNothingRuns) {
   auto h = m.f->open(ctl, O_RDWR);
   std::string two = "add-mag 2\nadd-mag 4\n";
   EXPECT_EQ(errno_from([&] { m.f->write(*h.file, two.data(), two.size(), 0); }), EINVAL);
+  EXPECT_NE(read_all(*m.f, *h.file).find("one command per write"), std::string::npos);  // says why
   EXPECT_EQ(listed_mags(m.root), std::set<std::string>{"1-1-1"});
   std::string one = "add-mag 2\n";  // one command with its newline is fine
   m.f->write(*h.file, one.data(), one.size(), 0);
