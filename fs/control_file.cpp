@@ -1,5 +1,6 @@
 #include "fs/control_file.hpp"
 
+#include "control/command_text.hpp"
 #include "control/protocol.hpp"
 #include "control/reply.hpp"
 #include "core/error.hpp"
@@ -18,6 +19,7 @@ ControlChannel::Outcome ControlChannel::run(const fs::path& ctl_rel, std::string
   int err = 0;
   std::string message;
   try {
+    control::check_command_text(text);
     if (read_only_) fail(ErrorKind::ReadOnly, "the mount is read-only (-o ro)");
     auto target = tree_.classify(dir);
     if (!target.has_control_file()) fail(ErrorKind::NotFound, "no dataset or layer at " + dir.string());
@@ -26,7 +28,11 @@ ControlChannel::Outcome ControlChannel::run(const fs::path& ctl_rel, std::string
     ctx.dataset = target.loc->dataset;
     if (target.kind == PathKind::Layer) ctx.layer = target.layer;
     ctx.lazy = &tree_.engines();
-    ctx.resolve_path = [this, dir, cwd](const std::string& a) { return resolve_(a, dir, cwd); };
+    ctx.resolve_path = [this, dir, cwd](const std::string& a) {
+      control::check_path_argument(a);
+      if (!cwd.empty()) control::check_path_argument(cwd);
+      return resolve_(a, dir, cwd);
+    };
     reply = commands_->run(ctx, text);
     changed_(*target.loc, ctx.layer);
   } catch (const std::exception& e) {
@@ -34,7 +40,8 @@ ControlChannel::Outcome ControlChannel::run(const fs::path& ctl_rel, std::string
     message = e.what();
   }
   if (err) reply = control::error_reply(text.substr(0, text.find(' ')), message, err);
-  auto line = reply.dump() + "\n";
+  // replace, not throw, on bytes that are not UTF-8: the reply of a refused command must exist
+  auto line = reply.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
   {
     std::lock_guard lock(mutex_);
     last_[ctl_rel.string()] = line;

@@ -272,6 +272,7 @@ Entry Filesystem::mkdir(Ino parent, const std::string& name, mode_t mode) {
   status_.count(Op::Mkdir);
   auto rel = child_of(parent, name);
   require_writable();
+  layer_api_.refuse_outside_source(tree_.classify(rel));
   if (auto change = layer_api_.mkdir(tree_.classify(rel.parent_path()), name)) {
     changed_dataset(*change->dataset, change->layer);
     return new_entry(parent, name, rel);
@@ -287,6 +288,7 @@ void Filesystem::unlink(Ino parent, const std::string& name) {
   if (path.kind == PathKind::Control || path.kind == PathKind::Status)
     fail_errno(EPERM, "control files cannot be removed");
   require_writable();
+  layer_api_.refuse_outside_source(path);
   if (auto change = layer_api_.unlink(path)) return apply(*change, parent, name, path.rel);
   if (::unlink(paths_.backing(path.rel).c_str()) != 0) fail_errno("unlink " + path.rel.string());
   nodes_.remove(parent, name);
@@ -297,6 +299,7 @@ void Filesystem::rmdir(Ino parent, const std::string& name) {
   status_.count(Op::Rmdir);
   auto path = tree_.classify(child_of(parent, name));
   require_writable();
+  layer_api_.refuse_outside_source(path);
   if (auto change = layer_api_.rmdir(path)) return apply(*change, parent, name, path.rel);
   const auto backing = paths_.backing(path.rel);
   if (!LayerApiOps::folder_empty(backing)) fail(ErrorKind::NotEmpty, "folder " + path.rel.string() + " is not empty");
@@ -310,6 +313,7 @@ Entry Filesystem::symlink(const std::string& target, Ino parent, const std::stri
   status_.count(Op::Symlink);
   auto rel = child_of(parent, name);
   require_writable();
+  layer_api_.refuse_outside_source(tree_.classify(rel));
   if (auto change = layer_api_.symlink(tree_.classify(rel.parent_path()), name, target)) {
     changed_dataset(*change->dataset, change->layer);
     return new_entry(parent, name, rel);
@@ -325,14 +329,14 @@ void Filesystem::rename(Ino parent, const std::string& name, Ino new_parent, con
   auto to_rel = child_of(new_parent, new_name);
   if (is_special_name(name) || is_special_name(new_name)) fail_errno(EPERM, "control files cannot be renamed");
   require_writable();
-  if (parent == new_parent) {
-    if (auto change = layer_api_.rename(from, new_name, flags)) {  // mv DATASET/OLD DATASET/NEW
-      nodes_.rename(parent, name, new_parent, new_name);
-      changed_dataset(*change->dataset, change->layer);
-      return;
-    }
-  }
   auto to = tree_.classify(to_rel);
+  layer_api_.refuse_outside_source(from);
+  layer_api_.refuse_outside_source(to);
+  if (auto change = layer_api_.rename(from, to, flags)) {  // mv DATASET/OLD DATASET/NEW
+    nodes_.rename(parent, name, new_parent, new_name);
+    changed_dataset(*change->dataset, change->layer);
+    return;
+  }
   if (parent == new_parent && to.kind == PathKind::Properties && !(flags & RENAME_EXCHANGE)) {
     // Editors save by writing a new file and renaming it over the old one: validate it.
     commit_properties(to, read_text(paths_.backing(from.rel)));

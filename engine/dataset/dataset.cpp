@@ -1,6 +1,7 @@
 #include "dataset/dataset.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <limits>
 
 #include "core/error.hpp"
@@ -69,6 +70,7 @@ std::shared_ptr<Dataset> Dataset::open(const fs::path& root, bool read_only, std
   if (!fs::is_directory(root)) fail(ErrorKind::NotFound, "dataset folder not found: " + root.string());
   auto ds = std::make_shared<Dataset>(Key{}, root, read_only, std::move(cache));
   ds->store_.reload();
+  if (!read_only) ds->remove_unlisted_mag_links();
   return ds;
 }
 
@@ -93,6 +95,35 @@ std::shared_ptr<Dataset> Dataset::create(const fs::path& root, const VoxelSize& 
     throw;
   }
   return ds;
+}
+
+// add_symlink_mag makes the link, then lists it; delete_mag unlists, then removes the link. A kill
+// between the two steps leaves a link named like a mag that no properties entry has: it is ours
+// (only those two make such links) and holds no data, so it goes. A link that is not to a mag
+// folder of a dataset is not ours and stays.
+void Dataset::remove_unlisted_mag_links() {
+  const DatasetProperties props = properties();
+  for (const auto& l : props.layers) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(root_ / l.name, ec)) {
+      const std::string name = e.path().filename().string();
+      if (!e.is_symlink(ec) || name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) continue;
+      std::optional<Mag> mag;
+      try {
+        mag = Mag::parse(name);
+      } catch (const Error&) {
+        continue;
+      }
+      if (name != mag->short_name() && name != mag->long_name()) continue;
+      if (l.find_mag(*mag)) continue;
+      try {
+        locate_source_mag(e.path());
+      } catch (const Error&) {
+        continue;  // not a link to a mag: not one of ours
+      }
+      fs::remove(e.path(), ec);
+    }
+  }
 }
 
 DatasetProperties Dataset::properties() const {
@@ -135,8 +166,37 @@ void Dataset::mutate(const std::function<void(DatasetProperties&)>& change) {
 
 void Dataset::update_properties(const std::function<void(DatasetProperties&)>& change) { mutate(change); }
 
+namespace {
+
+// The library's rule for a local mag path: it resolves to a folder holding an array that opens.
+// Entries the current properties already have (same layer, mag and path) are not rechecked, so an
+// edit elsewhere in the file is never refused because of an old, broken mag.
+void check_new_mag_paths(const fs::path& root, const DatasetProperties& current, const DatasetProperties& next) {
+  for (const auto& l : next.layers) {
+    const LayerProperties* old_layer = current.find_layer(l.name);
+    for (const auto& m : l.mags) {
+      const MagEntry* old = old_layer ? old_layer->find_mag(m.mag) : nullptr;
+      if (old && old->path == m.path) continue;
+      if (m.path && is_remote_path(*m.path)) continue;  // not opened by wkfs (Unsupported when used)
+      const std::string what = "mag " + m.mag.long_name() + " of layer '" + l.name + "'";
+      fs::path dir;
+      try {
+        dir = resolve_mag_path(root, l, m);
+        open_array(dir);
+      } catch (const Error& e) {
+        fail(ErrorKind::InvalidArgument, what + " (path " + m.path.value_or("<legacy>") + ") is not a mag folder with " +
+                                             "array metadata: " + e.what() + "; add the mag with mkdir or the add-mag "
+                                             "commands, or point its path at a mag folder");
+      }
+    }
+  }
+}
+
+}  // namespace
+
 void Dataset::replace_properties(const std::string& text) {
   std::lock_guard g(mutex_);
+  check_new_mag_paths(root_, store_.properties(), DatasetProperties::parse(text));
   store_.replace(text);
   prune_views_locked();
 }
@@ -223,11 +283,7 @@ void Dataset::add_layer(const LayerSpec& spec) {
     fail(ErrorKind::InvalidArgument, "dtype " + dtype_name(spec.dtype) + " is not allowed for color layers");
   if (spec.category == Category::Segmentation && dtype_is_float(spec.dtype))
     fail(ErrorKind::InvalidArgument, "dtype " + dtype_name(spec.dtype) + " is not allowed for segmentation layers");
-  if (spec.bounding_box) {
-    const auto& b = *spec.bounding_box;
-    if (b.top_left.min_dim() < 0 || b.size.min_dim() < 0)
-      fail(ErrorKind::InvalidArgument, "bounding box must have topLeft >= 0 and size >= 0");
-  }
+  if (spec.bounding_box) check_bounding_box(*spec.bounding_box);  // the properties file's limits
   transact([&](DatasetProperties& p, UndoList& undo) {
     if (p.find_layer(spec.name))
       fail(ErrorKind::AlreadyExists, "layer '" + spec.name + "' already exists in " + root_.string());
@@ -371,6 +427,14 @@ void Dataset::delete_mag(const std::string& layer, const Mag& mag) {
         }
         if (ec) fail(ErrorKind::Io, "mag " + mag.long_name() + " was removed from the properties but its files could not be deleted: " + ec.message());
       });
+}
+
+void Dataset::unlist_mag(const std::string& layer, const Mag& mag) {
+  mutate([&](DatasetProperties& p) {
+    auto& l = require_layer(p, layer, root_);
+    require_mag(l, mag);
+    std::erase_if(l.mags, [&](const MagEntry& e) { return e.mag == mag; });
+  });
 }
 
 void Dataset::add_symlink_mag(const std::string& layer, const fs::path& target, bool make_relative) {
@@ -542,9 +606,7 @@ void Dataset::add_mag_from_zarrarray(const std::string& layer, const Mag& mag, c
 }
 
 void Dataset::set_bounding_box(const std::string& layer, const BoundingBox& box) {
-  if (box.top_left.min_dim() < 0)
-    fail(ErrorKind::InvalidArgument, "bounding box topLeft " + box.top_left.to_string() + " must not be negative");
-  if (box.size.min_dim() < 0) fail(ErrorKind::InvalidArgument, "bounding box size " + box.size.to_string() + " must not be negative");
+  check_bounding_box(box);  // the limits the properties file has, so the saved file reads back
   transact([&](DatasetProperties& p, UndoList& undo) {
     auto& l = require_layer(p, layer, root_);
     l.bounding_box = box;

@@ -72,6 +72,9 @@ class Dataset {
   // --- Layer operations (names as in webknossos-libs) --------------------------------------
   void add_mag(const std::string& layer, const Mag& mag, const MagOptions& options = {});
   void delete_mag(const std::string& layer, const Mag& mag);
+  /// The first step of delete_mag alone: the mag leaves the properties, its files stay (they are
+  /// plain files then). `rm -r LAYER/MAG` removes the files itself, after this.
+  void unlist_mag(const std::string& layer, const Mag& mag);
   /// `target` is a mag folder of another dataset; relative = make_relative.
   void add_symlink_mag(const std::string& layer, const fs::path& target, bool make_relative);
   void add_copy_mag(const std::string& layer, const fs::path& source_mag_dir, const MagOptions& options = {});
@@ -110,6 +113,8 @@ class Dataset {
   /// PropertiesStore::transact under the mutex, keeping the cached views in step.
   void transact(const std::function<void(DatasetProperties&, UndoList&)>& change,
                 const std::function<void(const DatasetProperties&)>& after_save = {});
+  /// Recovery at open: removes mag symlinks an interrupted add_symlink_mag or delete_mag left unlisted.
+  void remove_unlisted_mag_links();
   /// Drops cached views of mags that are gone or moved.
   void prune_views_locked();
   /// Resizes every local, non-foreign mag of `layer` to its bounding box (notes 4.5 rounding).

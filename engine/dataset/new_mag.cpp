@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "dataset/mag_paths.hpp"
 
 namespace wkfs {
 
@@ -19,6 +20,13 @@ void check_shape(const Vec3& v, const char* what) {
 Vec3 round_up(Vec3 v, Vec3 m) { return v.ceil_div(m) * m; }
 
 }  // namespace
+
+int64_t decoded_bytes(const LayerProperties& layer, const Vec3& shape) {
+  // each factor is at most 2^20 (shapes) or small (channels, dtype size): saturate instead of overflowing
+  const long double bytes = static_cast<long double>(shape.x) * shape.y * shape.z * layer.num_channels *
+                            static_cast<long double>(dtype_size(layer.dtype));
+  return bytes > 9.0e18L ? INT64_MAX : static_cast<int64_t>(bytes);
+}
 
 Vec3 default_shard_shape(DataFormat format, const LayerProperties& layer, Vec3 chunk_shape) {
   switch (format) {
@@ -52,6 +60,10 @@ NewMagShapes resolve_mag_options(const LayerProperties& l, const MagOptions& o, 
       fail(ErrorKind::InvalidArgument, "WKW block or file length too large");
   }
   if (s.shard.max_dim() > (int64_t{1} << 20)) fail(ErrorKind::InvalidArgument, "shard shape too large");
+  if (decoded_bytes(l, s.chunk) > kMaxChunkBytes)
+    fail(ErrorKind::InvalidArgument, "chunk shape " + s.chunk.to_string() + " is too large: one chunk would decode to " +
+                                         std::to_string(decoded_bytes(l, s.chunk) >> 20) + " MiB, at most " +
+                                         std::to_string(kMaxChunkBytes >> 20) + " MiB are allowed (use e.g. 32,32,32)");
   s.compress = o.compress.value_or(true);
   return s;
 }
@@ -130,6 +142,17 @@ MagEntry local_mag_entry(const LayerProperties& layer, const Mag& mag, const Arr
   return new_mag_entry(layer, mag, cube_length);
 }
 
+void require_inside_dataset(const fs::path& root, const fs::path& dir) {
+  std::error_code ec;
+  for (const fs::path& p : {dir.parent_path(), dir})
+    if (fs::is_symlink(p, ec))
+      fail(ErrorKind::AlreadyExists, p.string() + " is a symlink: wkfs writes a new mag only into a real folder of its "
+                                                  "dataset; remove the link (rm) or choose another mag");
+  if (!is_inside(resolve_path(dir), resolve_path(root)))
+    fail(ErrorKind::InvalidArgument, dir.string() + " resolves outside the dataset " + root.string() +
+                                         ": wkfs writes nothing outside the dataset");
+}
+
 void require_new_mag(const LayerProperties& l, const Mag& mag) {
   if (l.find_mag(mag))
     fail(ErrorKind::AlreadyExists, "Adding mag " + mag.long_name() + " to layer '" + l.name +
@@ -142,6 +165,7 @@ std::shared_ptr<Array> create_mag(const fs::path& root, LayerProperties& l, cons
   if (l.data_format != DataFormat::Zarr3 && l.data_format != DataFormat::Zarr && l.data_format != DataFormat::Wkw)
     fail(ErrorKind::ReadOnly, "layer '" + l.name + "' is " + data_format_name(l.data_format) + ", which is read-only");
   fs::path dir = root / l.name / mag.short_name();
+  require_inside_dataset(root, dir);
   ArraySpec spec = new_mag_array_spec(l, mag, s);
   bool folder_existed = fs::exists(dir);
   if (folder_existed && !fs::is_directory(dir))

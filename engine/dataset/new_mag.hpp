@@ -31,11 +31,18 @@ struct NewMagShapes {
   bool compress = true;
 };
 
+/// The largest decoded chunk (all channels) a new mag may have: a chunk is the unit every read
+/// decodes and the chunk cache holds, and a write holds it about three times (old, new, encoded).
+/// 3 x 64 MiB stays well below the default lazy memory cap (1 GiB), so computations fit beside it.
+inline constexpr int64_t kMaxChunkBytes = int64_t{64} << 20;
+/// The decoded bytes of one block of `shape` voxels of `layer` (all channels).
+int64_t decoded_bytes(const LayerProperties& layer, const Vec3& shape);
+
 /// The library's default shard shape for a new mag (notes 4.4).
 Vec3 default_shard_shape(DataFormat format, const LayerProperties& layer, Vec3 chunk_shape);
 
 /// The shapes add_mag uses for `options`, validated (powers of two, shard a multiple of chunk, WKW
-/// uniform, no sharding for zarr v2); InvalidArgument otherwise. `default_shard_edge` caps the
+/// uniform, no sharding for zarr v2, a chunk of at most kMaxChunkBytes); InvalidArgument otherwise. `default_shard_edge` caps the
 /// *default* shard (not a given one) on every axis, at least one chunk: lazily computed mags use it
 /// so that a first read computes one small file.
 NewMagShapes resolve_mag_options(const LayerProperties& layer, const MagOptions& options,
@@ -65,11 +72,16 @@ MagEntry new_mag_entry(const LayerProperties& layer, const Mag& mag, std::option
 /// new_mag_entry for a mag folder in the layer holding the array `meta` (cubeLength = shard x).
 MagEntry local_mag_entry(const LayerProperties& layer, const Mag& mag, const ArrayMeta& meta);
 
+/// InvalidArgument unless `dir` (a mag folder to be written) and its layer folder are real folders
+/// (or absent) inside `root`: a write through a symlink would change another place on disk.
+void require_inside_dataset(const fs::path& root, const fs::path& dir);
+
 /// AlreadyExists (the library's IndexError message) if `layer` has `mag` already.
 void require_new_mag(const LayerProperties& layer, const Mag& mag);
 
 /// Creates the array of a new mag in <root>/<layer>/<short> and appends its entry to `layer`;
-/// registers the removal in `undo`.
+/// registers the removal in `undo`. Refuses (AlreadyExists) a mag folder that is a symlink or lies
+/// outside the dataset: add_mag writes only real folders of its own dataset.
 std::shared_ptr<Array> create_mag(const fs::path& root, LayerProperties& layer, const Mag& mag,
                                   const NewMagShapes& shapes, PropertiesStore::UndoList& undo);
 

@@ -31,7 +31,6 @@ constexpr std::array<UnitInfo, 26> kUnits{{
     {"mile", "mi", 1.609344e12},   {"parsec", "pc", 3.0856775814913673e25},
 }};
 
-constexpr int64_t kMaxCoordinate = int64_t{1} << 50;  // keeps every sum of coordinates far from overflow
 
 [[noreturn]] void bad(const std::string& where, const std::string& what) {
   fail(ErrorKind::InvalidArgument, "datasource-properties.json: " + where + ": " + what);
@@ -498,6 +497,16 @@ LayerProperties* DatasetProperties::find_layer(const std::string& name) {
   for (auto& l : layers)
     if (l.name == name) return &l;
   return nullptr;
+}
+
+void check_bounding_box(const BoundingBox& box) {
+  for (const auto& [v, what] : {std::pair{box.top_left, "topLeft"}, std::pair{box.size, "size"}}) {
+    if (v.min_dim() < 0)
+      fail(ErrorKind::InvalidArgument, std::string("bounding box ") + what + " " + v.to_string() + " must not be negative");
+    if (v.max_dim() > kMaxCoordinate)
+      fail(ErrorKind::InvalidArgument, std::string("bounding box ") + what + " " + v.to_string() +
+                                           " is too large: each value must be at most 2^50 (as in " + kPropertiesFile + ")");
+  }
 }
 
 }  // namespace wkfs

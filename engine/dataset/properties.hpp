@@ -94,6 +94,12 @@ struct DatasetProperties {
 /// True if `name` is a valid layer name (the library's regex).
 bool is_valid_layer_name(const std::string& name);
 
+/// The largest coordinate or extent a properties file may hold: keeps every sum of coordinates far
+/// from overflow. Every path that sets a bounding box (file, xattr, command) is held to it.
+inline constexpr int64_t kMaxCoordinate = int64_t{1} << 50;
+/// InvalidArgument unless topLeft and size are >= 0 and each at most kMaxCoordinate.
+void check_bounding_box(const BoundingBox& box);
+
 /// "color" / "segmentation".
 std::string category_name(Category c);
 /// Parses a category; InvalidArgument otherwise.

@@ -8,6 +8,7 @@
 #include "core/staged_dir.hpp"
 #include "downsample/mag_sequence.hpp"
 #include "lazy/lazy_engine.hpp"
+#include "lazy/mag_step.hpp"
 #include "dataset/new_mag.hpp"
 
 namespace wkfs {
@@ -41,9 +42,23 @@ class ChainRegistration {
 
   // The targets can be (re)placed: not existing unless overwriting, not foreign, stored where
   // the lazy replacement goes. Computes their arrays.
-  void check_targets(const MagOptions& options, bool allow_overwrite, int64_t shard_edge) {
+  // Each target is checked by the rules the loader applies at the next mount (LazyEngine::make_state:
+  // a step from its source the kernels can compute), so an accepted registration is served after a
+  // remount too; and its shard, the unit one computation holds (source, result and encoding: about
+  // three times its decoded bytes), must fit the lazy memory cap.
+  void check_targets(const MagOptions& options, bool allow_overwrite, int64_t shard_edge, size_t memory_cap) {
     const std::string& name = chain_.layer.name;
-    for (const auto& t : chain_.targets) {
+    const auto mode = parse_interpolation_mode(chain_.mode, chain_.layer.category == Category::Segmentation);
+    for (size_t i = 0; i < chain_.targets.size(); ++i) {
+      const Mag& t = chain_.targets[i];
+      const Mag& source = i == 0 ? chain_.from : chain_.targets[i - 1];
+      try {
+        MagStep::make(chain_.kind, mode, source, t, chain_.layer.array_axes());
+      } catch (const Error& e) {
+        fail(ErrorKind::InvalidArgument, "cannot compute mag " + t.long_name() + " of layer " + name + " from mag " +
+                                             source.long_name() + ": " + e.what() +
+                                             "; choose target mags that are multiples of each other (e.g. --mags)");
+      }
       fs::path dir = dataset_.root() / name / t.short_name();
       bool listed = chain_.layer.find_mag(t) != nullptr;
       bool lazy = registry_.find(name, t) != nullptr;
@@ -60,7 +75,14 @@ class ChainRegistration {
         fail(ErrorKind::Unsupported, "mag " + t.long_name() + " of layer " + name + " is not stored in " +
                                          dir.string() + ", where its lazy replacement would go");
       any_listed_ = any_listed_ || listed;
-      specs_.push_back(new_mag_array_spec(chain_.layer, t, resolve_mag_options(chain_.layer, options, shard_edge)));
+      const NewMagShapes shapes = resolve_mag_options(chain_.layer, options, shard_edge);
+      const int64_t unit = decoded_bytes(chain_.layer, shapes.shard);
+      if (unit > static_cast<int64_t>(memory_cap / 3))
+        fail(ErrorKind::InvalidArgument, "shard shape " + shapes.shard.to_string() + " of lazy mag " + t.long_name() +
+                                             " decodes to " + std::to_string(unit >> 20) + " MiB; computing one needs "
+                                             "about 3 times that, more than lazy_memory_mb (" +
+                                             std::to_string(memory_cap >> 20) + " MiB): choose a smaller --shard-shape");
+      specs_.push_back(new_mag_array_spec(chain_.layer, t, shapes));
       dirs_.push_back(std::move(dir));
     }
   }
@@ -210,7 +232,7 @@ std::vector<Mag> LazyEngine::register_chain(const std::string& layer_name, const
 
   std::unique_lock lock(mu_);
   ChainRegistration registration(*dataset_, registry_, diag_, chain);
-  registration.check_targets(options, allow_overwrite, config_.lazy_shard_edge);
+  registration.check_targets(options, allow_overwrite, config_.lazy_shard_edge, config_.memory_cap_bytes);
   registration.check_not_computed_from_itself();
   auto replaced = registration.stage_and_swap();
   auto dependents = retire_replaced(layer_name, targets);
