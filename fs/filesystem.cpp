@@ -116,7 +116,8 @@ Entry Filesystem::entry_for(Ino parent, const std::string& name, const PathInfo&
   if (e.ino == 0) fail_errno(ESTALE, "parent node is gone");
   e.attr = st;
   e.timeout = timeout_for(path, st);
-  if (S_ISREG(st.st_mode)) identities_.changed(e.ino, st);  // what the kernel is told now
+  // what the kernel is told now; lazy files are the engine's (invalidated when they go stale)
+  if (S_ISREG(st.st_mode) && !overlay_.is_lazy_file(path)) identities_.changed(e.ino, st);
   return e;
 }
 
@@ -423,7 +424,7 @@ Opened Filesystem::open(Ino ino, int flags) {
       struct stat st {};
       if (::fstat(fd.get(), &st) != 0) fail_errno("fstat " + rel.string());
       // Changed behind the mount's back since the kernel cached it: its pages and attributes go.
-      const bool changed = identities_.changed(ino, st);
+      const bool changed = !overlay_.is_lazy_file(path) && identities_.changed(ino, st);
       if (changed)
         if (auto* kernel = kernel_.load()) kernel->inode(ino);
       if (copy)
