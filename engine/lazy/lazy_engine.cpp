@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <ctime>
 
 #include "core/error.hpp"
 #include "dataset/new_mag.hpp"
@@ -15,6 +16,19 @@ namespace wkfs {
 
 
 namespace {
+
+// When a file last changed, in ns: the later of mtime and ctime (rsync -a keeps mtime, but a
+// rename or any write sets ctime).
+int64_t changed_at(const struct stat& st) {
+  auto ns = [](const struct timespec& t) { return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec; };
+  return std::max(ns(st.st_mtim), ns(st.st_ctim));
+}
+
+int64_t now_ns() {
+  struct timespec t {};
+  ::clock_gettime(CLOCK_REALTIME, &t);
+  return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
+}
 
 std::vector<Mag> all_mags(const LayerProperties& layer) {
   std::vector<Mag> out;
@@ -37,6 +51,7 @@ LazyEngine::LazyEngine(std::shared_ptr<Dataset> dataset, LazyConfig config, Diag
       queue_(config.threads) {
   rebuild_states(true);
   replay_intents();
+  scan_offline_changes();
   auto props = dataset_->properties();
   std::lock_guard lock(mu_);
   listing_.reconcile(props, states_);
@@ -52,6 +67,79 @@ void LazyEngine::replay_intents() {
     } catch (const std::exception& e) {
       diag_.report(LogLevel::Error, "lazy", rel.string(), std::string("replaying an interrupted change: ") + e.what(),
                    errno_of(e));
+    }
+  }
+}
+
+void LazyEngine::invalidate_older(const std::string& layer, const Mag& mag, const NdBox& box, int64_t when,
+                                  std::vector<fs::path>& changed) {
+  for (const auto& d : dependents_of(layer, mag))
+    for (const auto& s : d->grid->shards_in(d->step.affected_target(box))) {
+      struct stat st {};
+      if (::stat(d->file(s).c_str(), &st) != 0) continue;
+      const int64_t m = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+      if (m < when) invalidate(*d, d->grid->shard_box(s), changed);
+    }
+}
+
+void LazyEngine::scan_offline_changes() {
+  const fs::path stamps_file = LazyRegistry::state_dir(dataset_->root()) / "source-scan.json";
+  Json stamps = Json::object();
+  try {
+    if (auto bytes = read_file_if_exists(stamps_file))
+      stamps = Json::parse(std::string(reinterpret_cast<const char*>(bytes->data()), bytes->size()));
+  } catch (const std::exception&) {
+    stamps = Json::object();  // unreadable: scan everything once
+  }
+  if (!stamps.is_object()) stamps = Json::object();
+  // the source mags that are no lazy mag themselves and have something computed from them
+  std::map<std::string, std::pair<std::string, Mag>> sources;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [k, st] : states_)
+      if (st->computed.load() > 0 && !states_.count(mag_key(st->spec.layer, st->spec.source_mag)))
+        sources.emplace(mag_key(st->spec.layer, st->spec.source_mag), std::make_pair(st->spec.layer, st->spec.source_mag));
+  }
+  if (sources.empty()) return;
+  auto props = dataset_->properties();
+  std::vector<fs::path> changed;
+  bool any = false;
+  for (const auto& [key, lm] : sources) {
+    const auto& [layer, mag] = lm;
+    const LayerProperties* lp = props.find_layer(layer);
+    if (!lp) continue;
+    const int64_t started = now_ns();  // a file changed during the scan is seen by the next one
+    const int64_t since = stamps.contains(key) && stamps[key].is_number_integer() ? stamps[key].get<int64_t>() : 0;
+    try {
+      const fs::path dir = dataset_->mag_path(layer, mag);
+      std::shared_ptr<Array> arr(open_array(dir));
+      NdBox whole{VecN(arr->meta().rank(), 0), arr->meta().shape};
+      ShardGrid grid(arr->meta(), lp->data_format, whole);
+      std::error_code ec;
+      for (fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
+           !ec && it != end; it.increment(ec)) {
+        struct stat st {};
+        if (::stat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        const int64_t when = changed_at(st);
+        if (when <= since) continue;
+        if (auto idx = grid.parse(it->path().lexically_relative(dir))) invalidate_older(layer, mag, grid.shard_box(*idx), when, changed);
+      }
+      stamps[key] = started;
+      any = true;
+    } catch (const std::exception& e) {
+      diag_.report(LogLevel::Warn, "lazy", key, std::string("checking for changes made outside the mount: ") + e.what(),
+                   errno_of(e));
+    }
+  }
+  if (!changed.empty())
+    diag_.report(LogLevel::Info, "lazy", dataset_->root().string(),
+                 std::to_string(changed.size()) + " computed files were older than their sources (changed outside the mount): stale");
+  notify(changed);
+  if (any) {
+    try {
+      write_file_atomic(stamps_file, stamps.dump());
+    } catch (const std::exception& e) {
+      diag_.report(LogLevel::Warn, "lazy", stamps_file.string(), std::string("not saved: ") + e.what(), errno_of(e));
     }
   }
 }
@@ -272,8 +360,7 @@ UniqueFd LazyEngine::open_stored(MagState& st, const VecN& shard) {
   for (const auto& s : shards_covering(source->meta(), st.step.source_box(target))) {
     struct stat sb {};
     if (::stat(source->shard_path(s).c_str(), &sb) != 0) continue;
-    if (sb.st_mtim.tv_sec > own.st_mtim.tv_sec ||
-        (sb.st_mtim.tv_sec == own.st_mtim.tv_sec && sb.st_mtim.tv_nsec > own.st_mtim.tv_nsec)) {
+    if (changed_at(sb) > static_cast<int64_t>(own.st_mtim.tv_sec) * 1000000000 + own.st_mtim.tv_nsec) {
       stale = true;
       break;
     }

@@ -183,6 +183,14 @@ class LazyEngine {
   bool retired(const MagState& st) const;
   /// Makes the dependents of the changes a crash left recorded stale.
   void replay_intents();
+  /// Writes made while no daemon ran (the library or a cluster job writing a source mag directly):
+  /// every source file changed since the last load's scan makes the computed files older than it
+  /// stale. Stats each file of the source mags (measured: see the report), keeps one time per mag
+  /// in .wkfs/source-scan.json so only files changed since cost more than a stat.
+  void scan_offline_changes();
+  /// Makes the files computed from `box` of (layer, mag) that are older than `changed_at` stale.
+  void invalidate_older(const std::string& layer, const Mag& mag, const NdBox& box, int64_t changed_at,
+                        std::vector<fs::path>& changed);
   static constexpr int kMaxStoreRaces = 100;
   void invalidate(MagState& st, const NdBox& target_box, std::vector<fs::path>& changed);
   /// The lazy mags computed from (layer, mag).
