@@ -116,6 +116,8 @@ Entry Filesystem::entry_for(Ino parent, const std::string& name, const PathInfo&
   if (e.ino == 0) fail_errno(ESTALE, "parent node is gone");
   e.attr = st;
   e.timeout = timeout_for(path, st);
+  // what the kernel is told now; lazy files are the engine's (invalidated when they go stale)
+  if (S_ISREG(st.st_mode) && !overlay_.is_lazy_file(path)) identities_.changed(e.ino, st);
   return e;
 }
 
@@ -174,6 +176,32 @@ void Filesystem::source_changed(const char* op, const PathInfo& path) {
   }
 }
 
+PublishFn Filesystem::publisher(const fs::path& rel) {
+  return [this, rel](const std::function<void()>& swap) {
+    const auto path = tree_.classify(rel);
+    // Durable before the file changes, cleared once the dependents are stale: a crash in
+    // between is replayed at the next load (issue 11 item 1).
+    auto intent = overlay_.begin_change(path);
+    swap();
+    source_changed("write", path);
+    if (auto* kernel = kernel_.load())
+      if (auto ino = nodes_.find(rel)) kernel->inode(*ino);  // a new inode behind the same node
+  };
+}
+
+UniqueFd Filesystem::open_backing(const PathInfo& path, int flags) {
+  const auto backing = paths_.backing(path.rel);
+  // A lazy file comes open from the engine: its data are one consistent version even if a
+  // source write makes it stale right after (the next open computes it again).
+  if (auto lazy = overlay_.open(path)) {
+    if (!*lazy) fail_errno(ENOENT, "open " + path.rel.string() + ": its lazy mag is gone");
+    return std::move(*lazy);
+  }
+  int fd = ::open(backing.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) fail_errno("open " + path.rel.string());
+  return UniqueFd(fd);
+}
+
 void Filesystem::commit_properties(const PathInfo& props, const std::string& text) {
   if (!props.loc) fail(ErrorKind::NotFound, "no dataset at " + props.rel.parent_path().string());
   props.loc->dataset->replace_properties(overlay_.stored_properties(props, text));
@@ -195,7 +223,10 @@ Entry Filesystem::lookup(Ino parent, const std::string& name) {
   return entry_for(parent, name, path, stat_or_lazy(path));
 }
 
-void Filesystem::forget(Ino ino, uint64_t count) { nodes_.forget(ino, count); }
+void Filesystem::forget(Ino ino, uint64_t count) {
+  nodes_.forget(ino, count);
+  if (!nodes_.path(ino)) identities_.forget(ino);
+}
 
 Attr Filesystem::getattr(Ino ino, OpenFile* file) {
   status_.count(Op::Getattr);
@@ -227,6 +258,11 @@ Attr Filesystem::setattr(Ino ino, const SetAttr& change, OpenFile* file) {
       std::string text = read_text(backing);
       text.resize(static_cast<size_t>(*change.size));
       commit_properties(path, text);
+    } else if (path.kind == PathKind::InMag && !is_temp_file_name(path.rel.filename().string())) {
+      // truncate(2) of a chunk file: atomic like a write (a copy, truncated, published)
+      BackingFile copy(path.rel, backing, open_file(backing, O_RDONLY), *change.size == 0, 0644, publisher(path.rel));
+      copy.truncate(*change.size);
+      copy.flush();
     } else {
       if (::truncate(backing.c_str(), *change.size) != 0) fail_errno("truncate " + path.rel.string());
       source_changed("truncate", path);
@@ -344,6 +380,7 @@ void Filesystem::rename(Ino parent, const std::string& name, Ino new_parent, con
     nodes_.remove(parent, name);
     return;
   }
+  auto intent = overlay_.begin_change(to);  // durable before the data of `to` change (item 1)
   if (::renameat2(AT_FDCWD, paths_.backing(from.rel).c_str(), AT_FDCWD, paths_.backing(to.rel).c_str(), flags) != 0)
     fail_errno("rename " + from.rel.string() + " -> " + to.rel.string());
   nodes_.rename(parent, name, new_parent, new_name);
@@ -380,19 +417,25 @@ Opened Filesystem::open(Ino ino, int flags) {
       o.direct_io = true;
     } else {
       const int open_flags = flags & ~(O_CREAT | O_EXCL | O_NOCTTY);
-      int fd = -1;
-      // A lazy file is computed before it is opened; a source write may make it stale again
-      // between the two, so it is computed again (a few times at most).
-      for (int attempt = 0; fd < 0; ++attempt) {
-        const bool lazy = overlay_.ensure(path);
-        fd = ::open(backing.c_str(), open_flags);
-        if (fd < 0 && (errno != ENOENT || !lazy || attempt == 3)) fail_errno("open " + rel.string());
-      }
+      // Chunk, shard and metadata files opened for writing are written on a private copy that
+      // replaces them atomically at fsync/close (issue 11 item 2); wkfs's own temp names are
+      // private already (write_file_atomic through the mount) and are written in place.
+      const bool copy = acc != O_RDONLY && path.kind == PathKind::InMag && !is_temp_file_name(rel.filename().string());
+      UniqueFd fd = open_backing(path, copy ? O_RDONLY : open_flags);
       // Requests arrive in order but one at a time: a wider readahead on the backing file
       // keeps the disk busy ahead of them (cold sequential reads).
-      if (acc == O_RDONLY) ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-      o.file = std::make_unique<BackingFile>(rel, UniqueFd(fd), acc != O_RDONLY && (flags & O_TRUNC));
-      o.keep_cache = path.kind != PathKind::Properties;
+      if (acc == O_RDONLY) ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+      struct stat st {};
+      if (::fstat(fd.get(), &st) != 0) fail_errno("fstat " + rel.string());
+      // Changed behind the mount's back since the kernel cached it: its pages and attributes go.
+      const bool changed = !overlay_.is_lazy_file(path) && identities_.changed(ino, st);
+      if (changed)
+        if (auto* kernel = kernel_.load()) kernel->inode(ino);
+      if (copy)
+        o.file = std::make_unique<BackingFile>(rel, backing, std::move(fd), (flags & O_TRUNC) != 0, 0644, publisher(rel));
+      else
+        o.file = std::make_unique<BackingFile>(rel, std::move(fd), acc != O_RDONLY && (flags & O_TRUNC));
+      o.keep_cache = path.kind != PathKind::Properties && !changed;
     }
   }
   status_.file_opened();
@@ -404,10 +447,23 @@ std::pair<Entry, Opened> Filesystem::create(Ino parent, const std::string& name,
   auto path = tree_.classify(child_of(parent, name));
   require_writable();
   if (is_special_name(name)) fail_errno(EPERM, "reserved name " + name);
-  int fd = ::open(paths_.backing(path.rel).c_str(), (flags | O_CREAT) & ~O_NOCTTY, mode);
-  if (fd < 0) fail_errno("create " + path.rel.string());
-  // a new file is a change even if nothing is written into it (absent = fill value)
-  auto file = std::make_unique<BackingFile>(path.rel, UniqueFd(fd), true);
+  const auto backing = paths_.backing(path.rel);
+  std::unique_ptr<BackingFile> file;
+  if (path.kind == PathKind::InMag && !is_temp_file_name(name)) {
+    // A new chunk or shard file appears only complete: written on a private copy, published at
+    // fsync/close. Until then the name does not exist for anyone else.
+    UniqueFd current(::open(backing.c_str(), O_RDONLY | O_CLOEXEC));
+    if (current && (flags & O_EXCL)) fail_errno(EEXIST, "create " + path.rel.string());
+    if (!current && errno != ENOENT) fail_errno("create " + path.rel.string());
+    const bool empty = !current || (flags & O_TRUNC);
+    file = std::make_unique<BackingFile>(path.rel, backing, std::move(current), empty, mode, publisher(path.rel));
+  } else {
+    int fd = ::open(backing.c_str(), (flags | O_CREAT | O_CLOEXEC) & ~O_NOCTTY, mode);
+    if (fd < 0) fail_errno("create " + path.rel.string());
+    // a new file is a change even if nothing is written into it (absent = fill value); a temp
+    // name is no data of a mag until it is renamed (then rename says so)
+    file = std::make_unique<BackingFile>(path.rel, UniqueFd(fd), !is_temp_file_name(name));
+  }
   auto entry = entry_for(parent, name, path, *file->attr());
   status_.file_opened();
   return {entry, Opened{std::move(file), false, false}};

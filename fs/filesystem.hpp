@@ -21,6 +21,7 @@
 #include "fs/dataset_catalog.hpp"
 #include "fs/dir_listing.hpp"
 #include "fs/entry.hpp"
+#include "fs/file_identity.hpp"
 #include "fs/kernel_invalidator.hpp"
 #include "fs/layer_api_ops.hpp"
 #include "fs/lazy_overlay.hpp"
@@ -131,6 +132,10 @@ class Filesystem {
   void apply(const LayerApiChange& change, Ino parent, const std::string& name, const fs::path& rel);
   void changed_dataset(const Location& loc, const std::optional<std::string>& layer);
   void source_changed(const char* op, const PathInfo& path);
+  /// How a write handle of `rel` publishes its private copy: intent, swap, dependents stale, kernel told.
+  PublishFn publisher(const fs::path& rel);
+  /// Opens a backing file (computing a lazy one first) with open(2) flags.
+  UniqueFd open_backing(const PathInfo& path, int flags);
   void commit_properties(const PathInfo& props, const std::string& text);
   void invalidate_below(const fs::path& rel);
   void lazy_file_changed(const fs::path& dataset_root, const fs::path& rel);
@@ -142,6 +147,7 @@ class Filesystem {
   DatasetCatalog catalog_;
   MountPaths paths_;
   NodeTable nodes_;
+  FileIdentities identities_;  // what the kernel may cache of each opened file
   std::atomic<KernelNotifier*> kernel_{nullptr};
   LazyOverlay overlay_;
   // After what the engines' callbacks use (nodes_, kernel_, status_), so destroyed before it: the

@@ -40,6 +40,18 @@ bool LazyOverlay::ensure(const PathInfo& path) const {
   return true;
 }
 
+std::optional<UniqueFd> LazyOverlay::open(const PathInfo& path) const {
+  if (!path.lazy || path.kind != PathKind::InMag) return std::nullopt;
+  auto ref = path.lazy->lazy_file(path.in_dataset);
+  if (!ref) return std::nullopt;
+  return path.lazy->open(*ref);
+}
+
+ChangeIntents::Intent LazyOverlay::begin_change(const PathInfo& path) const {
+  if (!path.lazy || path.kind != PathKind::InMag) return {};
+  return path.lazy->begin_source_change(path.in_dataset);
+}
+
 bool LazyOverlay::is_lazy_file(const PathInfo& path) const {
   return path.lazy && path.kind == PathKind::InMag && path.lazy->lazy_file(path.in_dataset).has_value();
 }

@@ -24,6 +24,11 @@ class LazyOverlay {
   std::vector<std::pair<std::string, bool>> entries(const PathInfo& dir) const;
   /// Computes the lazy file if it is one and not computed yet; true if it was lazy.
   bool ensure(const PathInfo& path) const;
+  /// Opens a lazy file for reading, computed first (one consistent version of its sources);
+  /// nullopt if the path is not a lazy file, an invalid descriptor if its mag went meanwhile.
+  std::optional<UniqueFd> open(const PathInfo& path) const;
+  /// Durably records that a file in a mag is about to change (LazyEngine::begin_source_change).
+  ChangeIntents::Intent begin_change(const PathInfo& path) const;
   /// True for a file of a lazy mag (computed or not): its data can change under the page cache.
   bool is_lazy_file(const PathInfo& path) const;
   /// The properties text the mount shows (backing + pending lazy mags) if it differs from the backing.

@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 
 #include <atomic>
+#include <functional>
+#include <mutex>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -45,23 +47,54 @@ class OpenFile {
   fs::path rel_;
 };
 
-/// A backing file passed through with pread/pwrite.
+/// How a write handle's private copy becomes the file: the handle passes `swap` (rename of the
+/// copy over the target, fsync of the folder); the caller runs it between what must happen before
+/// the file changes (the durable intent of item 1) and after it (dependents stale, kernel caches).
+using PublishFn = std::function<void(const std::function<void()>& swap)>;
+
+/// A backing file: read/written with pread/pwrite, either in place (read-only handles, wkfs's own
+/// temp names) or, for a handle opened for writing, on a private copy in the same folder that
+/// replaces the file atomically on fsync() and close(): after a crash the file is the old or the
+/// new complete version. Other handles of the path see the old file until then; of two writers
+/// of one file, the last to publish wins (each publishes its whole copy).
 class BackingFile final : public OpenFile {
  public:
-  /// `changed`: the file was created or truncated on open, a change even if nothing is written.
+  /// In place. `changed`: the file was created or truncated on open, a change even if nothing is written.
   BackingFile(fs::path rel, UniqueFd fd, bool changed) : OpenFile(std::move(rel)), fd_(std::move(fd)), written_(changed) {}
+  /// On a private copy of `target` (empty if `empty`: O_TRUNC or a new file; else a reflink or a
+  /// copy of `current`), published through `publish`; `mode` for a new file.
+  BackingFile(fs::path rel, fs::path target, UniqueFd current, bool empty, mode_t mode, PublishFn publish);
+  /// Removes a copy that was never published (an error in publish; the caller was told).
+  ~BackingFile() override;
   size_t read(char* buf, size_t size, off_t off) override;
   size_t write(const char* buf, size_t size, off_t off) override;
+  void flush() override;
   void fsync(bool datasync) override;
   void truncate(off_t size) override;
   std::optional<struct stat> attr() const override;
-  int fd() const override { return fd_.get(); }
+  int fd() const override;
   bool take_written() override { return written_.exchange(false); }
 
  private:
-  UniqueFd fd_;
+  /// Makes a private copy of the current version if there is none (after a publish). mu_ held.
+  void ensure_copy(bool empty);
+  /// Publishes the private copy if it has changes. mu_ held.
+  void publish_locked();
+
+  mutable std::mutex mu_;  // fd_ and copy_: a write after a flush starts a new copy
+  UniqueFd fd_;            // the private copy while copy_ is set, else the file itself
+  fs::path target_;        // empty: in place
+  fs::path copy_;          // the private copy's path; empty once published
+  bool pending_ = false;   // the copy differs from the file (or the file does not exist yet)
+  mode_t mode_ = 0644;
+  PublishFn publish_;
   std::atomic<bool> written_;
 };
+
+/// Makes a private copy of `target` next to it: a hidden temp name (removed at the next mount
+/// after a crash), with `from`'s content (reflink if the filesystem can, else copy_file_range)
+/// unless `from` is -1, and `from`'s mode and owner (`mode` if -1). Returns its path and descriptor.
+std::pair<fs::path, UniqueFd> private_copy(const fs::path& target, int from, mode_t mode);
 
 /// A text fixed at open: the status snapshot, the properties file with pending lazy mags.
 class TextFile final : public OpenFile {

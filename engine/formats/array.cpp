@@ -78,7 +78,13 @@ uint64_t linear_index(const VecN& idx, const VecN& shape) {
 
 }  // namespace
 
-void Array::read(const NdBox& box, MutableByteSpan out) const {
+void Array::read(const NdBox& box, MutableByteSpan out) const { read_shards(box, out, nullptr); }
+
+void Array::read(const NdBox& box, MutableByteSpan out, const PinnedShards& pinned) const {
+  read_shards(box, out, &pinned);
+}
+
+void Array::read_shards(const NdBox& box, MutableByteSpan out, const PinnedShards* pinned) const {
   const size_t es = meta_.elem_size();
   if (box.rank() != meta_.rank())
     fail(ErrorKind::InvalidArgument, "read of " + path_.string() + ": box rank " +
@@ -96,12 +102,19 @@ void Array::read(const NdBox& box, MutableByteSpan out) const {
   const VecN cps = meta_.chunks_per_shard();
   for_each_cell(inside, meta_.shard_shape, [&](const VecN& shard) {
     fs::path file = shard_path(shard);
-    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      if (errno == ENOENT) return;  // missing shard: fill
-      fail_errno("cannot open " + file.string());
+    UniqueFd guard;
+    int fd = -1;
+    if (pinned) {
+      fd = (*pinned)(shard);
+      if (fd < 0) return;  // no file in the snapshot: fill
+    } else {
+      fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) {
+        if (errno == ENOENT) return;  // missing shard: fill
+        fail_errno("cannot open " + file.string());
+      }
+      guard = UniqueFd(fd);
     }
-    UniqueFd guard(fd);
     struct stat st {};
     if (::fstat(fd, &st) != 0) fail_errno("cannot stat " + file.string());
     VecN shard_begin(shard.size());

@@ -7,6 +7,7 @@
 // caching, the read-modify-write of shards and the atomic replacement of shard files.
 #include <filesystem>
 #include <array>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -55,6 +56,12 @@ class Array {
   /// Reads `box` (array coordinates) into `out` (C order over box.shape); voxels outside the
   /// shape or in missing chunks/shards read as the fill value.
   void read(const NdBox& box, MutableByteSpan out) const;
+
+  /// The shard files of one consistent version, opened once: shard index -> descriptor, -1 = no
+  /// file (fill). An open descriptor keeps its version however often the file is replaced.
+  using PinnedShards = std::function<int(const VecN& shard)>;
+  /// Reads `box` from pinned shard files instead of opening them by path.
+  void read(const NdBox& box, MutableByteSpan out, const PinnedShards& pinned) const;
 
   /// Writes `in` (C order over box.shape) to `box`, which must lie inside the shape; each touched
   /// shard is read, patched, re-encoded and replaced atomically.
@@ -105,6 +112,7 @@ class Array {
   bool is_fill(ByteSpan chunk) const;
 
  private:
+  void read_shards(const NdBox& box, MutableByteSpan out, const PinnedShards* pinned) const;
   std::shared_ptr<const Bytes> cached_chunk(const VecN& chunk_index) const;
 
   fs::path path_;

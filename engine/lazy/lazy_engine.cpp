@@ -1,10 +1,13 @@
 #include "lazy/lazy_engine.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <ctime>
 
 #include "core/error.hpp"
 #include "dataset/new_mag.hpp"
@@ -13,6 +16,19 @@ namespace wkfs {
 
 
 namespace {
+
+// When a file last changed, in ns: the later of mtime and ctime (rsync -a keeps mtime, but a
+// rename or any write sets ctime).
+int64_t changed_at(const struct stat& st) {
+  auto ns = [](const struct timespec& t) { return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec; };
+  return std::max(ns(st.st_mtim), ns(st.st_ctim));
+}
+
+int64_t now_ns() {
+  struct timespec t {};
+  ::clock_gettime(CLOCK_REALTIME, &t);
+  return static_cast<int64_t>(t.tv_sec) * 1000000000 + t.tv_nsec;
+}
 
 std::vector<Mag> all_mags(const LayerProperties& layer) {
   std::vector<Mag> out;
@@ -31,11 +47,113 @@ LazyEngine::LazyEngine(std::shared_ptr<Dataset> dataset, LazyConfig config, Diag
       budget_(config.memory_cap_bytes),
       registry_(LazyRegistry::load(dataset_->root())),
       listing_(*dataset_, registry_, diag_),
+      intents_(dataset_->root()),
       queue_(config.threads) {
   rebuild_states(true);
+  replay_intents();
+  scan_offline_changes();
   auto props = dataset_->properties();
   std::lock_guard lock(mu_);
   listing_.reconcile(props, states_);
+}
+
+void LazyEngine::replay_intents() {
+  for (const auto& [record, rel] : intents_.leftovers()) {
+    try {
+      source_changed(rel);
+      diag_.report(LogLevel::Info, "lazy", rel.string(),
+                   "a change of this file was interrupted (crash): the files computed from it are stale");
+      ChangeIntents::remove(record);
+    } catch (const std::exception& e) {
+      diag_.report(LogLevel::Error, "lazy", rel.string(), std::string("replaying an interrupted change: ") + e.what(),
+                   errno_of(e));
+    }
+  }
+}
+
+void LazyEngine::invalidate_older(const std::string& layer, const Mag& mag, const NdBox& box, int64_t when,
+                                  std::vector<fs::path>& changed) {
+  for (const auto& d : dependents_of(layer, mag))
+    for (const auto& s : d->grid->shards_in(d->step.affected_target(box))) {
+      struct stat st {};
+      if (::stat(d->file(s).c_str(), &st) != 0) continue;
+      const int64_t m = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+      if (m < when) invalidate(*d, d->grid->shard_box(s), changed);
+    }
+}
+
+void LazyEngine::scan_offline_changes() {
+  const fs::path stamps_file = LazyRegistry::state_dir(dataset_->root()) / "source-scan.json";
+  Json stamps = Json::object();
+  try {
+    if (auto bytes = read_file_if_exists(stamps_file))
+      stamps = Json::parse(std::string(reinterpret_cast<const char*>(bytes->data()), bytes->size()));
+  } catch (const std::exception&) {
+    stamps = Json::object();  // unreadable: scan everything once
+  }
+  if (!stamps.is_object()) stamps = Json::object();
+  // the source mags that are no lazy mag themselves and have something computed from them
+  std::map<std::string, std::pair<std::string, Mag>> sources;
+  {
+    std::lock_guard lock(mu_);
+    for (const auto& [k, st] : states_)
+      if (st->computed.load() > 0 && !states_.count(mag_key(st->spec.layer, st->spec.source_mag)))
+        sources.emplace(mag_key(st->spec.layer, st->spec.source_mag), std::make_pair(st->spec.layer, st->spec.source_mag));
+  }
+  if (sources.empty()) return;
+  auto props = dataset_->properties();
+  std::vector<fs::path> changed;
+  bool any = false;
+  for (const auto& [key, lm] : sources) {
+    const auto& [layer, mag] = lm;
+    const LayerProperties* lp = props.find_layer(layer);
+    if (!lp) continue;
+    const int64_t started = now_ns();  // a file changed during the scan is seen by the next one
+    const int64_t since = stamps.contains(key) && stamps[key].is_number_integer() ? stamps[key].get<int64_t>() : 0;
+    try {
+      const fs::path dir = dataset_->mag_path(layer, mag);
+      std::shared_ptr<Array> arr(open_array(dir));
+      NdBox whole{VecN(arr->meta().rank(), 0), arr->meta().shape};
+      ShardGrid grid(arr->meta(), lp->data_format, whole);
+      std::error_code ec;
+      for (fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
+           !ec && it != end; it.increment(ec)) {
+        struct stat st {};
+        if (::stat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+        const int64_t when = changed_at(st);
+        if (when <= since) continue;
+        if (auto idx = grid.parse(it->path().lexically_relative(dir))) invalidate_older(layer, mag, grid.shard_box(*idx), when, changed);
+      }
+      stamps[key] = started;
+      any = true;
+    } catch (const std::exception& e) {
+      diag_.report(LogLevel::Warn, "lazy", key, std::string("checking for changes made outside the mount: ") + e.what(),
+                   errno_of(e));
+    }
+  }
+  if (!changed.empty())
+    diag_.report(LogLevel::Info, "lazy", dataset_->root().string(),
+                 std::to_string(changed.size()) + " computed files were older than their sources (changed outside the mount): stale");
+  notify(changed);
+  if (any) {
+    try {
+      write_file_atomic(stamps_file, stamps.dump());
+    } catch (const std::exception& e) {
+      diag_.report(LogLevel::Warn, "lazy", stamps_file.string(), std::string("not saved: ") + e.what(), errno_of(e));
+    }
+  }
+}
+
+ChangeIntents::Intent LazyEngine::begin_source_change(const fs::path& rel) const {
+  if (rel.empty()) return {};
+  const std::string layer = rel.begin()->string();
+  {
+    std::lock_guard lock(mu_);
+    bool any = false;
+    for (const auto& m : registry_.mags()) any = any || m.layer == layer;
+    if (!any) return {};
+  }
+  return intents_.record(rel);
 }
 
 LazyEngine::~LazyEngine() = default;
@@ -149,46 +267,111 @@ uint64_t LazyEngine::estimated_size(const LazyFileRef& ref) const {
 
 void LazyEngine::ensure(const LazyFileRef& ref) {
   auto st = state(ref.layer, ref.mag);
-  if (!st) return;
-  const fs::path file = st->file(ref.shard);
-  if (st->stored(ref.shard)) return;
-  std::promise<void> promise;
-  std::shared_future<void> fut;
-  bool leader = false;
+  if (!st || st->stored(ref.shard)) return;
+  open(ref);
+}
+
+UniqueFd LazyEngine::open(const LazyFileRef& ref) {
+  auto st = state(ref.layer, ref.mag);
+  if (!st) return {};
+  const std::string file = st->file(ref.shard).string();
+  for (int race = 0;; ++race) {
+    if (UniqueFd fd = open_stored(*st, ref.shard)) return fd;
+    std::promise<std::shared_ptr<UniqueFd>> promise;
+    std::shared_ptr<Flight> flight;
+    bool leader = false, joined_stale = false;
+    {
+      std::lock_guard lock(mu_);
+      auto it = inflight_.find(file);
+      if (it != inflight_.end()) {
+        flight = it->second;
+        joined_stale = flight->stale;
+      } else {
+        flight = std::make_shared<Flight>();
+        flight->result = promise.get_future().share();
+        inflight_.emplace(file, flight);
+        leader = true;
+      }
+    }
+    if (!leader) {
+      // A computation that began before a source change this caller must see: wait, then anew.
+      if (joined_stale) {
+        flight->result.wait();
+        continue;
+      }
+      auto r = flight->result.get();  // rethrows the leader's error
+      if (!r) return {};
+      int fd = ::fcntl(r->get(), F_DUPFD_CLOEXEC, 0);
+      if (fd < 0) fail_errno("dup " + file);
+      return UniqueFd(fd);
+    }
+    Computed c;
+    try {
+      // Retried only when a source change deleted the stored file before it could be opened (a
+      // window of microseconds); a busy source never makes a reader fail (issue 11 item 13).
+      for (int attempt = 0;; ++attempt) {
+        c = compute(*st, ref.shard, *flight);
+        if (!c.retry) break;
+        if (attempt == kMaxStoreRaces)
+          fail(ErrorKind::Io, "lazy file " + file + ": deleted " + std::to_string(attempt) + " times before it could be opened");
+      }
+      promise.set_value(c.fd);
+    } catch (...) {
+      ++st->errors;
+      promise.set_exception(std::current_exception());
+    }
+    {
+      std::lock_guard lock(mu_);
+      inflight_.erase(file);
+    }
+    flight->result.get();  // rethrows
+    if (!c.fd) return {};
+    int fd = ::fcntl(c.fd->get(), F_DUPFD_CLOEXEC, 0);  // the shared one may still be dup'd by joiners
+    if (fd < 0) fail_errno("dup " + file);
+    return UniqueFd(fd);
+  }
+}
+
+UniqueFd LazyEngine::open_stored(MagState& st, const VecN& shard) {
+  const fs::path file = st.file(shard);
+  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) {
+    if (errno != ENOENT) fail_errno("cannot open " + file.string());
+    return {};
+  }
+  // A direct source newer than the file was changed behind the mount's back (another process
+  // writing the backing folder): the file is stale. One level only: 8 stats for a 2x step, a
+  // few microseconds per open; deeper chains are caught by the invalidation cascade of writes
+  // through the mount and by replayed intents.
+  struct stat own {};
+  if (::fstat(fd.get(), &own) != 0) fail_errno("cannot stat " + file.string());
+  std::shared_ptr<Array> source;
   {
-    std::lock_guard lock(mu_);
-    auto it = inflight_.find(file.string());
-    if (it != inflight_.end()) {
-      fut = it->second;
-    } else {
-      fut = promise.get_future().share();
-      inflight_.emplace(file.string(), fut);
-      leader = true;
+    std::lock_guard lock(st.source_mu);
+    if (!st.source_array) {
+      auto src_state = state(st.spec.layer, st.spec.source_mag);
+      st.source_array = src_state ? src_state->array
+                                  : std::shared_ptr<Array>(open_array(dataset_->mag_path(st.spec.layer, st.spec.source_mag)));
+    }
+    source = st.source_array;
+  }
+  const NdBox target = st.grid->shard_box(shard).intersect(st.grid->region());
+  bool stale = false;
+  for (const auto& s : shards_covering(source->meta(), st.step.source_box(target))) {
+    struct stat sb {};
+    if (::stat(source->shard_path(s).c_str(), &sb) != 0) continue;
+    if (changed_at(sb) > static_cast<int64_t>(own.st_mtim.tv_sec) * 1000000000 + own.st_mtim.tv_nsec) {
+      stale = true;
+      break;
     }
   }
-  if (!leader) {
-    fut.get();  // rethrows the leader's error
-    return;
-  }
-  try {
-    // A source write during the computation makes its result stale: compute again, so a reader
-    // that asked for the file finds it (a source that never settles is an error, not a hang).
-    for (int attempt = 1; !st->stored(ref.shard) && !compute(*st, ref.shard); ++attempt) {
-      if (retired(*st)) break;  // the mag was replaced or removed meanwhile
-      if (attempt == kMaxComputeAttempts)
-        fail(ErrorKind::Io, "lazy file " + (st->rel_dir / st->grid->relative_path(ref.shard)).string() +
-                                ": its source changed during " + std::to_string(attempt) + " computations in a row");
-    }
-    promise.set_value();
-  } catch (...) {
-    ++st->errors;
-    promise.set_exception(std::current_exception());
-  }
-  {
-    std::lock_guard lock(mu_);
-    inflight_.erase(file.string());
-  }
-  fut.get();
+  if (!stale) return fd;
+  diag_.report(LogLevel::Info, "lazy", (st.rel_dir / st.grid->relative_path(shard)).string(),
+               "a source is newer (changed outside the mount): computed again");
+  std::vector<fs::path> changed;
+  invalidate(st, target, changed);
+  notify(changed);
+  return {};
 }
 
 bool LazyEngine::retired(const MagState& st) const {
@@ -197,28 +380,29 @@ bool LazyEngine::retired(const MagState& st) const {
   return it == states_.end() || it->second.get() != &st;
 }
 
-bool LazyEngine::take_dirty(MagState& st, const std::string& file) {
-  std::lock_guard lock(mu_);
-  return st.dirty.erase(file) > 0;
-}
-
-std::shared_ptr<Array> LazyEngine::ensure_source(const MagState& st, const NdBox& target) {
+std::shared_ptr<Array> LazyEngine::pin_sources(const MagState& st, const NdBox& target, SourceSnapshot& snapshot) {
   // The source first (recursively, before holding any memory budget, so nested computations
   // never wait on a budget their callers hold).
+  const NdBox source_box = st.step.source_box(target);
   auto source_state = state(st.spec.layer, st.spec.source_mag);
-  if (!source_state) return std::shared_ptr<Array>(open_array(dataset_->mag_path(st.spec.layer, st.spec.source_mag), dataset_->chunk_cache()));
+  if (!source_state) {
+    auto source = std::shared_ptr<Array>(open_array(dataset_->mag_path(st.spec.layer, st.spec.source_mag), dataset_->chunk_cache()));
+    snapshot.add_by_path(*source, source_box);
+    return source;
+  }
+  const auto shards = source_state->grid->shards_in(source_box);
   std::vector<VecN> missing;
-  for (const auto& s : source_state->grid->shards_in(st.step.source_box(target)))
+  for (const auto& s : shards)
     if (!source_state->stored(s)) missing.push_back(s);
   // Several missing sources: the background workers take some (front of the queue) while this
-  // thread works through them too; ensure() joins whatever a worker has started. Finer files
+  // thread works through them too; open() joins whatever a worker has started. Finer files
   // never wait on coarser ones, so nobody waits in a circle.
   if (missing.size() > 1) help_with(source_state, missing);
-  for (const auto& s : missing) ensure(LazyFileRef{st.spec.layer, st.spec.source_mag, s});
+  for (const auto& s : shards) snapshot.add(s, open(LazyFileRef{st.spec.layer, st.spec.source_mag, s}));
   return source_state->array;
 }
 
-bool LazyEngine::compute(MagState& st, const VecN& shard) {
+LazyEngine::Computed LazyEngine::compute(MagState& st, const VecN& shard, Flight& flight) {
   auto t0 = std::chrono::steady_clock::now();
   ++st.in_progress;
   struct Done {
@@ -228,28 +412,43 @@ bool LazyEngine::compute(MagState& st, const VecN& shard) {
   const auto& meta = st.array->meta();
   NdBox target = st.grid->shard_box(shard).intersect(st.grid->region()).intersect(NdBox{VecN(meta.rank(), 0), meta.shape});
   const fs::path file = st.file(shard);
-  take_dirty(st, file.string());  // marks from before this computation began are moot
-
-  std::shared_ptr<Array> source = ensure_source(st, target);
+  {
+    std::lock_guard lock(mu_);
+    flight.stale = false;  // marks from before this computation's snapshot are moot
+  }
+  SourceSnapshot snapshot;
+  std::shared_ptr<Array> source = pin_sources(st, target, snapshot);
 
   size_t out_bytes = static_cast<size_t>(target.volume()) * meta.elem_size();
   size_t tile_budget = std::max<size_t>(size_t{16} << 20, config_.memory_cap_bytes / 8);
   MemoryBudget::Reservation hold(budget_, out_bytes * 2 + tile_budget * 2);
   Bytes out(out_bytes);
-  if (!target.empty()) st.step.compute(*source, meta, target, out, tile_budget);
-  if (take_dirty(st, file.string()) || retired(st)) return false;  // the source changed meanwhile
+  if (!target.empty()) {
+    const auto pinned = snapshot.pinned();
+    st.step.compute(*source, meta, target, out, tile_budget, &pinned);
+  }
+  if (retired(st)) return {};
   st.array->write(target, out);
-  if (take_dirty(st, file.string()) || retired(st)) {
-    ::unlink(file.c_str());  // made stale while we wrote: the result must not stand
-    return false;
+  auto fd = std::make_shared<UniqueFd>(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!*fd) return {nullptr, !retired(st)};  // made stale between storing and opening
+  bool stale = false;
+  {
+    std::lock_guard lock(mu_);
+    stale = flight.stale;
+  }
+  if (stale || retired(st)) {
+    // Computed from the version before a source change: its askers get it (their open came
+    // first), the file must not stand.
+    ::unlink(file.c_str());
+    return {retired(st) ? nullptr : fd, false};
   }
   struct stat sb {};
-  if (::stat(file.c_str(), &sb) == 0) st.bytes += static_cast<uint64_t>(sb.st_size);
+  if (::fstat(fd->get(), &sb) == 0) st.bytes += static_cast<uint64_t>(sb.st_size);
   ++st.computed;
   st.compute_ns += static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
   mark_complete_if_done(st);
-  return true;
+  return {fd, false};
 }
 
 void LazyEngine::mark_complete_if_done(MagState& st, bool recount) {
@@ -266,7 +465,8 @@ void LazyEngine::invalidate(MagState& st, const NdBox& box, std::vector<fs::path
     std::lock_guard lock(mu_);
     for (const auto& s : st.grid->shards_in(box)) {
       const std::string file = st.file(s).string();
-      if (inflight_.count(file)) st.dirty.insert(file);  // its computation may have read the old source
+      auto it = inflight_.find(file);
+      if (it != inflight_.end()) it->second->stale = true;  // its computation may have read the old source
       if (st.stored(s)) present.push_back(st.rel_dir / st.grid->relative_path(s));
     }
     if (!present.empty()) listing_.mark_pending(st);  // unlisted before any file goes
@@ -292,6 +492,9 @@ std::vector<std::shared_ptr<MagState>> LazyEngine::dependents_of(const std::stri
 }
 
 void LazyEngine::source_changed(const fs::path& rel) {
+  // wkfs's own temp files (a write_file_atomic through the mount) are no data until renamed; as
+  // names that are no shard key they would make the whole mag's dependents stale
+  if (is_temp_file_name(rel.filename().string())) return;
   auto props = dataset_->properties();
   std::vector<fs::path> changed;
   // Every mag whose folder holds `rel` (a folder may serve several layers: add-mag-as-ref),

@@ -19,10 +19,13 @@
 #include "core/diagnostics.hpp"
 #include "core/json.hpp"
 #include "dataset/dataset.hpp"
+#include "core/file_io.hpp"
 #include "lazy/backing_listing.hpp"
+#include "lazy/change_intents.hpp"
 #include "lazy/lazy_registry.hpp"
 #include "lazy/mag_state.hpp"
 #include "lazy/memory_budget.hpp"
+#include "lazy/source_snapshot.hpp"
 #include "lazy/work_queue.hpp"
 
 namespace wkfs {
@@ -67,7 +70,8 @@ class LazyEngine {
   /// drop kernel caches.
   using InvalidateFn = std::function<void(const fs::path&)>;
 
-  /// Loads the registrations of the dataset; counts what is already computed.
+  /// Loads the registrations of the dataset; counts what is already computed; replays the source
+  /// changes a crash left recorded (their dependents become stale).
   LazyEngine(std::shared_ptr<Dataset> dataset, LazyConfig config, Diagnostics& diagnostics,
              InvalidateFn on_invalidate = {});
   /// Stops the background workers (each finishes the file it computes).
@@ -101,6 +105,11 @@ class LazyEngine {
   uint64_t estimated_size(const LazyFileRef& ref) const;
   /// Computes the file if it is not computed yet (one computation however many callers).
   void ensure(const LazyFileRef& ref);
+  /// Opens the file for reading, computed first if need be (or if a direct source is newer than
+  /// it: changed behind the mount's back). Its data come from one consistent version of the
+  /// sources; a source change during the computation leaves the caller that version and the next
+  /// open a new one. Invalid if the mag was removed or replaced meanwhile.
+  UniqueFd open(const LazyFileRef& ref);
 
   /// True if some registered lazy mag is not complete (the mount's properties differ from the backing ones).
   bool has_pending_mags() const;
@@ -129,6 +138,9 @@ class LazyEngine {
 
   /// A backing file (relative path) was changed: files computed from it become stale.
   void source_changed(const fs::path& relative);
+  /// Durably records that a backing file is about to change, when lazy mags of its layer exist
+  /// (else records nothing): change it, call source_changed, then drop the intent.
+  ChangeIntents::Intent begin_source_change(const fs::path& relative) const;
 
   /// Per layer and mag: files total / computed / stale, bytes, compute time, queue.
   Json status() const;
@@ -150,16 +162,36 @@ class LazyEngine {
   std::vector<Mag> downsampling_targets(const DatasetProperties& props, const LayerProperties& layer,
                                         const Mag& from, const DownsampleRequest& request) const;
 
-  /// Computes and stores one file; false if a source change or a re-registration made the
-  /// result stale meanwhile (nothing is left stored then).
-  bool compute(MagState& st, const VecN& shard);
-  /// Computes what `compute` needs of the source mag first; returns the source array.
-  std::shared_ptr<Array> ensure_source(const MagState& st, const NdBox& target);
+  /// One computation of a file, joined by everyone who asks for it meanwhile.
+  struct Flight {
+    std::shared_future<std::shared_ptr<UniqueFd>> result;  // null: the mag was retired
+    bool stale = false;  // a source changed after it began (mu_): later askers must not join it
+  };
+  /// What one computation left: the opened result (unlinked again if it turned stale), or
+  /// nothing: `retry` if the file went between storing and opening it, else the mag is retired.
+  struct Computed {
+    std::shared_ptr<UniqueFd> fd;
+    bool retry = false;
+  };
+  /// Computes and stores one file from a snapshot of its sources.
+  Computed compute(MagState& st, const VecN& shard, Flight& flight);
+  /// Opens the sources of `target` once each (computing lazy ones first); returns the source array.
+  std::shared_ptr<Array> pin_sources(const MagState& st, const NdBox& target, SourceSnapshot& snapshot);
+  /// Opens the stored file if it is as new as its direct sources; invalid if absent or stale (then deleted).
+  UniqueFd open_stored(MagState& st, const VecN& shard);
   /// True once the state is no longer the registered one for its mag (overwritten, deleted, renamed).
   bool retired(const MagState& st) const;
-  /// Clears the stale mark of a file being computed; true if it was set.
-  bool take_dirty(MagState& st, const std::string& file);
-  static constexpr int kMaxComputeAttempts = 5;
+  /// Makes the dependents of the changes a crash left recorded stale.
+  void replay_intents();
+  /// Writes made while no daemon ran (the library or a cluster job writing a source mag directly):
+  /// every source file changed since the last load's scan makes the computed files older than it
+  /// stale. Stats each file of the source mags (measured: see the report), keeps one time per mag
+  /// in .wkfs/source-scan.json so only files changed since cost more than a stat.
+  void scan_offline_changes();
+  /// Makes the files computed from `box` of (layer, mag) that are older than `changed_at` stale.
+  void invalidate_older(const std::string& layer, const Mag& mag, const NdBox& box, int64_t changed_at,
+                        std::vector<fs::path>& changed);
+  static constexpr int kMaxStoreRaces = 100;
   void invalidate(MagState& st, const NdBox& target_box, std::vector<fs::path>& changed);
   /// The lazy mags computed from (layer, mag).
   std::vector<std::shared_ptr<MagState>> dependents_of(const std::string& layer, const Mag& mag) const;
@@ -184,7 +216,8 @@ class LazyEngine {
   LazyRegistry registry_;
   BackingListing listing_;  // of registry_ and *dataset_
   MagStates states_;
-  std::map<std::string, std::shared_future<void>> inflight_;
+  std::map<std::string, std::shared_ptr<Flight>> inflight_;
+  ChangeIntents intents_;
   // Declared last, so destroyed first: its workers stop before anything they use goes.
   WorkQueue queue_;
 };

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <mutex>
 #include <set>
 #include <string>
 
@@ -27,7 +28,8 @@ struct MagState {
   std::shared_ptr<Array> array;
   std::optional<ShardGrid> grid;
   MagStep step;
-  std::set<std::string> dirty;  // files made stale while being computed (LazyEngine::mu_)
+  mutable std::mutex source_mu;
+  mutable std::shared_ptr<Array> source_array;  // for the source's shard paths (freshness checks)
   std::atomic<uint64_t> computed{0}, stale{0}, bytes{0}, compute_ns{0}, queued{0}, in_progress{0}, errors{0};
 
   fs::path file(const VecN& shard) const { return dir / grid->relative_path(shard); }

@@ -146,7 +146,7 @@ bool next_tile(VecN& idx, const VecN& tiles) {
 }  // namespace
 
 void MagStep::compute(const Array& source, const ArrayMeta& tm, const NdBox& target, MutableByteSpan out,
-                      size_t tile_budget_bytes) const {
+                      size_t tile_budget_bytes, const Array::PinnedShards* pinned) const {
   const size_t es = tm.elem_size();
   const size_t n = target.rank();
   const VecN order = canonical_order(tm.axis_names);
@@ -167,7 +167,8 @@ void MagStep::compute(const Array& source, const ArrayMeta& tm, const NdBox& tar
     }
     NdBox sb = source_box(tt);
     src.resize(static_cast<size_t>(sb.volume()) * es);
-    source.read(sb, src);
+    if (pinned) source.read(sb, src, *pinned);
+    else source.read(sb, src);
     const Bytes* sp = &src;
     VecN sshape_c = permuted(sb.shape, order);
     if (!identity) {

@@ -25,8 +25,9 @@ struct MagStep {
   NdBox affected_target(const NdBox& source) const;
   /// Computes target box `target` (C order over its shape, into out) from the source array. Works
   /// tile by tile so that at most `tile_budget_bytes` of source are held at once.
+  /// `pinned`: read the source from these files (one consistent version), else by path.
   void compute(const Array& source, const ArrayMeta& target_meta, const NdBox& target, MutableByteSpan out,
-               size_t tile_budget_bytes) const;
+               size_t tile_budget_bytes, const Array::PinnedShards* pinned = nullptr) const;
 
  private:
   NdBox scaled(const NdBox& box, bool up) const;
