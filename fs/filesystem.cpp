@@ -202,6 +202,11 @@ UniqueFd Filesystem::open_backing(const PathInfo& path, int flags) {
   return UniqueFd(fd);
 }
 
+std::string Filesystem::properties_text(const PathInfo& props) const {
+  if (auto view = overlay_.properties(props)) return *view;  // pending lazy mags included, as readers see it
+  return read_text(paths_.backing(props.rel));
+}
+
 void Filesystem::commit_properties(const PathInfo& props, const std::string& text) {
   if (!props.loc) fail(ErrorKind::NotFound, "no dataset at " + props.rel.parent_path().string());
   props.loc->dataset->replace_properties(overlay_.stored_properties(props, text));
@@ -255,7 +260,7 @@ Attr Filesystem::setattr(Ino ino, const SetAttr& change, OpenFile* file) {
       if (file->take_written()) source_changed("truncate", path);
     } else if (path.kind == PathKind::Properties) {
       // A truncate without an open handle: validated as a whole-file write.
-      std::string text = read_text(backing);
+      std::string text = properties_text(path);
       text.resize(static_cast<size_t>(*change.size));
       commit_properties(path, text);
     } else if (path.kind == PathKind::InMag && !is_temp_file_name(path.rel.filename().string())) {
@@ -373,8 +378,13 @@ void Filesystem::rename(Ino parent, const std::string& name, Ino new_parent, con
     changed_dataset(*change->dataset, change->layer);
     return;
   }
-  if (parent == new_parent && to.kind == PathKind::Properties && !(flags & RENAME_EXCHANGE)) {
-    // Editors save by writing a new file and renaming it over the old one: validate it.
+  if (to.kind == PathKind::Properties) {
+    // The properties file only changes validated (PropertiesEditor's rule): editors save by writing
+    // a new file and renaming it over the old one, from wherever; an exchange would swap in text
+    // nobody checked. (Moving it away is left to the user: some editors keep their backup so.)
+    if (flags & RENAME_EXCHANGE)
+      fail(ErrorKind::InvalidArgument, "datasource-properties.json can only be replaced by a valid document, not "
+                                       "exchanged with " + from.rel.string());
     commit_properties(to, read_text(paths_.backing(from.rel)));
     if (::unlink(paths_.backing(from.rel).c_str()) != 0) fail_errno("unlink " + from.rel.string());
     nodes_.remove(parent, name);
@@ -409,7 +419,7 @@ Opened Filesystem::open(Ino ino, int flags) {
     if (acc != O_RDONLY && path.kind == PathKind::Properties) {
       const bool truncated = flags & O_TRUNC;
       o.file = std::make_unique<PropertiesEditor>(rel, open_file(backing, O_RDONLY),
-                                                  truncated ? std::string() : read_text(backing), truncated,
+                                                  truncated ? std::string() : properties_text(path), truncated,
                                                   [this, path](const std::string& text) { commit_properties(path, text); });
       o.direct_io = true;
     } else if (auto view = path.kind == PathKind::Properties ? overlay_.properties(path) : std::nullopt) {

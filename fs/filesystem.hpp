@@ -137,6 +137,8 @@ class Filesystem {
   /// Opens a backing file (computing a lazy one first) with open(2) flags.
   UniqueFd open_backing(const PathInfo& path, int flags);
   void commit_properties(const PathInfo& props, const std::string& text);
+  /// The properties text as the mount shows it (what an editor starts from).
+  std::string properties_text(const PathInfo& props) const;
   void invalidate_below(const fs::path& rel);
   void lazy_file_changed(const fs::path& dataset_root, const fs::path& rel);
   /// The node an xattr request is about; control files have none (ENODATA to read, ENOTSUP to change).

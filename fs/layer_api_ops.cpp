@@ -91,9 +91,11 @@ LayerApiChange LayerApiOps::unlist_with_metadata(const PathInfo& mag, const fs::
   return changed(mag, mag.layer);
 }
 
-// The same step for a pending lazy mag (not in the backing properties, served by the engine): its
-// registration goes first, so the mount never lists a lazy mag whose array cannot be opened.
-std::optional<LayerApiChange> LayerApiOps::forget_pending_with_metadata(const PathInfo& file, const fs::path& metadata) {
+// A pending lazy mag is not in the backing properties, so its metadata going cannot make the
+// backing dataset invalid; its registration stays until the folder goes (rmdir), so that `rm -r`
+// still finds the listed files it read before (forgetting it here made rm -r fail with ENOENT on
+// them). Refused, changing nothing, while lazy mags are computed from it.
+std::optional<LayerApiChange> LayerApiOps::forget_pending_with_metadata(const PathInfo& file, const fs::path&) {
   if (!file.lazy) return std::nullopt;
   std::optional<Mag> mag;
   try {
@@ -104,11 +106,7 @@ std::optional<LayerApiChange> LayerApiOps::forget_pending_with_metadata(const Pa
   if (file.rel.parent_path().filename().string() != mag->short_name() || !file.lazy->is_pending_mag(file.layer, *mag))
     return std::nullopt;
   file.lazy->require_no_pending_dependents(file.layer, *mag);
-  file.lazy->forget_mag(file.layer, *mag);
-  if (::unlink(metadata.c_str()) != 0 && errno != ENOENT)
-    fail_errno("lazy mag " + mag->long_name() + " was forgotten, but its metadata " + metadata.string() +
-               " could not be removed");
-  return changed(file, file.layer);
+  return std::nullopt;  // a plain unlink of the file
 }
 
 std::optional<LayerApiChange> LayerApiOps::rmdir(const PathInfo& path) {

@@ -296,7 +296,7 @@ namespace {
 // README: "datasource-properties.json written through the mount is validated: invalid JSON or an
 // invalid dataset is EINVAL and the file stays as it was." A file moved over it from another folder
 // of the mount is such a write; the core validates only a rename within the dataset root.
-TEST(CorePropertiesEditorBug, RenameFromAnotherFolderOverPropertiesIsValidated) {
+TEST(CorePropertiesEditor, RenameFromAnotherFolderOverPropertiesIsValidated) {
   Mount m;
   Ino ds = lookup_path(*m, "ds");
   auto aside = m->mkdir(ds, "aside", 0755);
@@ -312,7 +312,7 @@ TEST(CorePropertiesEditorBug, RenameFromAnotherFolderOverPropertiesIsValidated) 
 }
 
 // The same with renameat2(RENAME_EXCHANGE): the properties become the other file's text unchecked.
-TEST(CorePropertiesEditorBug, ExchangeWithPropertiesIsValidatedOrRefused) {
+TEST(CorePropertiesEditor, ExchangeWithPropertiesIsValidatedOrRefused) {
   Mount m;
   Ino ds = lookup_path(*m, "ds");
   {

@@ -379,7 +379,7 @@ TEST(CoreLayerApi, MvOfLayerOntoAnExistingLayerChangesNothing) {
 // the core renames the backing folder as a plain file, so the source dataset's properties list a
 // layer whose folder is gone. Expected: refused (EXDEV, "a move that would leave its dataset" in
 // engine/core/error.hpp, so mv(1) falls back to copy + rm -r through the Layer API), nothing changed.
-TEST(CoreLayerApiBug, MvOfLayerIntoAnotherDatasetIsRefused) {
+TEST(CoreLayerApi, MvOfLayerIntoAnotherDatasetIsRefused) {
   Mount m(false, {{"simple_zarr3_dataset", "ds"}, {"simple_zarr3_dataset", "ds_b"}});
   Ino ds = lookup_path(*m, "ds");
   Ino ds_b = lookup_path(*m, "ds_b");

@@ -241,7 +241,7 @@ TEST(CoreLazy, MvOfLayerTakesItsLazyMagsAlong) {
 
 // What the mount shows as datasource-properties.json must not depend on the open mode: a reader
 // through the mount sees the pending lazy mags (README "The backing dataset stays honest").
-TEST(CoreLazyBug, PropertiesOpenedForReadWriteShowTheMountsView) {
+TEST(CoreLazy, PropertiesOpenedForReadWriteShowTheMountsView) {
   LazyMount m;
   const auto view = read_path(*m, "ds/datasource-properties.json");
   Ino props = lookup_path(*m, "ds/datasource-properties.json");
@@ -304,7 +304,7 @@ TEST(CoreLazy, SourceOfAPendingLazyMagCannotGo) {
 // plain unlink) and only the final rmdir is refused, so the pending coarser mag is left without
 // its source's metadata. Expected as with ctl delete-mag: refused with nothing changed, the
 // coarser mag still computable.
-TEST(CoreLazyBug, RmROfTheSourceOfAPendingLazyMagLeavesItIntact) {
+TEST(CoreLazy, RmROfTheSourceOfAPendingLazyMagLeavesItIntact) {
   LazyMount m;
   const auto& mags = m.reply["result"]["mags"];
   ASSERT_GE(mags.size(), 2u) << m.reply.dump();

@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <functional>
+
 #include <cstdio>
 #include <set>
 
@@ -252,7 +255,7 @@ TEST(LayerApiInvariants, RmMinusROfAPendingLazyMagsSourceKeepsItListedAndReadabl
   (void)dir;
 }
 
-TEST(LayerApiInvariants, RmOfAPendingLazyMagsMetadataForgetsItFirst) {
+TEST(LayerApiInvariants, RmROfAPendingLazyMagRemovesItWhateverOrderRmUses) {
   Mounted m;
   Ino ctl = ino_of(*m.f, "color/" + std::string(kControlFile));
   auto h = m.f->open(ctl, O_RDWR);
@@ -266,9 +269,34 @@ TEST(LayerApiInvariants, RmOfAPendingLazyMagsMetadataForgetsItFirst) {
   };
   ASSERT_NE(mounted_properties().find("\"./color/2\""), std::string::npos);  // pending: shown by the mount
   Ino mag = ino_of(*m.f, "color/2");
-  m.f->unlink(mag, "zarr.json");
-  // no longer a lazy mag: the mount's properties do not show it, nothing it lists is missing
+  // rm -r read the folder first, then removes the metadata before the other names it listed:
+  // every one of them must still go without ENOENT, and the folder last
+  std::vector<std::string> listed;
+  const auto dir = m.f->opendir(mag);
+  for (const auto& e : dir->entries)
+    if (e.name != "." && e.name != "..") listed.push_back(e.name);
+  ASSERT_GT(listed.size(), 1u);
+  std::stable_partition(listed.begin(), listed.end(), [](const std::string& n) { return n == "zarr.json"; });
+  for (const auto& n : listed) {
+    auto e = m.f->lookup(mag, n);
+    if (S_ISDIR(e.attr.st_mode)) {
+      std::function<void(Ino, const std::string&)> rm_r = [&](Ino parent, const std::string& name) {
+        auto entry = m.f->lookup(parent, name);
+        if (!S_ISDIR(entry.attr.st_mode)) return m.f->unlink(parent, name);
+        std::vector<std::string> kids;
+        const auto sub = m.f->opendir(entry.ino);
+        for (const auto& k : sub->entries)
+          if (k.name != "." && k.name != "..") kids.push_back(k.name);
+        for (const auto& k : kids) rm_r(entry.ino, k);
+        m.f->rmdir(parent, name);
+      };
+      rm_r(mag, n);
+    } else {
+      m.f->unlink(mag, n);
+    }
+  }
+  m.f->rmdir(ino_of(*m.f, "color"), "2");
   EXPECT_EQ(mounted_properties().find("\"./color/2\""), std::string::npos);
   EXPECT_EQ(listed_mags(m.root), std::set<std::string>{"1-1-1"});
-  EXPECT_FALSE(fs::exists(m.root / "color/2/zarr.json"));
+  EXPECT_FALSE(fs::exists(m.root / "color/2"));
 }
