@@ -8,30 +8,6 @@
 
 namespace wkfs {
 
-namespace {
-
-/// Calls f for every shard index whose shard intersects `region`, in C order.
-void for_each_shard(const ArrayMeta& meta, const NdBox& region, const std::function<void(const VecN&)>& f) {
-  if (region.empty()) return;
-  const size_t n = meta.rank();
-  VecN first(n), last(n);
-  for (size_t i = 0; i < n; ++i) {
-    first[i] = region.begin[i] / meta.shard_shape[i];
-    last[i] = (region.begin[i] + region.shape[i] - 1) / meta.shard_shape[i];
-  }
-  VecN shard = first;
-  while (true) {
-    f(shard);
-    size_t i = n;
-    while (i > 0 && ++shard[i - 1] > last[i - 1]) {
-      shard[i - 1] = first[i - 1];
-      --i;
-    }
-    if (i == 0) return;
-  }
-}
-
-}  // namespace
 
 bool Dataset::compress_mag(const std::string& layer_name, const Mag& mag) {
   if (read_only_) fail(ErrorKind::ReadOnly, "dataset " + root_.string() + " is read-only");
@@ -61,8 +37,8 @@ bool Dataset::compress_mag(const std::string& layer_name, const Mag& mag) {
     if (spatial_index(meta.axis_names[i]) < 0) region.begin[i] = 0, region.shape[i] = meta.shape[i];
   const NdBox whole{VecN(meta.rank(), 0), meta.shape};
   Bytes buf;
-  for_each_shard(meta, region, [&](const VecN& shard) {
-    if (!fs::exists(source->shard_path(shard))) return;
+  for (const auto& shard : shards_covering(meta, region)) {
+    if (!fs::exists(source->shard_path(shard))) continue;
     NdBox box;
     for (size_t i = 0; i < shard.size(); ++i) {
       box.begin.push_back(shard[i] * meta.shard_shape[i]);
@@ -72,7 +48,7 @@ bool Dataset::compress_mag(const std::string& layer_name, const Mag& mag) {
     buf.resize(static_cast<size_t>(box.volume()) * meta.elem_size());
     source->read(box, buf);
     target->write(box, buf);
-  });
+  }
   // One atomic step: the compressed mag takes the old one's place; the old one, now at the temp
   // name, is removed with `staged`.
   staged.exchange();

@@ -199,4 +199,26 @@ void Array::write(const NdBox& box, ByteSpan in) {
   });
 }
 
+std::vector<VecN> shards_covering(const ArrayMeta& meta, const NdBox& box) {
+  NdBox inside = box.intersect(NdBox{VecN(meta.rank(), 0), meta.shape});
+  std::vector<VecN> out;
+  if (inside.empty()) return out;
+  const size_t n = meta.rank();
+  VecN first(n), last(n);
+  for (size_t i = 0; i < n; ++i) {
+    first[i] = inside.begin[i] / meta.shard_shape[i];
+    last[i] = (inside.begin[i] + inside.shape[i] - 1) / meta.shard_shape[i];
+  }
+  VecN idx = first;
+  while (true) {
+    out.push_back(idx);
+    size_t a = n;
+    while (a-- > 0) {
+      if (++idx[a] <= last[a]) break;
+      idx[a] = first[a];
+      if (a == 0) return out;
+    }
+  }
+}
+
 }  // namespace wkfs

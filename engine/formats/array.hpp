@@ -147,4 +147,7 @@ void require_no_array(const fs::path& mag_dir);
 /// header.wkw (WKW), its reads cached in `cache` (null: no caching). NotFound / InvalidArgument otherwise.
 std::unique_ptr<Array> open_array(const fs::path& mag_dir, std::shared_ptr<ChunkCache> cache = nullptr);
 
+/// The indices of the shards that hold part of `box` (clipped to the array), in C order.
+std::vector<VecN> shards_covering(const ArrayMeta& meta, const NdBox& box);
+
 }  // namespace wkfs

@@ -121,26 +121,6 @@ void ShardGrid::for_each(const std::function<void(const VecN&)>& f) const {
   }
 }
 
-std::vector<VecN> ShardGrid::shards_in(const NdBox& box) const {
-  std::vector<VecN> out;
-  NdBox b = box.intersect(region_);
-  if (b.empty()) return out;
-  size_t n = b.rank();
-  VecN lo(n), hi(n);
-  for (size_t i = 0; i < n; ++i) {
-    lo[i] = b.begin[i] / meta_.shard_shape[i];
-    hi[i] = (b.begin[i] + b.shape[i] - 1) / meta_.shard_shape[i];
-  }
-  VecN idx = lo;
-  while (true) {
-    out.push_back(idx);
-    size_t a = n;
-    while (a-- > 0) {
-      if (++idx[a] <= hi[a]) break;
-      idx[a] = lo[a];
-      if (a == 0) return out;
-    }
-  }
-}
+std::vector<VecN> ShardGrid::shards_in(const NdBox& box) const { return shards_covering(meta_, box.intersect(region_)); }
 
 }  // namespace wkfs

@@ -24,7 +24,5 @@ class SourceSnapshot {
   std::map<VecN, UniqueFd> files_;
 };
 
-/// The shard indices of `meta` whose shards intersect `box` (clipped to the shape).
-std::vector<VecN> shards_covering(const ArrayMeta& meta, const NdBox& box);
 
 }  // namespace wkfs
