@@ -166,13 +166,18 @@ UniqueFd LazyEngine::open(const LazyFileRef& ref) {
     if (UniqueFd fd = open_stored(*st, ref.shard)) return fd;
     std::promise<std::shared_ptr<UniqueFd>> promise;
     std::shared_ptr<Flight> flight;
-    bool leader = false, joined_stale = false;
+    bool leader = false, joined_stale = false, stored_meanwhile = false;
     {
       std::lock_guard lock(mu_);
       auto it = inflight_.find(file);
       if (it != inflight_.end()) {
         flight = it->second;
         joined_stale = flight->stale;
+      } else if (st->stored(ref.shard)) {
+        // Another caller's flight stored the file and ended between our open_stored and this lock:
+        // open what it stored instead of computing it a second time (seen as "computed twice"
+        // under load in e2e_lazy_layers).
+        stored_meanwhile = true;
       } else {
         flight = std::make_shared<Flight>();
         flight->result = promise.get_future().share();
@@ -180,6 +185,7 @@ UniqueFd LazyEngine::open(const LazyFileRef& ref) {
         leader = true;
       }
     }
+    if (stored_meanwhile) continue;
     if (!leader) {
       // A computation that began before a source change this caller must see: wait, then anew.
       if (joined_stale) {
