@@ -66,7 +66,10 @@ Json CommandTable::help() const {
 }
 
 Json CommandTable::run(CommandContext& context, const std::string& text) const {
-  auto line = CommandLine::parse(text);
+  return run(context, CommandLine::parse(text));
+}
+
+Json CommandTable::run(CommandContext& context, CommandLine line) const {
   std::shared_ptr<const ControlCommand> command;
   {
     std::lock_guard lock(mutex_);

@@ -71,6 +71,8 @@ class CommandTable {
   /// Checks `text` against the command's schema and scope and runs it; returns ok_reply (reply.hpp)
   /// or throws wkfs::Error (InvalidArgument with the usage for a line the schema refuses).
   Json run(CommandContext& context, const std::string& text) const;
+  /// The same for a line already parsed (the mount reads --cwd from it first).
+  Json run(CommandContext& context, CommandLine line) const;
 
  private:
   mutable std::mutex mutex_;

@@ -23,7 +23,8 @@ ControlChannel::Outcome ControlChannel::run(const fs::path& ctl_rel, std::string
     if (read_only_) fail(ErrorKind::ReadOnly, "the mount is read-only (-o ro)");
     auto target = tree_.classify(dir);
     if (!target.has_control_file()) fail(ErrorKind::NotFound, "no dataset or layer at " + dir.string());
-    std::string cwd = control::CommandLine::parse(text).option(control::kCwdOption).value_or("");
+    auto line = control::CommandLine::parse(text);
+    std::string cwd = line.option(control::kCwdOption).value_or("");
     control::CommandContext ctx;
     ctx.dataset = target.loc->dataset;
     if (target.kind == PathKind::Layer) ctx.layer = target.layer;
@@ -33,7 +34,7 @@ ControlChannel::Outcome ControlChannel::run(const fs::path& ctl_rel, std::string
       if (!cwd.empty()) control::check_path_argument(cwd);
       return resolve_(a, dir, cwd);
     };
-    reply = commands_->run(ctx, text);
+    reply = commands_->run(ctx, std::move(line));
     changed_(*target.loc, ctx.layer);
   } catch (const std::exception& e) {
     err = errno_of(e);
