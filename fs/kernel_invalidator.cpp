@@ -15,11 +15,17 @@ KernelInvalidator::~KernelInvalidator() {
 
 void KernelInvalidator::inode(Ino ino) { push({ino, {}}); }
 
+bool KernelInvalidator::pending(Ino ino) {
+  std::lock_guard lock(mutex_);
+  return inodes_.count(ino) != 0;
+}
+
 void KernelInvalidator::entry(Ino parent, const std::string& name) { push({parent, name}); }
 
 void KernelInvalidator::push(Job job) {
   {
     std::lock_guard lock(mutex_);
+    if (job.name.empty()) inodes_.insert(job.ino);
     queue_.push_back(std::move(job));
   }
   cv_.notify_one();
@@ -39,6 +45,7 @@ void KernelInvalidator::loop() {
     else
       fuse_lowlevel_notify_inval_entry(session_, job.ino, job.name.c_str(), job.name.size());
     lock.lock();
+    if (job.name.empty()) inodes_.erase(inodes_.find(job.ino));
   }
 }
 

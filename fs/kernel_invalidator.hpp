@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <unordered_set>
 
 #include "fs/entry.hpp"
 #include "fs/fuse_api.hpp"
@@ -20,6 +21,8 @@ class KernelNotifier {
   virtual void inode(Ino ino) = 0;
   /// Drop the name `name` in folder `parent` (the dentry).
   virtual void entry(Ino parent, const std::string& name) = 0;
+  /// True while an inode notification for `ino` is queued or being sent.
+  virtual bool pending(Ino ino) = 0;
 };
 
 class KernelInvalidator final : public KernelNotifier {
@@ -33,6 +36,7 @@ class KernelInvalidator final : public KernelNotifier {
 
   void inode(Ino ino) override;
   void entry(Ino parent, const std::string& name) override;
+  bool pending(Ino ino) override;
 
  private:
   struct Job {
@@ -46,6 +50,7 @@ class KernelInvalidator final : public KernelNotifier {
   std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<Job> queue_;
+  std::unordered_multiset<Ino> inodes_;  // inode jobs not yet sent
   bool stop_ = false;
   std::thread thread_;
 };
