@@ -11,7 +11,8 @@ namespace wkfs {
 
 /// Identifies one decoded chunk of one version of a shard file: the file's identity (path, inode,
 /// mtime, size) and the chunk's position in it. A rewritten file has a new identity, so stale
-/// entries are never returned and simply age out.
+/// entries are never returned; the cache holds one version per file, and storing a chunk of a
+/// newer version drops the older one's chunks.
 struct ChunkKey {
   std::string file;
   uint64_t inode = 0;
@@ -34,7 +35,9 @@ class ChunkCache {
 
   /// Cached chunk or nullptr.
   std::shared_ptr<const Bytes> get(const ChunkKey& key);
-  /// Inserts (replacing) and evicts least recently used entries beyond the capacity.
+  /// Inserts (replacing), dropping the chunks of an older version of the same file (a chunk of a
+  /// version older than the one held is not stored), and evicts least recently used entries
+  /// beyond the capacity.
   void put(const ChunkKey& key, std::shared_ptr<const Bytes> value);
   /// Sets the capacity in bytes, evicting down to it.
   void set_capacity(size_t bytes);

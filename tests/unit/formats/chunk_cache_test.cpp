@@ -60,3 +60,41 @@ TEST(ChunkCache, CapacityBoundsTheBytesHeld) {
   cache.set_capacity(0);
   EXPECT_EQ(cache.size_bytes(), 0u);
 }
+
+// Under steady writers every rewrite of a shard gave its chunks new keys, and the old versions'
+// chunks stayed until the LRU pushed them out: the soak's daemon held its whole 256 MiB capacity,
+// nine tenths of it chunks of files that no longer existed.
+TEST(ChunkCache, ANewerVersionOfAFileReleasesTheOlderOnesChunks) {
+  ChunkCache cache(size_t{1} << 20);
+  for (uint64_t i = 0; i < 4; ++i) cache.put(ChunkKey{"f", 1, 100, 50, i}, std::make_shared<const Bytes>(300));
+  cache.put(ChunkKey{"g", 7, 100, 50, 0}, std::make_shared<const Bytes>(300));
+  EXPECT_EQ(cache.size_bytes(), 1500u);
+  cache.put(ChunkKey{"f", 2, 200, 60, 0}, std::make_shared<const Bytes>(300));  // f rewritten (rename: new inode)
+  EXPECT_EQ(cache.size_bytes(), 600u);
+  EXPECT_FALSE(cache.get(ChunkKey{"f", 1, 100, 50, 1}));
+  EXPECT_TRUE(cache.get(ChunkKey{"f", 2, 200, 60, 0}));
+  EXPECT_TRUE(cache.get(ChunkKey{"g", 7, 100, 50, 0}));  // other files keep theirs
+  cache.put(ChunkKey{"f", 2, 200, 60, 1}, std::make_shared<const Bytes>(300));  // same version: both kept
+  EXPECT_EQ(cache.size_bytes(), 900u);
+}
+
+TEST(ChunkCache, AnOlderVersionDoesNotEvictTheCurrentOne) {
+  ChunkCache cache(size_t{1} << 20);
+  cache.put(ChunkKey{"f", 2, 200, 60, 0}, std::make_shared<const Bytes>(300));
+  cache.put(ChunkKey{"f", 1, 100, 50, 0}, std::make_shared<const Bytes>(300));  // a reader of a pinned old file
+  EXPECT_TRUE(cache.get(ChunkKey{"f", 2, 200, 60, 0}));
+  EXPECT_FALSE(cache.get(ChunkKey{"f", 1, 100, 50, 0}));
+  EXPECT_EQ(cache.size_bytes(), 300u);
+}
+
+TEST(ChunkCache, EvictionAndClearForgetTheFileVersions) {
+  ChunkCache cache(600);
+  cache.put(ChunkKey{"f", 1, 100, 50, 0}, std::make_shared<const Bytes>(300));
+  cache.put(ChunkKey{"g", 1, 100, 50, 0}, std::make_shared<const Bytes>(300));
+  cache.put(ChunkKey{"h", 1, 100, 50, 0}, std::make_shared<const Bytes>(300));  // evicts f's only chunk
+  cache.put(ChunkKey{"f", 1, 50, 50, 0}, std::make_shared<const Bytes>(300));  // f is unknown again: stored
+  EXPECT_TRUE(cache.get(ChunkKey{"f", 1, 50, 50, 0}));
+  cache.clear();
+  cache.put(ChunkKey{"h", 1, 10, 50, 0}, std::make_shared<const Bytes>(300));
+  EXPECT_TRUE(cache.get(ChunkKey{"h", 1, 10, 50, 0}));
+}
