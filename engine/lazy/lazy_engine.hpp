@@ -107,7 +107,8 @@ class LazyEngine {
   /// True if the file is stored (in the backing folder, on a writable dataset).
   bool computed(const LazyFileRef& ref) const;
   /// The size stat reports before a file is computed: an upper bound (uncompressed plus the
-  /// worst-case growth of the compressor).
+  /// worst-case growth of the compressor). On a read-only dataset the size of the version served
+  /// once there is one (the cache's or memory's; the dataset's own file when it is not stale).
   uint64_t estimated_size(const LazyFileRef& ref) const;
   /// Computes the file if it is not computed yet (one computation however many callers).
   void ensure(const LazyFileRef& ref);
