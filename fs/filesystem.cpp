@@ -93,7 +93,13 @@ double Filesystem::timeout_for(const PathInfo& path, const struct stat& st) cons
 
 struct stat Filesystem::stat_or_lazy(const PathInfo& path) const {
   struct stat st {};
-  if (::lstat(paths_.backing(path.rel).c_str(), &st) == 0) return st;
+  if (::lstat(paths_.backing(path.rel).c_str(), &st) == 0) {
+    // A read-only mount may serve another version of a lazy file than the backing one (stale there,
+    // computed into its cache or memory): its size is the engine's.
+    if (config_.read_only && S_ISREG(st.st_mode) && path.kind == PathKind::InMag)
+      if (auto lazy = overlay_.stat(path)) st.st_size = lazy->st_size;
+    return st;
+  }
   int err = errno;
   if (err == ENOENT && path.kind == PathKind::InMag)
     if (auto lazy = overlay_.stat(path)) return *lazy;

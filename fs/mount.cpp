@@ -46,6 +46,30 @@ uint64_t bounded_number(const std::string& key, const std::string& v, uint64_t m
   return n;
 }
 
+/// True if `inner` is `outer` or below it (both made absolute, symlinks resolved).
+bool is_within(const fs::path& inner, const fs::path& outer) {
+  std::error_code ec;
+  const fs::path i = fs::weakly_canonical(inner, ec), o = fs::weakly_canonical(outer, ec);
+  const fs::path r = i.lexically_relative(o);
+  return !r.empty() && *r.begin() != "..";
+}
+
+/// cache_dir= names an existing, writable folder of a read-only mount, outside SOURCE and the
+/// mount point (computed files must neither change the dataset nor go through the mount itself).
+void check_cache_dir(const MountOptions& o, const fs::path& mountpoint) {
+  if (!o.lazy.cache_dir) return;
+  const fs::path& dir = *o.lazy.cache_dir;
+  const std::string what = "option cache_dir=" + dir.string();
+  if (!o.read_only)
+    fail(ErrorKind::InvalidArgument, what + " is for read-only mounts (-o ro): a writable mount stores computed files in the dataset");
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) fail(ErrorKind::NotFound, what + ": the folder does not exist");
+  if (!fs::is_directory(dir, ec)) fail_errno(ENOTDIR, what + ": not a folder");
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) fail_errno(what + ": the folder is not writable");
+  if (is_within(dir, o.source)) fail(ErrorKind::InvalidArgument, what + " is inside SOURCE " + o.source.string() + ", which a read-only mount must not change");
+  if (is_within(dir, mountpoint)) fail(ErrorKind::InvalidArgument, what + " is inside the mount point " + mountpoint.string());
+}
+
 }  // namespace
 
 void apply_option_string(MountOptions& o, const std::string& text) {
@@ -60,6 +84,9 @@ void apply_option_string(MountOptions& o, const std::string& text) {
       o.read_only = true;
     } else if (opt.rfind("log=", 0) == 0) {
       o.log_file = opt.substr(4);
+    } else if (opt.rfind("cache_dir=", 0) == 0) {
+      if (opt.size() == 10) fail(ErrorKind::InvalidArgument, "option cache_dir= wants a folder");
+      o.lazy.cache_dir = fs::path(opt.substr(10));
     } else if (opt == "foreground") {
       o.foreground = true;
     } else if (opt == "pyramid=auto") {
@@ -136,6 +163,7 @@ int run_mount(const MountOptions& options) {
     fail(ErrorKind::NotFound, "mountpoint " + mountpoint.string() + " is not a folder");
   if (is_mount_point(mountpoint))
     fail(ErrorKind::AlreadyExists, "mountpoint " + mountpoint.string() + " is busy: something is mounted there");
+  check_cache_dir(options, mountpoint);
 
   std::unique_ptr<std::FILE, decltype(&std::fclose)> log_file(nullptr, &std::fclose);
   if (options.log_file) {

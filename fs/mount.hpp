@@ -21,7 +21,7 @@ struct MountOptions {
   bool debug = false;                     // libfuse request tracing (-d)
   std::vector<std::string> fuse_options;  // passed to libfuse as -o (allow_other, ...)
   std::optional<fs::path> log_file;       // error lines; stderr when unset
-  LazyConfig lazy;                        // lazy_memory_mb=N, lazy_threads=N
+  LazyConfig lazy;                        // lazy_memory_mb=N, lazy_threads=N, cache_dir=DIR
   std::optional<size_t> chunk_cache_bytes;  // chunk_cache_mb=N: the decoded-chunk cache's cap
   bool auto_pyramid = false;              // pyramid=auto: default lazy pyramid for single-mag layers
 };

@@ -147,6 +147,41 @@ void Array::read_shards(const NdBox& box, MutableByteSpan out, const PinnedShard
   });
 }
 
+void Array::patch(ShardChunks& chunks, const VecN& shard, const NdBox& box, ByteSpan in) const {
+  const size_t es = meta_.elem_size();
+  const VecN cps = meta_.chunks_per_shard();
+  chunks.resize(static_cast<size_t>(prod(cps)));
+  VecN shard_begin(shard.size());
+  for (size_t i = 0; i < shard.size(); ++i) shard_begin[i] = shard[i] * meta_.shard_shape[i];
+  NdBox in_shard = box.intersect(NdBox{shard_begin, meta_.shard_shape});
+  for_each_cell(in_shard, meta_.chunk_shape, [&](const VecN& chunk) {
+    VecN chunk_begin(chunk.size()), local(chunk.size());
+    for (size_t i = 0; i < chunk.size(); ++i) {
+      chunk_begin[i] = chunk[i] * meta_.chunk_shape[i];
+      local[i] = chunk[i] - shard[i] * cps[i];
+    }
+    auto& slot = chunks[linear_index(local, cps)];
+    if (!slot) {
+      slot.emplace(meta_.chunk_bytes());
+      VecN z(chunk.size(), 0);
+      fill_box(es, slot->data(), meta_.chunk_shape, z, meta_.chunk_shape, meta_.fill_value.data());
+    }
+    NdBox part = in_shard.intersect(NdBox{chunk_begin, meta_.chunk_shape});
+    copy_box(es, in.data(), box.shape, sub(part.begin, box.begin), slot->data(),
+             meta_.chunk_shape, sub(part.begin, chunk_begin), part.shape);
+  });
+}
+
+std::optional<Bytes> Array::encode(const NdBox& box, ByteSpan in) const {
+  const auto shards = shards_covering(meta_, box);
+  if (shards.size() != 1 || in.size() != static_cast<size_t>(box.volume()) * meta_.elem_size())
+    fail(ErrorKind::InvalidArgument, "encode for " + path_.string() + ": box " + to_string(box.begin) + "+" +
+                                         to_string(box.shape) + " must lie in one shard, with a buffer of its size");
+  ShardChunks chunks;
+  patch(chunks, shards.front(), box, in);
+  return encode_shard(chunks, shards.front());
+}
+
 void Array::write(const NdBox& box, ByteSpan in) {
   const size_t es = meta_.elem_size();
   if (box.rank() != meta_.rank())
@@ -160,8 +195,6 @@ void Array::write(const NdBox& box, ByteSpan in) {
                                            " is outside the array shape " + to_string(meta_.shape));
   if (box.empty()) return;
 
-  const VecN cps = meta_.chunks_per_shard();
-  const size_t chunks_in_shard = static_cast<size_t>(prod(cps));
   for_each_cell(box, meta_.shard_shape, [&](const VecN& shard) {
     fs::path file = shard_path(shard);
     std::lock_guard lock(shard_locks_[std::hash<std::string>{}(file.native()) % kShardLockStripes]);
@@ -169,26 +202,7 @@ void Array::write(const NdBox& box, ByteSpan in) {
     if (auto existing = read_file_if_exists(file)) {
       chunks = decode_shard(*existing, file);
     }
-    chunks.resize(chunks_in_shard);
-    VecN shard_begin(shard.size());
-    for (size_t i = 0; i < shard.size(); ++i) shard_begin[i] = shard[i] * meta_.shard_shape[i];
-    NdBox in_shard = box.intersect(NdBox{shard_begin, meta_.shard_shape});
-    for_each_cell(in_shard, meta_.chunk_shape, [&](const VecN& chunk) {
-      VecN chunk_begin(chunk.size()), local(chunk.size());
-      for (size_t i = 0; i < chunk.size(); ++i) {
-        chunk_begin[i] = chunk[i] * meta_.chunk_shape[i];
-        local[i] = chunk[i] - shard[i] * cps[i];
-      }
-      auto& slot = chunks[linear_index(local, cps)];
-      if (!slot) {
-        slot.emplace(meta_.chunk_bytes());
-        VecN z(chunk.size(), 0);
-        fill_box(es, slot->data(), meta_.chunk_shape, z, meta_.chunk_shape, meta_.fill_value.data());
-      }
-      NdBox part = in_shard.intersect(NdBox{chunk_begin, meta_.chunk_shape});
-      copy_box(es, in.data(), box.shape, sub(part.begin, box.begin), slot->data(),
-               meta_.chunk_shape, sub(part.begin, chunk_begin), part.shape);
-    });
+    patch(chunks, shard, box, in);
     auto encoded = encode_shard(chunks, shard);
     if (encoded) {
       fs::create_directories(file.parent_path());

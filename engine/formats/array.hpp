@@ -67,6 +67,10 @@ class Array {
   /// shard is read, patched, re-encoded and replaced atomically.
   void write(const NdBox& box, ByteSpan in);
 
+  /// The file of the one shard that holds `box`, encoded from `in` alone (no stored file is read):
+  /// what write would store for that shard if it had no file yet; nullopt = no file.
+  std::optional<Bytes> encode(const NdBox& box, ByteSpan in) const;
+
   /// Path of the file holding a shard (whether or not it exists).
   virtual fs::path shard_path(const VecN& shard_index) const = 0;
 
@@ -112,6 +116,8 @@ class Array {
   bool is_fill(ByteSpan chunk) const;
 
  private:
+  /// Writes `in` (C order over `box`) into the decoded chunks of `shard`, adding fill chunks where needed.
+  void patch(ShardChunks& chunks, const VecN& shard, const NdBox& box, ByteSpan in) const;
   void read_shards(const NdBox& box, MutableByteSpan out, const PinnedShards* pinned) const;
   std::shared_ptr<const Bytes> cached_chunk(const VecN& chunk_index) const;
 

@@ -48,21 +48,29 @@ void BackingListing::reconcile(const DatasetProperties& props, const MagStates& 
     const LayerProperties* l = props.find_layer(m.layer);
     const bool listed = l && l->find_mag(m.mag);
     if (listed == m.complete) continue;
+    if (dataset_.read_only()) {
+      // Nothing can be fixed: the mount shows the mag as the backing properties list it (pending
+      // iff unlisted), and the next writable mount reconciles.
+      m.complete = st.spec.complete = listed;
+      continue;
+    }
     st.computed = st.count_stored();
     const bool full = st.computed.load() == st.grid->count();
     try {
       if (full != listed) set_listed(m.layer, m.mag, full);
-    } catch (const Error& e) {  // a read-only dataset: the mount's view is still right
+    } catch (const Error& e) {  // the mount's view is still right
       diag_.report(LogLevel::Warn, "lazy", dataset_.root().string(),
                    "lazy mag " + mag_key(m.layer, m.mag) + ": cannot fix the backing listing: " + e.what());
     }
     m.complete = st.spec.complete = full;
     changed = true;
   }
-  if (changed && !dataset_.read_only()) registry_.save();
+  if (changed) registry_.save();
 }
 
 void BackingListing::complete_if_done(MagState& st) {
+  // A read-only dataset's listing never changes: its lazy mags stay pending on the mount.
+  if (dataset_.read_only()) return;
   LazyMag* m = registry_.find(st.spec.layer, st.spec.mag);
   if (!m || m->complete) return;
   const uint64_t n = st.count_stored();  // the counter is only a hint
@@ -77,6 +85,11 @@ void BackingListing::complete_if_done(MagState& st) {
 void BackingListing::mark_pending(MagState& st) {
   LazyMag* m = registry_.find(st.spec.layer, st.spec.mag);
   if (!m || !m->complete) return;
+  if (dataset_.read_only()) {
+    // The backing properties keep listing it (the mount shows them): only the mount's view changes.
+    m->complete = st.spec.complete = false;
+    return;
+  }
   set_listed(m->layer, m->mag, false);
   m->complete = false;
   st.spec.complete = false;

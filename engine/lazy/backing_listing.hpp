@@ -5,6 +5,8 @@
 // mount shows the pending mags too (mounted_properties) and keeps them out of what is written
 // through it (strip_pending_mags).
 //
+// On a read-only dataset nothing is written: the calls change the mount's view only.
+//
 // Every call is made with the lock that guards the registry and the states held (the engine's).
 #include <string>
 

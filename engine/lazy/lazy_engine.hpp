@@ -3,9 +3,11 @@
 // each shard file of a lazy mag computed from the previous mag the first time anyone opens it,
 // written atomically and kept; writes to a finer mag make what depends on them stale.
 //
-// State model: a shard file of a lazy mag is computed if and only if it exists in the backing
-// folder (lazy mags store fill-valued shards too). Stale = deleted. So a crash at any point
-// leaves every file either absent (lazy) or complete; nothing else needs to be recovered.
+// State model: a shard file of a lazy mag is computed if and only if it exists in the engine's
+// store (lazy mags store fill-valued shards too): the backing folder on a writable dataset. Stale =
+// deleted. So a crash at any point leaves every file either absent (lazy) or complete; nothing
+// else needs to be recovered. A read-only dataset is never changed: its store puts a cache folder
+// (LazyConfig::cache_dir) or memory in front of the files it holds (computed_store.hpp).
 #include <filesystem>
 #include <functional>
 #include <future>
@@ -22,6 +24,7 @@
 #include "core/file_io.hpp"
 #include "lazy/backing_listing.hpp"
 #include "lazy/change_intents.hpp"
+#include "lazy/computed_store.hpp"
 #include "lazy/lazy_registry.hpp"
 #include "lazy/mag_state.hpp"
 #include "lazy/memory_budget.hpp"
@@ -34,6 +37,9 @@ struct LazyConfig {
   size_t memory_cap_bytes = size_t{1} << 30;  // all concurrent computations together
   unsigned threads = 0;                       // background workers; 0 = one per core
   int64_t lazy_shard_edge = 128;              // default shard edge of lazily computed mags
+  // Read-only datasets only: where files computed by the mount go (cache_folder_for); unset, they
+  // are kept in memory, at most memory_cap_bytes of them (least recently used dropped first).
+  std::optional<fs::path> cache_dir;
 };
 
 /// Arguments of `downsample` (webknossos-libs Layer.downsample), as strings where the library
@@ -98,10 +104,11 @@ class LazyEngine {
   /// Entries (name, is_folder) of a folder of a lazy mag that must be listed although they may
   /// not exist yet; nullopt if the folder is not inside a lazy mag.
   std::optional<std::vector<std::pair<std::string, bool>>> lazy_children(const fs::path& relative_dir) const;
-  /// True if the file exists in the backing folder.
+  /// True if the file is stored (in the backing folder, on a writable dataset).
   bool computed(const LazyFileRef& ref) const;
   /// The size stat reports before a file is computed: an upper bound (uncompressed plus the
-  /// worst-case growth of the compressor).
+  /// worst-case growth of the compressor). On a read-only dataset the size of the version served
+  /// once there is one (the cache's or memory's; the dataset's own file when it is not stale).
   uint64_t estimated_size(const LazyFileRef& ref) const;
   /// Computes the file if it is not computed yet (one computation however many callers).
   void ensure(const LazyFileRef& ref);
@@ -192,6 +199,8 @@ class LazyEngine {
   void invalidate_older(const std::string& layer, const Mag& mag, const NdBox& box, int64_t changed_at,
                         std::vector<fs::path>& changed);
   static constexpr int kMaxStoreRaces = 100;
+  /// ReadOnly for a change of the registrations of a read-only dataset.
+  void require_writable(const char* what) const;
   void invalidate(MagState& st, const NdBox& target_box, std::vector<fs::path>& changed);
   /// The lazy mags computed from (layer, mag).
   std::vector<std::shared_ptr<MagState>> dependents_of(const std::string& layer, const Mag& mag) const;
@@ -212,6 +221,7 @@ class LazyEngine {
   Diagnostics& diag_;
   InvalidateFn on_invalidate_;
   MemoryBudget budget_;
+  std::shared_ptr<ComputedStore> store_;
   mutable std::mutex mu_;  // registry_, states_, inflight_, and the listing's calls
   LazyRegistry registry_;
   BackingListing listing_;  // of registry_ and *dataset_

@@ -4,10 +4,9 @@ namespace wkfs {
 
 uint64_t MagState::count_stored() const {
   uint64_t n = 0;
-  std::error_code ec;
-  for (fs::recursive_directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
-       !ec && it != end; it.increment(ec))
-    if (it->is_regular_file(ec) && grid->parse(it->path().lexically_relative(dir))) ++n;
+  store->for_each_under(rel_dir, [&](const fs::path& r) {
+    if (grid->parse(r)) ++n;
+  });
   return n;
 }
 

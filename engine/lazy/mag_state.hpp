@@ -10,10 +10,9 @@
 #include <set>
 #include <string>
 
-#include <unistd.h>
-
 #include "core/data_format.hpp"
 #include "formats/array.hpp"
+#include "lazy/computed_store.hpp"
 #include "lazy/lazy_registry.hpp"
 #include "lazy/mag_step.hpp"
 #include "lazy/shard_grid.hpp"
@@ -32,10 +31,13 @@ struct MagState {
   mutable std::shared_ptr<Array> source_array;  // for the source's shard paths (freshness checks)
   std::atomic<uint64_t> computed{0}, stale{0}, bytes{0}, compute_ns{0}, queued{0}, in_progress{0}, errors{0};
 
-  fs::path file(const VecN& shard) const { return dir / grid->relative_path(shard); }
+  std::shared_ptr<ComputedStore> store;  // where its computed files are
+
+  /// The file of a shard, relative to the dataset root (its name in the store).
+  fs::path rel_file(const VecN& shard) const { return rel_dir / grid->relative_path(shard); }
   /// Computed = stored (the state model): the one existence check every path uses.
-  bool stored(const VecN& shard) const { return ::access(file(shard).c_str(), F_OK) == 0; }
-  /// Files under the mag's folder that are shards of its grid (temp files and metadata are not).
+  bool stored(const VecN& shard) const { return store->contains(rel_file(shard)); }
+  /// Stored files of the mag that are shards of its grid (temp files and metadata are not).
   uint64_t count_stored() const;
 };
 

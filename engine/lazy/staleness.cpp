@@ -1,12 +1,14 @@
 // The staleness side of the lazy engine: a change of a source file deletes the files computed
 // from it (all levels), durably (change intents replayed at load), and changes made while no
-// daemon ran are found at load.
+// daemon ran are found at load. On a read-only dataset nothing here writes to it: stale files are
+// masked by the store, intents stay recorded, scan times go to the cache folder or nowhere.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdint>
 
 #include "core/error.hpp"
 #include "dataset/new_mag.hpp"
@@ -21,7 +23,8 @@ void LazyEngine::replay_intents() {
       source_changed(rel);
       diag_.report(LogLevel::Info, "lazy", rel.string(),
                    "a change of this file was interrupted (crash): the files computed from it are stale");
-      ChangeIntents::remove(record);
+      // a read-only mount only masks them: the next writable one must still delete them
+      if (!dataset_->read_only()) ChangeIntents::remove(record);
     } catch (const std::exception& e) {
       diag_.report(LogLevel::Error, "lazy", rel.string(), std::string("replaying an interrupted change: ") + e.what(),
                    errno_of(e));
@@ -33,23 +36,43 @@ void LazyEngine::invalidate_older(const std::string& layer, const Mag& mag, cons
                                   std::vector<fs::path>& changed) {
   for (const auto& d : dependents_of(layer, mag))
     for (const auto& s : d->grid->shards_in(d->step.affected_target(box))) {
-      struct stat st {};
-      if (::stat(d->file(s).c_str(), &st) != 0) continue;
-      const int64_t m = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
-      if (m < when) invalidate(*d, d->grid->shard_box(s), changed);
+      const auto m = store_->modified_at(d->rel_file(s));
+      if (m && *m < when) invalidate(*d, d->grid->shard_box(s), changed);
     }
 }
 
-void LazyEngine::scan_offline_changes() {
-  const fs::path stamps_file = LazyRegistry::state_dir(dataset_->root()) / "source-scan.json";
-  Json stamps = Json::object();
+namespace {
+
+constexpr const char* kScanTimesFile = "source-scan.json";
+
+/// The scan times kept in `file`: mag key -> ns; empty if absent or unreadable (scan everything once).
+Json read_scan_times(const fs::path& file) {
   try {
-    if (auto bytes = read_file_if_exists(stamps_file))
-      stamps = Json::parse(std::string(reinterpret_cast<const char*>(bytes->data()), bytes->size()));
+    if (auto bytes = read_file_if_exists(file)) {
+      Json j = Json::parse(std::string(reinterpret_cast<const char*>(bytes->data()), bytes->size()));
+      if (j.is_object()) return j;
+    }
   } catch (const std::exception&) {
-    stamps = Json::object();  // unreadable: scan everything once
   }
-  if (!stamps.is_object()) stamps = Json::object();
+  return Json::object();
+}
+
+int64_t scan_time(const Json& times, const std::string& key) {
+  return times.contains(key) && times[key].is_number_integer() ? times[key].get<int64_t>() : 0;
+}
+
+}  // namespace
+
+void LazyEngine::scan_offline_changes() {
+  // Where this engine keeps its scan times: .wkfs/ of a writable dataset, the cache folder of a
+  // read-only one (nowhere for memory). A read-only mount also trusts the dataset's own times:
+  // what changed before them, the writable mount that wrote them made stale already.
+  const std::optional<fs::path> own_dir = store_->state_dir();
+  const Json stamps_before = own_dir ? read_scan_times(*own_dir / kScanTimesFile) : Json::object();
+  Json stamps = stamps_before;
+  const Json dataset_stamps = dataset_->read_only()
+                                  ? read_scan_times(LazyRegistry::state_dir(dataset_->root()) / kScanTimesFile)
+                                  : stamps_before;
   // the source mags that are no lazy mag themselves and have something computed from them
   std::map<std::string, std::pair<std::string, Mag>> sources;
   {
@@ -67,7 +90,8 @@ void LazyEngine::scan_offline_changes() {
     const LayerProperties* lp = props.find_layer(layer);
     if (!lp) continue;
     const int64_t started = now_ns();  // a file changed during the scan is seen by the next one
-    const int64_t since = stamps.contains(key) && stamps[key].is_number_integer() ? stamps[key].get<int64_t>() : 0;
+    // the files of the store are as new as the older of both times (a cache without times: none)
+    const int64_t since = std::min(scan_time(dataset_stamps, key), own_dir ? scan_time(stamps_before, key) : INT64_MAX);
     try {
       const fs::path dir = dataset_->mag_path(layer, mag);
       std::shared_ptr<Array> arr(open_array(dir));
@@ -93,8 +117,11 @@ void LazyEngine::scan_offline_changes() {
     diag_.report(LogLevel::Info, "lazy", dataset_->root().string(),
                  std::to_string(changed.size()) + " computed files were older than their sources (changed outside the mount): stale");
   notify(changed);
-  if (any) {
+  if (any && own_dir) {
+    const fs::path stamps_file = *own_dir / kScanTimesFile;
     try {
+      std::error_code ec;
+      fs::create_directories(*own_dir, ec);  // a new cache folder
       write_file_atomic(stamps_file, stamps.dump());
     } catch (const std::exception& e) {
       diag_.report(LogLevel::Warn, "lazy", stamps_file.string(), std::string("not saved: ") + e.what(), errno_of(e));
@@ -103,7 +130,7 @@ void LazyEngine::scan_offline_changes() {
 }
 
 ChangeIntents::Intent LazyEngine::begin_source_change(const fs::path& rel) const {
-  if (rel.empty()) return {};
+  if (rel.empty() || dataset_->read_only()) return {};  // nothing changes it through this engine
   const std::string layer = rel.begin()->string();
   {
     std::lock_guard lock(mu_);
@@ -121,16 +148,16 @@ void LazyEngine::invalidate(MagState& st, const NdBox& box, std::vector<fs::path
   {
     std::lock_guard lock(mu_);
     for (const auto& s : st.grid->shards_in(box)) {
-      const std::string file = st.file(s).string();
-      auto it = inflight_.find(file);
+      fs::path file = st.rel_file(s);
+      auto it = inflight_.find(file.string());
       if (it != inflight_.end()) it->second->stale = true;  // its computation may have read the old source
-      if (st.stored(s)) present.push_back(st.rel_dir / st.grid->relative_path(s));
+      if (st.stored(s)) present.push_back(std::move(file));
     }
     if (!present.empty()) listing_.mark_pending(st);  // unlisted before any file goes
   }
   uint64_t removed = 0;
   for (auto& rel : present)
-    if (::unlink((dataset_->root() / rel).c_str()) == 0) {
+    if (store_->remove(rel)) {
       ++removed;
       changed.push_back(std::move(rel));
     }

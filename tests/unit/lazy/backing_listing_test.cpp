@@ -5,6 +5,7 @@
 
 #include "dataset/dataset.hpp"
 #include "lazy/backing_listing.hpp"
+#include "lazy/folder_store.hpp"
 #include "dataset/new_mag.hpp"
 #include "support/test_support.hpp"
 
@@ -52,6 +53,7 @@ struct Scene {
     st->spec = m;
     st->rel_dir = fs::path("color") / m.mag.short_name();
     st->dir = root / st->rel_dir;
+    st->store = std::make_shared<FolderStore>(root, root / ".wkfs");
     st->format = layer.data_format;
     st->array = std::shared_ptr<Array>(open_array(st->dir));
     st->array->set_store_fill_chunks(true);
@@ -148,7 +150,7 @@ TEST(BackingListing, ReconcileLetsTheFilesOnDiskDecide) {
   EXPECT_EQ(s.st().computed.load(), 8u);
 
   // lazy.json says complete, a file is gone and the mag unlisted: pending again
-  fs::remove(s.st().file(VecN{0, 1, 0, 1}));
+  fs::remove(s.root / s.st().rel_file(VecN{0, 1, 0, 1}));
   listing.set_listed("color", kLazy, false);
   listing.reconcile(s.ds->properties(), s.states);
   EXPECT_FALSE(s.complete_on_disk());
