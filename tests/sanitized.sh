@@ -6,8 +6,10 @@
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 build="$src/build-asan"
+# Warnings are errors in the main build only: with ASan, GCC 12 warns falsely inside libstdc++
+# (maybe-uninitialized in std::regex, array-bounds in std::fill) on code that builds clean there.
 cmake -S "$src" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g" \
-  -DWKFS_SANITIZE=ON -DWKFS_WERROR=ON >/dev/null
+  -DWKFS_SANITIZE=ON -DWKFS_WERROR=OFF >/dev/null
 cmake --build "$build" -j"$(nproc)"
 # halt_on_error: a report ends the process, so the test sees a failure; the daemon's exit code
 # is what e2e scripts check after unmount.
