@@ -93,7 +93,10 @@ double Filesystem::timeout_for(const PathInfo& path, const struct stat& st) cons
 
 struct stat Filesystem::stat_or_lazy(const PathInfo& path) const {
   struct stat st {};
-  if (::lstat(paths_.backing(path.rel).c_str(), &st) == 0) return st;
+  // the link view shows no links: each would be followed by the kernel, wherever it leads
+  const bool follow = path.kind == PathKind::LinkView;
+  const auto backing = paths_.backing(path.rel);
+  if ((follow ? ::stat(backing.c_str(), &st) : ::lstat(backing.c_str(), &st)) == 0) return st;
   int err = errno;
   if (err == ENOENT && path.kind == PathKind::InMag)
     if (auto lazy = overlay_.stat(path)) return *lazy;
@@ -252,6 +255,7 @@ Attr Filesystem::setattr(Ino ino, const SetAttr& change, OpenFile* file) {
   if (kind && *kind != NodeKind::Backing) return Attr{synthetic_attr(ino), 0};
   require_writable();
   auto path = tree_.classify(file ? file->rel() : path_of(ino));
+  layer_api_.refuse_outside_source(path);
   const auto backing = paths_.backing(path.rel);
   const int fd = file ? file->fd() : -1;
   if (change.size) {
@@ -294,6 +298,8 @@ Attr Filesystem::setattr(Ino ino, const SetAttr& change, OpenFile* file) {
 std::string Filesystem::readlink(Ino ino) {
   status_.count(Op::Readlink);
   auto rel = path_of(ino);
+  // a mag link leading outside its dataset leads the kernel into the read-only view instead
+  if (tree_.is_outside_mag_link(tree_.classify(rel))) return link_view_target(rel);
   char buf[PATH_MAX + 1];
   ssize_t n = ::readlink(paths_.backing(rel).c_str(), buf, PATH_MAX);
   if (n < 0) fail_errno("readlink " + rel.string());
@@ -414,7 +420,10 @@ Opened Filesystem::open(Ino ino, int flags) {
   } else {
     auto path = tree_.classify(rel);
     const int acc = flags & O_ACCMODE;
-    if (acc != O_RDONLY) require_writable();
+    if (acc != O_RDONLY) {
+      require_writable();
+      layer_api_.refuse_outside_source(path);
+    }
     const auto backing = paths_.backing(rel);
     if (acc != O_RDONLY && path.kind == PathKind::Properties) {
       const bool truncated = flags & O_TRUNC;
@@ -462,6 +471,7 @@ std::pair<Entry, Opened> Filesystem::create(Ino parent, const std::string& name,
   auto path = tree_.classify(child_of(parent, name));
   require_writable();
   if (is_special_name(name)) fail_errno(EPERM, "reserved name " + name);
+  layer_api_.refuse_outside_source(path);
   const auto backing = paths_.backing(path.rel);
   std::unique_ptr<BackingFile> file;
   if (path.kind == PathKind::InMag && !is_temp_file_name(name)) {
@@ -583,8 +593,12 @@ PathInfo Filesystem::xattr_target(Ino ino, bool change) {
     if (!change) quiet_fail(ENODATA, "no attributes on control files");
     fail_errno(ENOTSUP, "no attributes on control files");
   }
-  if (change) require_writable();
-  return tree_.classify(path_of(ino));
+  auto path = tree_.classify(path_of(ino));
+  if (change) {
+    require_writable();
+    layer_api_.refuse_outside_source(path);
+  }
+  return path;
 }
 
 void Filesystem::setxattr(Ino ino, const std::string& name, const std::string& value, int flags) {
