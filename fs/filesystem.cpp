@@ -47,7 +47,8 @@ bool is_special_name(const std::string& n) { return n == kControlFile || n == kS
 Filesystem::Filesystem(FilesystemConfig config)
     : config_(std::move(config)),
       status_(config_.log),
-      catalog_(config_.source, config_.read_only, config_.chunk_cache),
+      catalog_(config_.source, config_.read_only, config_.chunk_cache,
+               "wkfs mount " + config_.source.string() + " on " + config_.mountpoint.string()),
       paths_(catalog_.source(), config_.mountpoint),
       overlay_(config_.read_only),
       engines_(config_.lazy, config_.auto_pyramid, status_,
@@ -83,6 +84,13 @@ std::string Filesystem::where(Ino ino) const {
 
 void Filesystem::require_writable() const {
   if (config_.read_only) fail(ErrorKind::ReadOnly, "the mount is read-only (-o ro)");
+}
+
+void Filesystem::require_writable(const PathInfo& path) const {
+  require_writable();
+  if (path.loc && !path.loc->busy.empty())
+    fail_errno(EBUSY, "/" + path.rel.string() + " is not written: " + path.loc->busy);
+  layer_api_.refuse_outside_source(path);
 }
 
 double Filesystem::timeout_for(const PathInfo& path, const struct stat& st) const {
@@ -255,7 +263,7 @@ Attr Filesystem::setattr(Ino ino, const SetAttr& change, OpenFile* file) {
   if (kind && *kind != NodeKind::Backing) return Attr{synthetic_attr(ino), 0};
   require_writable();
   auto path = tree_.classify(file ? file->rel() : path_of(ino));
-  layer_api_.refuse_outside_source(path);
+  require_writable(path);
   const auto backing = paths_.backing(path.rel);
   const int fd = file ? file->fd() : -1;
   if (change.size) {
@@ -319,7 +327,7 @@ Entry Filesystem::mkdir(Ino parent, const std::string& name, mode_t mode) {
   status_.count(Op::Mkdir);
   auto rel = child_of(parent, name);
   require_writable();
-  layer_api_.refuse_outside_source(tree_.classify(rel));
+  require_writable(tree_.classify(rel));
   if (auto change = layer_api_.mkdir(tree_.classify(rel.parent_path()), name)) {
     changed_dataset(*change->dataset, change->layer);
     return new_entry(parent, name, rel);
@@ -335,7 +343,7 @@ void Filesystem::unlink(Ino parent, const std::string& name) {
   if (path.kind == PathKind::Control || path.kind == PathKind::Status)
     fail_errno(EPERM, "control files cannot be removed");
   require_writable();
-  layer_api_.refuse_outside_source(path);
+  require_writable(path);
   if (auto change = layer_api_.unlink(path)) return apply(*change, parent, name, path.rel);
   if (::unlink(paths_.backing(path.rel).c_str()) != 0) fail_errno("unlink " + path.rel.string());
   nodes_.remove(parent, name);
@@ -346,7 +354,7 @@ void Filesystem::rmdir(Ino parent, const std::string& name) {
   status_.count(Op::Rmdir);
   auto path = tree_.classify(child_of(parent, name));
   require_writable();
-  layer_api_.refuse_outside_source(path);
+  require_writable(path);
   if (auto change = layer_api_.rmdir(path)) return apply(*change, parent, name, path.rel);
   const auto backing = paths_.backing(path.rel);
   if (!LayerApiOps::folder_empty(backing)) fail(ErrorKind::NotEmpty, "folder " + path.rel.string() + " is not empty");
@@ -360,7 +368,7 @@ Entry Filesystem::symlink(const std::string& target, Ino parent, const std::stri
   status_.count(Op::Symlink);
   auto rel = child_of(parent, name);
   require_writable();
-  layer_api_.refuse_outside_source(tree_.classify(rel));
+  require_writable(tree_.classify(rel));
   if (auto change = layer_api_.symlink(tree_.classify(rel.parent_path()), name, target)) {
     changed_dataset(*change->dataset, change->layer);
     return new_entry(parent, name, rel);
@@ -377,8 +385,8 @@ void Filesystem::rename(Ino parent, const std::string& name, Ino new_parent, con
   if (is_special_name(name) || is_special_name(new_name)) fail_errno(EPERM, "control files cannot be renamed");
   require_writable();
   auto to = tree_.classify(to_rel);
-  layer_api_.refuse_outside_source(from);
-  layer_api_.refuse_outside_source(to);
+  require_writable(from);
+  require_writable(to);
   if (auto change = layer_api_.rename(from, to, flags)) {  // mv DATASET/OLD DATASET/NEW
     nodes_.rename(parent, name, new_parent, new_name);
     changed_dataset(*change->dataset, change->layer);
@@ -422,7 +430,7 @@ Opened Filesystem::open(Ino ino, int flags) {
     const int acc = flags & O_ACCMODE;
     if (acc != O_RDONLY) {
       require_writable();
-      layer_api_.refuse_outside_source(path);
+      require_writable(path);
     }
     const auto backing = paths_.backing(rel);
     if (acc != O_RDONLY && path.kind == PathKind::Properties) {
@@ -471,7 +479,7 @@ std::pair<Entry, Opened> Filesystem::create(Ino parent, const std::string& name,
   auto path = tree_.classify(child_of(parent, name));
   require_writable();
   if (is_special_name(name)) fail_errno(EPERM, "reserved name " + name);
-  layer_api_.refuse_outside_source(path);
+  require_writable(path);
   const auto backing = paths_.backing(path.rel);
   std::unique_ptr<BackingFile> file;
   if (path.kind == PathKind::InMag && !is_temp_file_name(name)) {
@@ -596,7 +604,7 @@ PathInfo Filesystem::xattr_target(Ino ino, bool change) {
   auto path = tree_.classify(path_of(ino));
   if (change) {
     require_writable();
-    layer_api_.refuse_outside_source(path);
+    require_writable(path);
   }
   return path;
 }
