@@ -404,6 +404,8 @@ def main():
             cs.insert(0, dict(name="INJECTED_change_then_error", fn=bad, allowed=ERR, ctl=None, note="self-test"))
         if a.list:
             print("\n".join(x["name"] for x in cs))
+            W.unmount(env.wkfs, env.src, env.mnt)
+            shutil.rmtree(env.work, ignore_errors=True)
             return
         only = set(filter(None, a.only.split(",")))
         skip = set(filter(None, a.skip.split(",")))
