@@ -6,10 +6,12 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "dataset/dataset.hpp"
+#include "dataset/dataset_lock.hpp"
 
 namespace wkfs::mount {
 
@@ -22,13 +24,18 @@ struct Location {
   std::shared_ptr<Dataset> dataset;
   fs::path dataset_rel;             // the dataset root, relative to the mount root
   std::vector<std::string> inner;
+  std::string busy;  // set if another mount holds the dataset's lock: why writes to it are refused
 };
 
 class DatasetCatalog {
  public:
   /// Throws NotFound for a missing SOURCE, InvalidArgument if it is neither a dataset nor holds one.
-  /// Datasets are opened with `cache` for their arrays' decoded chunks (null: none).
-  DatasetCatalog(fs::path source, bool read_only, std::shared_ptr<ChunkCache> cache = nullptr);
+  /// Datasets are opened with `cache` for their arrays' decoded chunks (null: none). On a writable
+  /// catalog, a dataset that appears later (made or copied in after the mount) is locked when it is
+  /// first opened, with `lock_purpose` as the holder's purpose; those present now are the mount's
+  /// to lock (run_mount locks them before it serves).
+  DatasetCatalog(fs::path source, bool read_only, std::shared_ptr<ChunkCache> cache = nullptr,
+                 std::string lock_purpose = "wkfs mount");
 
   const fs::path& source() const { return source_; }
   /// True if SOURCE itself is a dataset (the mount root is the dataset root).
@@ -40,17 +47,23 @@ class DatasetCatalog {
   std::vector<fs::path> dataset_roots() const;
 
  private:
-  std::shared_ptr<Dataset> open_cached(const fs::path& rel);
+  /// The dataset at `rel`, opened once (and re-read when its properties change); `busy` is set
+  /// when another mount holds its lock.
+  std::shared_ptr<Dataset> open_cached(const fs::path& rel, std::string& busy);
 
   fs::path source_;
   bool single_;
   bool read_only_;
   std::shared_ptr<ChunkCache> cache_;
+  std::string lock_purpose_;
+  std::set<std::string> at_mount_;  // the datasets present when the catalog was made
   std::mutex mutex_;
   struct Entry {
     std::shared_ptr<Dataset> dataset;
     fs::file_time_type mtime;
     uintmax_t size = 0;
+    std::optional<DatasetLock> lock;  // held while the entry lives (a dataset found later)
+    std::string busy;                 // another mount's lock refused ours: opened read-only
   };
   std::map<std::string, Entry> open_;
 };

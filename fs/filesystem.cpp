@@ -47,7 +47,8 @@ bool is_special_name(const std::string& n) { return n == kControlFile || n == kS
 Filesystem::Filesystem(FilesystemConfig config)
     : config_(std::move(config)),
       status_(config_.log),
-      catalog_(config_.source, config_.read_only, config_.chunk_cache),
+      catalog_(config_.source, config_.read_only, config_.chunk_cache,
+               "wkfs mount " + config_.source.string() + " on " + config_.mountpoint.string()),
       paths_(catalog_.source(), config_.mountpoint),
       overlay_(config_.read_only),
       engines_(config_.lazy, config_.auto_pyramid, status_,
@@ -85,6 +86,13 @@ void Filesystem::require_writable() const {
   if (config_.read_only) fail(ErrorKind::ReadOnly, "the mount is read-only (-o ro)");
 }
 
+void Filesystem::require_writable(const PathInfo& path) const {
+  require_writable();
+  if (path.loc && !path.loc->busy.empty())
+    fail_errno(EBUSY, "/" + path.rel.string() + " is not written: " + path.loc->busy);
+  layer_api_.refuse_outside_source(path);
+}
+
 double Filesystem::timeout_for(const PathInfo& path, const struct stat& st) const {
   if (path.kind == PathKind::Properties) return 0.0;
   if (S_ISREG(st.st_mode) && path.kind == PathKind::InMag) return overlay_.is_lazy_file(path) ? 0.0 : kChunkTimeout;
@@ -93,7 +101,10 @@ double Filesystem::timeout_for(const PathInfo& path, const struct stat& st) cons
 
 struct stat Filesystem::stat_or_lazy(const PathInfo& path) const {
   struct stat st {};
-  if (::lstat(paths_.backing(path.rel).c_str(), &st) == 0) {
+  // the link view shows no links: each would be followed by the kernel, wherever it leads
+  const bool follow = path.kind == PathKind::LinkView;
+  const auto backing = paths_.backing(path.rel);
+  if ((follow ? ::stat(backing.c_str(), &st) : ::lstat(backing.c_str(), &st)) == 0) {
     // A read-only mount may serve another version of a lazy file than the backing one (stale there,
     // computed into its cache or memory): its size is the engine's.
     if (config_.read_only && S_ISREG(st.st_mode) && path.kind == PathKind::InMag)
@@ -258,6 +269,7 @@ Attr Filesystem::setattr(Ino ino, const SetAttr& change, OpenFile* file) {
   if (kind && *kind != NodeKind::Backing) return Attr{synthetic_attr(ino), 0};
   require_writable();
   auto path = tree_.classify(file ? file->rel() : path_of(ino));
+  require_writable(path);
   const auto backing = paths_.backing(path.rel);
   const int fd = file ? file->fd() : -1;
   if (change.size) {
@@ -300,6 +312,8 @@ Attr Filesystem::setattr(Ino ino, const SetAttr& change, OpenFile* file) {
 std::string Filesystem::readlink(Ino ino) {
   status_.count(Op::Readlink);
   auto rel = path_of(ino);
+  // a mag link leading outside its dataset leads the kernel into the read-only view instead
+  if (tree_.is_outside_mag_link(tree_.classify(rel))) return link_view_target(rel);
   char buf[PATH_MAX + 1];
   ssize_t n = ::readlink(paths_.backing(rel).c_str(), buf, PATH_MAX);
   if (n < 0) fail_errno("readlink " + rel.string());
@@ -319,7 +333,7 @@ Entry Filesystem::mkdir(Ino parent, const std::string& name, mode_t mode) {
   status_.count(Op::Mkdir);
   auto rel = child_of(parent, name);
   require_writable();
-  layer_api_.refuse_outside_source(tree_.classify(rel));
+  require_writable(tree_.classify(rel));
   if (auto change = layer_api_.mkdir(tree_.classify(rel.parent_path()), name)) {
     changed_dataset(*change->dataset, change->layer);
     return new_entry(parent, name, rel);
@@ -335,7 +349,7 @@ void Filesystem::unlink(Ino parent, const std::string& name) {
   if (path.kind == PathKind::Control || path.kind == PathKind::Status)
     fail_errno(EPERM, "control files cannot be removed");
   require_writable();
-  layer_api_.refuse_outside_source(path);
+  require_writable(path);
   if (auto change = layer_api_.unlink(path)) return apply(*change, parent, name, path.rel);
   if (::unlink(paths_.backing(path.rel).c_str()) != 0) fail_errno("unlink " + path.rel.string());
   nodes_.remove(parent, name);
@@ -346,7 +360,7 @@ void Filesystem::rmdir(Ino parent, const std::string& name) {
   status_.count(Op::Rmdir);
   auto path = tree_.classify(child_of(parent, name));
   require_writable();
-  layer_api_.refuse_outside_source(path);
+  require_writable(path);
   if (auto change = layer_api_.rmdir(path)) return apply(*change, parent, name, path.rel);
   const auto backing = paths_.backing(path.rel);
   if (!LayerApiOps::folder_empty(backing)) fail(ErrorKind::NotEmpty, "folder " + path.rel.string() + " is not empty");
@@ -360,7 +374,7 @@ Entry Filesystem::symlink(const std::string& target, Ino parent, const std::stri
   status_.count(Op::Symlink);
   auto rel = child_of(parent, name);
   require_writable();
-  layer_api_.refuse_outside_source(tree_.classify(rel));
+  require_writable(tree_.classify(rel));
   if (auto change = layer_api_.symlink(tree_.classify(rel.parent_path()), name, target)) {
     changed_dataset(*change->dataset, change->layer);
     return new_entry(parent, name, rel);
@@ -377,8 +391,8 @@ void Filesystem::rename(Ino parent, const std::string& name, Ino new_parent, con
   if (is_special_name(name) || is_special_name(new_name)) fail_errno(EPERM, "control files cannot be renamed");
   require_writable();
   auto to = tree_.classify(to_rel);
-  layer_api_.refuse_outside_source(from);
-  layer_api_.refuse_outside_source(to);
+  require_writable(from);
+  require_writable(to);
   if (auto change = layer_api_.rename(from, to, flags)) {  // mv DATASET/OLD DATASET/NEW
     nodes_.rename(parent, name, new_parent, new_name);
     changed_dataset(*change->dataset, change->layer);
@@ -420,7 +434,10 @@ Opened Filesystem::open(Ino ino, int flags) {
   } else {
     auto path = tree_.classify(rel);
     const int acc = flags & O_ACCMODE;
-    if (acc != O_RDONLY) require_writable();
+    if (acc != O_RDONLY) {
+      require_writable();
+      require_writable(path);
+    }
     const auto backing = paths_.backing(rel);
     if (acc != O_RDONLY && path.kind == PathKind::Properties) {
       const bool truncated = flags & O_TRUNC;
@@ -470,6 +487,7 @@ std::pair<Entry, Opened> Filesystem::create(Ino parent, const std::string& name,
   auto path = tree_.classify(child_of(parent, name));
   require_writable();
   if (is_special_name(name)) fail_errno(EPERM, "reserved name " + name);
+  require_writable(path);
   const auto backing = paths_.backing(path.rel);
   std::unique_ptr<BackingFile> file;
   if (path.kind == PathKind::InMag && !is_temp_file_name(name)) {
@@ -591,8 +609,12 @@ PathInfo Filesystem::xattr_target(Ino ino, bool change) {
     if (!change) quiet_fail(ENODATA, "no attributes on control files");
     fail_errno(ENOTSUP, "no attributes on control files");
   }
-  if (change) require_writable();
-  return tree_.classify(path_of(ino));
+  auto path = tree_.classify(path_of(ino));
+  if (change) {
+    require_writable();
+    require_writable(path);
+  }
+  return path;
 }
 
 void Filesystem::setxattr(Ino ino, const std::string& name, const std::string& value, int flags) {

@@ -123,6 +123,8 @@ class Filesystem {
   fs::path path_of(Ino ino) const;
   fs::path child_of(Ino parent, const std::string& name) const;
   void require_writable() const;
+  /// The mount writable, `path`'s dataset not held by another mount (EBUSY), `path` inside it.
+  void require_writable(const PathInfo& path) const;
   double timeout_for(const PathInfo& path, const struct stat& st) const;
   struct stat stat_or_lazy(const PathInfo& path) const;
   struct stat synthetic_attr(Ino ino) const;

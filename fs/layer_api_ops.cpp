@@ -196,6 +196,13 @@ void LayerApiOps::refuse_rename(const PathInfo& from, const PathInfo& to) const 
 }
 
 void LayerApiOps::refuse_outside_source(const PathInfo& path) const {
+  if (path.kind == PathKind::LinkView) {
+    std::error_code ec;
+    const fs::path target = fs::weakly_canonical(paths_.backing(path.rel), ec);
+    fail_errno(EROFS, "/" + link_view_inner(path.rel).string() + " is inside a symlinked mag whose target " +
+                          target.string() +
+                          " lies outside its dataset: the mag belongs to its link target, write it there");
+  }
   // Inside a mag folder that is a symlink (a foreign mag) the backing path leads into another
   // dataset: the change would happen outside SOURCE. The folder it happens in, resolved, must lie
   // in the dataset's own folder.

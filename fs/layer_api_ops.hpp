@@ -41,7 +41,8 @@ class LayerApiOps {
   /// EXDEV for a layer moved out of its dataset folder, EBUSY for a mag folder moved or replaced, a
   /// listed mag's metadata moved away, and for a layer folder replaced by another name.
   void refuse_rename(const PathInfo& from, const PathInfo& to) const;
-  /// EROFS if the folder `path` is in resolves outside SOURCE (through a symlinked mag or layer).
+  /// EROFS in the link view (a symlinked mag leading outside its dataset), and if the folder `path`
+  /// is in resolves outside its dataset (through a symlinked mag or layer). Every change calls it.
   void refuse_outside_source(const PathInfo& path) const;
 
   /// Empty apart from temp files and, with `ignore_group_metadata`, the Zarr group files.

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <string>
 
+#include "fs/link_view.hpp"
+
 namespace wkfs::mount {
 
 namespace fs = std::filesystem;
@@ -15,8 +17,11 @@ class MountPaths {
 
   const fs::path& source() const { return source_; }
   const fs::path& mountpoint() const { return mountpoint_; }
-  /// The backing path of mount-relative `rel`.
-  fs::path backing(const fs::path& rel) const { return rel.empty() ? source_ : source_ / rel; }
+  /// The backing path of mount-relative `rel` (a path in the link view: of the path it shows).
+  fs::path backing(const fs::path& rel) const {
+    if (in_link_view(rel)) return backing(link_view_inner(rel));
+    return rel.empty() ? source_ : source_ / rel;
+  }
   /// A path argument given in folder `dir_rel` (or `cwd`, if not empty) as a backing path.
   fs::path resolve_argument(const std::string& arg, const fs::path& dir_rel, const std::string& cwd) const;
 

@@ -5,6 +5,7 @@
 #include "control/protocol.hpp"
 #include "core/error.hpp"
 #include "core/file_io.hpp"
+#include "fs/link_view.hpp"
 
 namespace wkfs::mount {
 
@@ -38,6 +39,7 @@ PathInfo MountTree::classify(const fs::path& rel) const {
     info.kind = PathKind::Status;
     return info;
   }
+  if (in_link_view(rel)) return classify_link_view(rel);
   if (!rel.empty() && is_temp_file_name(name)) {
     info.kind = PathKind::Hidden;
     return info;
@@ -84,6 +86,35 @@ PathInfo MountTree::classify(const fs::path& rel) const {
   if (!is_registered_mag_folder(*info.loc->dataset, info.layer, mag, catalog_.source() / rel)) return info;
   info.kind = PathKind::Mag;
   info.mag = mag;
+  return info;
+}
+
+bool MountTree::is_outside_mag_link(const PathInfo& mag) const {
+  if (mag.kind != PathKind::Mag || !mag.loc) return false;
+  const fs::path link = catalog_.source() / mag.rel;
+  std::error_code ec;
+  if (!fs::is_symlink(link, ec)) return false;
+  const fs::path root = fs::weakly_canonical(catalog_.source() / mag.loc->dataset_rel, ec);
+  if (ec) return false;
+  const fs::path target = fs::weakly_canonical(link, ec);
+  if (ec) return true;  // unresolvable: never handed to the kernel to follow
+  const auto rel = target.lexically_relative(root);
+  return rel.empty() || *rel.begin() == "..";
+}
+
+PathInfo MountTree::classify_link_view(const fs::path& rel) const {
+  PathInfo info;
+  info.rel = rel;
+  info.kind = PathKind::LinkView;
+  const fs::path inner = link_view_inner(rel);
+  PathInfo shown = classify(inner);
+  if (shown.kind == PathKind::Root || shown.kind == PathKind::DatasetRoot || shown.kind == PathKind::Layer)
+    return info;  // on the way to a mag
+  if (shown.loc && shown.loc->inner.size() >= 2) {
+    fs::path mag_rel = shown.loc->dataset_rel / shown.loc->inner[0] / shown.loc->inner[1];
+    if (is_outside_mag_link(shown.kind == PathKind::Mag ? shown : classify(mag_rel))) return info;
+  }
+  info.kind = PathKind::Hidden;
   return info;
 }
 

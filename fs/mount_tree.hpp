@@ -24,6 +24,7 @@ enum class PathKind {
   Status,       // .wkfs-status at the mount root
   Hidden,       // wkfs's own: the .wkfs state folder, the properties lock, temp files
   Plain,        // anything else: passed through
+  LinkView,     // .wkfs-links/...: a symlinked mag whose target is outside its dataset, read-only
 };
 
 struct PathInfo {
@@ -51,10 +52,17 @@ class MountTree {
 
   /// What `rel` (relative to the mount root) is; `backing` is SOURCE (for the symlinked-mag check).
   PathInfo classify(const fs::path& rel) const;
+  /// The symlinked mag link at mount-relative `rel` leads outside its dataset (another dataset, or
+  /// outside SOURCE): readlink answers it with its path in the link view.
+  bool is_outside_mag_link(const PathInfo& mag) const;
   DatasetCatalog& catalog() const { return catalog_; }
   LazyEngineRegistry& engines() const { return engines_; }
 
  private:
+  /// A path in the link view: LinkView on the way to a listed mag link that leads outside its
+  /// dataset and below it, Hidden anywhere else (the view shows those mags only).
+  PathInfo classify_link_view(const fs::path& rel) const;
+
   DatasetCatalog& catalog_;
   LazyEngineRegistry& engines_;
 };

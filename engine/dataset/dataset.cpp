@@ -150,7 +150,14 @@ void Dataset::transact(const std::function<void(DatasetProperties&, UndoList&)>&
                        const std::function<void(const DatasetProperties&)>& after_save) {
   std::lock_guard g(mutex_);
   try {
-    store_.transact(change, [&](const DatasetProperties& p) {
+    // every change is held to the bounding-box limits, whichever call grew the box (a mag import
+    // unions it with its source's); a refusal undoes the change's file operations
+    auto checked = [&](DatasetProperties& p, UndoList& undo) {
+      const DatasetProperties before = p;
+      change(p, undo);
+      check_new_bounding_boxes(before, p);
+    };
+    store_.transact(checked, [&](const DatasetProperties& p) {
       prune_views_locked();
       if (after_save) after_save(p);
     });
@@ -196,7 +203,9 @@ void check_new_mag_paths(const fs::path& root, const DatasetProperties& current,
 
 void Dataset::replace_properties(const std::string& text) {
   std::lock_guard g(mutex_);
-  check_new_mag_paths(root_, store_.properties(), DatasetProperties::parse(text));
+  const auto next = DatasetProperties::parse(text);
+  check_new_bounding_boxes(store_.properties(), next);
+  check_new_mag_paths(root_, store_.properties(), next);
   store_.replace(text);
   prune_views_locked();
 }
@@ -283,7 +292,7 @@ void Dataset::add_layer(const LayerSpec& spec) {
     fail(ErrorKind::InvalidArgument, "dtype " + dtype_name(spec.dtype) + " is not allowed for color layers");
   if (spec.category == Category::Segmentation && dtype_is_float(spec.dtype))
     fail(ErrorKind::InvalidArgument, "dtype " + dtype_name(spec.dtype) + " is not allowed for segmentation layers");
-  if (spec.bounding_box) check_bounding_box(*spec.bounding_box);  // the properties file's limits
+  if (spec.bounding_box) check_bounding_box(*spec.bounding_box);  // before any folder is made
   transact([&](DatasetProperties& p, UndoList& undo) {
     if (p.find_layer(spec.name))
       fail(ErrorKind::AlreadyExists, "layer '" + spec.name + "' already exists in " + root_.string());
@@ -606,7 +615,7 @@ void Dataset::add_mag_from_zarrarray(const std::string& layer, const Mag& mag, c
 }
 
 void Dataset::set_bounding_box(const std::string& layer, const BoundingBox& box) {
-  check_bounding_box(box);  // the limits the properties file has, so the saved file reads back
+  check_bounding_box(box);  // before any array is resized
   transact([&](DatasetProperties& p, UndoList& undo) {
     auto& l = require_layer(p, layer, root_);
     l.bounding_box = box;

@@ -499,13 +499,26 @@ LayerProperties* DatasetProperties::find_layer(const std::string& name) {
   return nullptr;
 }
 
-void check_bounding_box(const BoundingBox& box) {
-  for (const auto& [v, what] : {std::pair{box.top_left, "topLeft"}, std::pair{box.size, "size"}}) {
-    if (v.min_dim() < 0)
-      fail(ErrorKind::InvalidArgument, std::string("bounding box ") + what + " " + v.to_string() + " must not be negative");
-    if (v.max_dim() > kMaxCoordinate)
-      fail(ErrorKind::InvalidArgument, std::string("bounding box ") + what + " " + v.to_string() +
-                                           " is too large: each value must be at most 2^50 (as in " + kPropertiesFile + ")");
+void check_bounding_box(const BoundingBox& box, const std::string& where) {
+  const std::string what = where + " " + box.top_left.to_string() + "," + box.size.to_string();
+  if (box.top_left.min_dim() < 0 || box.size.min_dim() < 0)
+    fail(ErrorKind::InvalidArgument, what + ": topLeft and size must not be negative");
+  // each value is checked before the sum, so the sum cannot overflow
+  if (box.top_left.max_dim() > kMaxBoxCorner || box.size.max_dim() > kMaxBoxCorner ||
+      (box.top_left + box.size).max_dim() > kMaxBoxCorner)
+    fail(ErrorKind::InvalidArgument, what + " is too large: topLeft + size must be at most 2^31-1 on each axis "
+                                            "(WEBKNOSSOS reads boxes as 32-bit integers)");
+  // at most 2^31 per axis: the product of two fits in int64, the third is compared by division
+  const int64_t xy = box.size.x * box.size.y;
+  if (xy > 0 && box.size.z > kMaxBoxVoxels / xy)
+    fail(ErrorKind::InvalidArgument, what + " is too large: at most 2^53 voxels");
+}
+
+void check_new_bounding_boxes(const DatasetProperties& current, const DatasetProperties& next) {
+  for (const auto& l : next.layers) {
+    const LayerProperties* old = current.find_layer(l.name);
+    if (old && old->bounding_box == l.bounding_box) continue;
+    check_bounding_box(l.bounding_box, "bounding box of layer '" + l.name + "'");
   }
 }
 

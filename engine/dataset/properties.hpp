@@ -95,10 +95,20 @@ struct DatasetProperties {
 bool is_valid_layer_name(const std::string& name);
 
 /// The largest coordinate or extent a properties file may hold: keeps every sum of coordinates far
-/// from overflow. Every path that sets a bounding box (file, xattr, command) is held to it.
+/// from overflow (the parser's limit; a bounding box is held to the tighter ones below).
 inline constexpr int64_t kMaxCoordinate = int64_t{1} << 50;
-/// InvalidArgument unless topLeft and size are >= 0 and each at most kMaxCoordinate.
-void check_bounding_box(const BoundingBox& box);
+/// A bounding box's bottom-right corner on each axis: WEBKNOSSOS reads boxes as 32-bit ints.
+inline constexpr int64_t kMaxBoxCorner = (int64_t{1} << 31) - 1;
+/// A bounding box's voxel count: 2^53, the integers a JSON reader's double holds exactly, and
+/// several times the largest datasets published (H01, MICrONS: ~2^50-2^51 voxels at mag 1).
+inline constexpr int64_t kMaxBoxVoxels = int64_t{1} << 53;
+/// The one check of a bounding box, on every path that sets one (properties file, xattr, `set`,
+/// `add-layer`, a mag import that grows the box): InvalidArgument unless topLeft and size are >= 0,
+/// topLeft + size <= kMaxBoxCorner on each axis and the voxel count is at most kMaxBoxVoxels.
+void check_bounding_box(const BoundingBox& box, const std::string& where = "bounding box");
+/// check_bounding_box for every layer of `next` whose box differs from the one in `current` (an old
+/// box is not rechecked, so an edit elsewhere is never refused because of it).
+void check_new_bounding_boxes(const DatasetProperties& current, const DatasetProperties& next);
 
 /// "color" / "segmentation".
 std::string category_name(Category c);

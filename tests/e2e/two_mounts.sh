@@ -46,4 +46,31 @@ expect_failure "is in use by" "$WKFS" mount "$WORK/src/ds" "$WORK/ro"
 mount_wkfs "$WORK/src/ds" "$WORK/a"
 [[ $(grep -c " $WORK/a " /proc/self/mountinfo) == 1 ]] || fail "the dead mount at a was not detached"
 "$WKFS" unmount "$WORK/a"
+
+# Datasets that appear after a folder mount started are locked at first use: one copied in
+# through the mount, then a second writable mount of it is refused naming the first.
+mount_wkfs "$WORK/src" "$WORK/a"
+apid=$(pgrep -f "wkfs mount $WORK/src $WORK/a")
+cp -r "$FIXTURES/simple_zarr3_dataset" "$WORK/a/late"
+chmod -R u+w "$WORK/src/late"
+ls "$WORK/a/late/color" > /dev/null
+expect_failure "is in use by pid $apid on host $host (wkfs mount $WORK/src on $WORK/a)" \
+  "$WKFS" mount "$WORK/src/late" "$WORK/b"
+is_mounted "$WORK/b" && fail "a refused mount left a mount behind"
+# One made behind the mount and mounted elsewhere first: served read-only, writes EBUSY.
+cp -r "$FIXTURES/simple_zarr3_dataset" "$WORK/src/held"
+chmod -R u+w "$WORK/src/held"
+mount_wkfs "$WORK/src/held" "$WORK/b"
+bpid=$(pgrep -f "wkfs mount $WORK/src/held $WORK/b")
+cmp "$WORK/src/held/datasource-properties.json" "$WORK/a/held/datasource-properties.json" || fail "read through a"
+set +e
+err=$(mkdir "$WORK/a/held/color/2" 2>&1)
+rc=$?
+set -e
+[[ $rc != 0 && $err == *"Device or resource busy"* ]] || fail "mkdir in a dataset held by another mount: rc $rc, $err"
+[[ ! -e "$WORK/src/held/color/2" ]] || fail "a refused mkdir left a mag folder"
+grep -q "held/color/2 is not written: dataset $WORK/src/held is in use by pid $bpid" "$WORK/daemon.log" ||
+  fail "the log does not say why the mkdir was refused: $(tail -3 "$WORK/daemon.log")"
+"$WKFS" unmount "$WORK/b"
+"$WKFS" unmount "$WORK/a"
 echo "two_mounts: ok"

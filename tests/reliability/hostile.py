@@ -56,11 +56,25 @@ class Env:
         os.makedirs(os.path.join(self.outside, "notanarray"))
         with open(os.path.join(self.outside, "notanarray", "data"), "wb") as f:
             f.write(os.urandom(4096))
+        # A dataset with a mag 2 (one chunk stored) that symlinked mags point at: outside SOURCE, and
+        # the same inside it as another dataset (a mag belongs to its link target: written there).
+        for where in (self.outside, self.tpl):
+            self.make_foreign(os.path.join(where, "foreign"))
+        self.outside_tpl = os.path.join(self.work, "outside_template")
+        shutil.copytree(self.outside, self.outside_tpl, symlinks=True)
+
+    def make_foreign(self, root):
+        subprocess.run([self.wkfs, "make-demo", root, "--size", "32,32,32"], check=True, capture_output=True)
+        subprocess.run([self.wkfs, "add-mag", root, "color", "2"], check=True, capture_output=True)
+        subprocess.run([self.wkfs, "write", root, "--layer", "color", "--mag", "2", "--bbox", "0,0,0,32,32,32"],
+                       input=os.urandom(16 * 16 * 16), check=True, capture_output=True)
 
     def fresh(self):
         W.unmount(self.wkfs, self.src, self.mnt)
         shutil.rmtree(self.src, ignore_errors=True)
         shutil.copytree(self.tpl, self.src, symlinks=True)
+        shutil.rmtree(self.outside, ignore_errors=True)  # a case that failed may have changed it
+        shutil.copytree(self.outside_tpl, self.outside, symlinks=True)
         ok, out = W.mount(self.wkfs, self.src, self.mnt, self.log)
         if not ok:
             W.force_detach(self.mnt)
@@ -124,8 +138,8 @@ def cases(env):
     big = "9" * 30
     c = []
 
-    def case(name, fn, allowed, ctl_path=None, note=""):
-        c.append(dict(name=name, fn=fn, allowed=allowed, ctl=ctl_path, note=note))
+    def case(name, fn, allowed, ctl_path=None, note="", setup=None):
+        c.append(dict(name=name, fn=fn, allowed=allowed, ctl=ctl_path, note=note, setup=setup))
 
     def xattr(path, name, value):
         return lambda: os.setxattr(path, name, value)
@@ -172,7 +186,12 @@ def cases(env):
     case("ctl_add_layer_channels_huge", ctl(D, f"add-layer x --category color --dtype uint8 --channels {big}"), ERR)
     case("ctl_add_layer_channels_negative", ctl(D, "add-layer x --category color --dtype uint8 --channels -1"), ERR)
     case("ctl_add_layer_bbox_huge", ctl(D, f"add-layer x --category color --dtype uint8 --bounding-box 0,0,0,{big},1,1"), ERR)
-    case("ctl_set_bbox_huge", ctl(L, "set --bounding-box 0,0,0,1000000000,1000000000,100000"), ERR)
+    case("ctl_set_bbox_huge", ctl(L, "set bounding-box 0,0,0,1000000000,1000000000,100000"), ERR, ctl_path=L,
+         note="item 6")
+    case("ctl_add_layer_bbox_10e17", ctl(D, "add-layer x --category color --dtype uint8 "
+                                            "--bounding-box 0,0,0,1000000000,1000000000,100000"), ERR, ctl_path=D)
+    case("props_bbox_huge", lambda: write_props(env, lambda d: d["dataLayers"][0]["boundingBox"].update(
+        width=1000000000, height=1000000000, depth=100000)), ERR, note="item 6")
     # paths
     case("ctl_copy_mag_dotdot", ctl(L, "add-fs-copy-mag ../../../outside/notanarray"), ERR)
     case("ctl_copy_mag_absolute_outside", ctl(L, f"add-copy-mag {env.outside}/notanarray"), ERR)
@@ -201,7 +220,8 @@ def cases(env):
     case("ctl_nul_bytes", ctl(L, b"\x00" * 1000), ERR)
     case("ctl_dataset_cmd_on_layer", ctl(L, "add-layer x --category color --dtype uint8"), ERR)
     # Layer-API file operations that would break the dataset
-    case("rm_mag_zarr_json", lambda: os.remove(os.path.join(L, "1", "zarr.json")), ERR, note="item 3")
+    case("rm_mag_zarr_json", lambda: os.remove(os.path.join(L, "1", "zarr.json")), ANY,
+         note="item 3: refused, or the mag unlisted first (the step of rm -r where delete_mag happens)")
     case("mv_mag_1_to_2", lambda: os.rename(os.path.join(S, "1"), os.path.join(S, "2")), ANY, note="item 3")
     case("mv_layer_into_other_dataset",
          lambda: os.rename(env.m("z3b", "color"), env.m("z3", "color_from_z3b")), ANY, note="item 3")
@@ -213,7 +233,53 @@ def cases(env):
     case("props_bbox_negative", lambda: write_props(env, lambda d: d["dataLayers"][0]["boundingBox"].update(width=-1)),
          ERR)
     case("truncate_properties", lambda: os.truncate(env.m("z3", "datasource-properties.json"), 0), ERR)
+    symlinked_mag_cases(env, case)
     return c
+
+
+def symlinked_mag_cases(env, case):
+    """Item 9: writes inside a symlinked mag (ln -s through the mount = add_symlink_mag) are refused, to a
+    mag outside SOURCE or in another dataset; the link's target (outside: env.outside) stays unchanged.
+    Reads through the link work."""
+    L = env.m("demo", "color")
+    targets = {"outside": os.path.join(env.outside, "foreign", "color", "2"),
+               "other_dataset": os.path.join(env.src, "foreign", "color", "2")}
+    chunk = ("c", "0", "0", "0", "0")
+
+    def write_at(p, flags):
+        fd = os.open(p, flags, 0o644)
+        try:
+            os.write(fd, b"\0" * 16)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def read_all(p):
+        with open(p, "rb") as f:
+            if not f.read():
+                raise OSError(E.ENODATA, "empty read")
+
+    for where, target in targets.items():
+        def link(t=target):
+            os.symlink(t, os.path.join(L, "2"))
+        m = lambda *p: os.path.join(L, "2", *p)
+        ops = {
+            "write": (lambda: write_at(m(*chunk), os.O_WRONLY), ERR),
+            "rdwr": (lambda: write_at(m(*chunk), os.O_RDWR), ERR),
+            "trunc_open": (lambda: write_at(m(*chunk), os.O_WRONLY | os.O_TRUNC), ERR),
+            "create": (lambda: write_at(m("c", "0", "0", "0", "1"), os.O_WRONLY | os.O_CREAT | os.O_EXCL), ERR),
+            "truncate": (lambda: os.truncate(m(*chunk), 0), ERR),
+            "chmod": (lambda: os.chmod(m(*chunk), 0o600), ERR),
+            "setxattr": (lambda: os.setxattr(m(*chunk), "user.hostile", b"1"), ERR),
+            "unlink": (lambda: os.remove(m(*chunk)), ERR),
+            "unlink_zarr_json": (lambda: os.remove(m("zarr.json")), ERR),
+            "mkdir": (lambda: os.mkdir(m("c", "1")), ERR),
+            "rename": (lambda: os.rename(m(*chunk), m("c", "0", "0", "0", "9")), ERR),
+            "symlink": (lambda: os.symlink("/etc", m("c", "etc")), ERR),
+            "read": (lambda: read_all(m(*chunk)), {0}),
+        }
+        for op, (fn, allowed) in ops.items():
+            case(f"symlinked_mag_{where}_{op}", fn, allowed, setup=link, note="item 9")
 
 
 def wrong_option_cases(env):
@@ -247,6 +313,8 @@ def wrong_option_cases(env):
 
 
 def run_case(env, cs):
+    if cs.get("setup"):
+        cs["setup"]()  # not the hostile step: a failure here is the harness's, not a violation
     before = env.digest()
     t = time.time()
     err, what = 0, ""
@@ -274,7 +342,7 @@ def run_case(env, cs):
             problems.append("EIO (expected success or a specific errno)")
     elif err not in allowed:
         problems.append(f"errno {E.errorcode.get(err, err) if err else 'none (success)'}, expected "
-                        f"{'/'.join(E.errorcode[a] for a in sorted(allowed))}")
+                        f"{'/'.join(E.errorcode.get(a, 'success') for a in sorted(allowed))}")
     after = env.digest()
     if err and after != before:
         changed = "backing tree" if after[0] != before[0] else "folder OUTSIDE the source"
@@ -336,6 +404,8 @@ def main():
             cs.insert(0, dict(name="INJECTED_change_then_error", fn=bad, allowed=ERR, ctl=None, note="self-test"))
         if a.list:
             print("\n".join(x["name"] for x in cs))
+            W.unmount(env.wkfs, env.src, env.mnt)
+            shutil.rmtree(env.work, ignore_errors=True)
             return
         only = set(filter(None, a.only.split(",")))
         skip = set(filter(None, a.skip.split(",")))

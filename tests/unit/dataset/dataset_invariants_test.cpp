@@ -117,3 +117,45 @@ TEST(DatasetInvariants, AddLayerHoldsItsBoxToTheSameLimits) {
   EXPECT_EQ(kind_of([&] { ds->add_layer(spec); }), ErrorKind::InvalidArgument);
   EXPECT_TRUE(ds->properties().layers.empty());
 }
+
+// Issue 11 item 6: one check of a bounding box (check_bounding_box) on every path; 10^17 voxels
+// with every value in range was accepted by the xattr and the properties file.
+TEST(DatasetInvariants, ABoxOfTenToTheSeventeenVoxelsIsRefusedOnEveryPath) {
+  test::TempDir tmp;
+  auto root = test::copy_fixture("simple_zarr3_dataset", tmp.path());
+  auto ds = Dataset::open(root);
+  const std::string before = text_of(root / kPropertiesFile);
+  const BoundingBox huge{{0, 0, 0}, {1000000000, 1000000000, 100000}};
+  EXPECT_EQ(kind_of([&] { check_bounding_box(huge); }), ErrorKind::InvalidArgument);
+  EXPECT_EQ(kind_of([&] { ds->set_bounding_box("color", huge); }), ErrorKind::InvalidArgument);
+  Json j = Json::parse(before);
+  j["dataLayers"][0]["boundingBox"]["width"] = 1000000000;
+  j["dataLayers"][0]["boundingBox"]["height"] = 1000000000;
+  j["dataLayers"][0]["boundingBox"]["depth"] = 100000;
+  EXPECT_EQ(kind_of([&] { ds->replace_properties(j.dump()); }), ErrorKind::InvalidArgument);
+  LayerSpec spec;
+  spec.name = "other";
+  spec.bounding_box = huge;
+  EXPECT_EQ(kind_of([&] { ds->add_layer(spec); }), ErrorKind::InvalidArgument);
+  EXPECT_EQ(text_of(root / kPropertiesFile), before);
+  // a corner beyond 32 bits, even with few voxels
+  EXPECT_EQ(kind_of([&] { check_bounding_box(BoundingBox{{int64_t{1} << 31, 0, 0}, {1, 1, 1}}); }),
+            ErrorKind::InvalidArgument);
+  // the limits themselves are accepted: 2^31-1 on an axis, 2^53 voxels
+  EXPECT_NO_THROW(check_bounding_box(BoundingBox{{0, 0, 0}, {kMaxBoxCorner, 1, 1}}));
+  EXPECT_NO_THROW(check_bounding_box(BoundingBox{{0, 0, 0}, {int64_t{1} << 20, int64_t{1} << 20, int64_t{1} << 13}}));
+  EXPECT_EQ(kind_of([&] { check_bounding_box(BoundingBox{{0, 0, 0}, {int64_t{1} << 20, int64_t{1} << 20, (int64_t{1} << 13) + 1}}); }),
+            ErrorKind::InvalidArgument);
+}
+
+// An old box beyond the limits does not block an edit elsewhere in the file.
+TEST(DatasetInvariants, AnOldOversizedBoxDoesNotBlockOtherEdits) {
+  test::TempDir tmp;
+  auto root = test::copy_fixture("simple_zarr3_dataset", tmp.path());
+  Json j = Json::parse(text_of(root / kPropertiesFile));
+  j["dataLayers"][0]["boundingBox"]["width"] = int64_t{1} << 40;  // the parser's limit is 2^50
+  write_file_atomic(root / kPropertiesFile, j.dump());
+  auto ds = Dataset::open(root);
+  j["defaultViewConfiguration"] = Json{{"zoom", 2}};
+  EXPECT_NO_THROW(ds->replace_properties(j.dump()));
+}

@@ -189,6 +189,50 @@ TEST(LayerApiInvariants, NothingChangesInsideASymlinkedForeignMag) {
   EXPECT_TRUE(fs::exists(foreign / "color/2/zarr.json"));
 }
 
+std::string text_of(const fs::path& p) {
+  auto bytes = read_file(p);
+  return std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
+// Item 9 through a real mount: the kernel follows a link itself, so a mag link answered with its
+// real target let writes inside it go there unseen. readlink leads into the read-only link view.
+TEST(LayerApiInvariants, AMagLinkOutsideItsDatasetLeadsIntoTheReadOnlyLinkView) {
+  Mounted m;
+  test::TempDir other;
+  auto foreign = test::copy_fixture("simple_zarr3_dataset", other.path());
+  Dataset::open(foreign)->add_mag("color", Mag(2, 2, 2));
+  m.f->symlink((foreign / "color/2").string(), m.color, "2");
+  Ino link = ino_of(*m.f, "color/2");
+  EXPECT_EQ(m.f->readlink(link), "../.wkfs-links/color/2");  // the mount root is the dataset here
+  EXPECT_EQ(errno_from([&] { m.f->readlink(ino_of(*m.f, "color/1")); }), EINVAL);  // a folder, no link
+  EXPECT_TRUE(S_ISDIR(m.f->getattr(ino_of(*m.f, ".wkfs-links/color/2"), nullptr).st.st_mode));  // no link to follow
+  Ino mag = ino_of(*m.f, ".wkfs-links/color/2");
+  // reads work
+  auto opened = m.f->open(ino_of(*m.f, ".wkfs-links/color/2/zarr.json"), O_RDONLY);
+  char buf[64];
+  EXPECT_GT(m.f->read(*opened.file, buf, sizeof buf, 0), 0u);
+  m.f->release(std::move(opened.file));
+  // every change is refused
+  const Ino meta = ino_of(*m.f, ".wkfs-links/color/2/zarr.json");
+  const std::string before = text_of(foreign / "color/2/zarr.json");
+  EXPECT_EQ(errno_from([&] { m.f->open(meta, O_WRONLY); }), EROFS);
+  EXPECT_EQ(errno_from([&] { m.f->open(meta, O_RDWR | O_TRUNC); }), EROFS);
+  EXPECT_EQ(errno_from([&] { m.f->create(mag, "new", 0644, O_WRONLY); }), EROFS);
+  SetAttr truncate;
+  truncate.size = 0;
+  EXPECT_EQ(errno_from([&] { m.f->setattr(meta, truncate, nullptr); }), EROFS);
+  EXPECT_EQ(errno_from([&] { m.f->setxattr(meta, "user.x", "1", 0); }), EROFS);
+  EXPECT_EQ(errno_from([&] { m.f->unlink(mag, "zarr.json"); }), EROFS);
+  EXPECT_EQ(errno_from([&] { m.f->mkdir(mag, "d", 0755); }), EROFS);
+  EXPECT_EQ(errno_from([&] { m.f->rename(mag, "zarr.json", mag, "moved", 0); }), EROFS);
+  EXPECT_EQ(text_of(foreign / "color/2/zarr.json"), before);
+  EXPECT_FALSE(fs::exists(foreign / "color/2/new"));
+  EXPECT_FALSE(fs::exists(foreign / "color/2/d"));
+  // the view shows symlinked mags only
+  EXPECT_EQ(errno_from([&] { ino_of(*m.f, ".wkfs-links/color/1/zarr.json"); }), ENOENT);
+  EXPECT_EQ(errno_from([&] { ino_of(*m.f, ".wkfs-links/datasource-properties.json"); }), ENOENT);
+}
+
 // --- control writes -------------------------------------------------------------------------------
 
 namespace {
