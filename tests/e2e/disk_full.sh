@@ -224,7 +224,28 @@ unchanged "(d) properties edit" "$BEFORE"
 echo "(d) properties edit: $out, nothing changed"
 
 # --- (e) space freed: the same operations succeed ---------------------------------------------------
-rm -f "$DISK/filler"
+# first an edit whose fsync failed: kept by the handle, stored by the fsync after space was freed
+"$PY" - "$M/datasource-properties.json" "$DISK/filler" <<'PYEOF' || fail "(e) fsync retried after freeing space"
+import errno, json, os, sys
+path, filler = sys.argv[1:]
+d = json.load(open(path))
+for l in d["dataLayers"]:
+    if l["name"] == "plain":
+        l["defaultViewConfiguration"] = {"alpha": 50}  # the data stay as they are
+fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
+os.write(fd, json.dumps(d, indent=4).encode())
+try:
+    os.fsync(fd)
+    sys.exit("fsync of the edit succeeded on a full disk")
+except OSError as e:
+    assert e.errno == errno.ENOSPC, os.strerror(e.errno)
+os.remove(filler)
+os.fsync(fd)
+os.close(fd)
+PYEOF
+[[ $(json "$B/datasource-properties.json" '[l.get("defaultViewConfiguration") for l in d["dataLayers"] if l["name"]=="plain"][0]') == '{"alpha": 50}' ]] ||
+  fail "(e) the edit kept after a failed fsync was not stored by the next fsync"
+echo "(e) properties edit: fsync ENOSPC, space freed, the next fsync stored it"
 out=$(rewrite trunc) || fail "(e) $out"
 [[ $out == ok ]] || fail "(e) rewrite with space: $out"
 cmp -s "$B/$TARGET" "$WORK/new_chunk" || fail "(e) the rewritten chunk file is not the bytes written"
