@@ -87,6 +87,26 @@ TEST(WriteFailure, AWriteThatFillsTheDiskFailsWholeAndIsNeverPublished) {
   }
 }
 
+TEST(WriteFailure, ANewFileWhoseWriteFailsNeverAppears) {
+  test::TempDir dir;
+  const fs::path file = dir / "new";
+  int publishes = 0;
+  BackingFile h("color/1/new", file, UniqueFd(), true, 0644, [&](const std::function<void()>& swap) {
+    ++publishes;
+    swap();
+  });
+  const std::string data(64 * 1024, 'n');
+  {
+    test::FileSizeLimit limit(16 * 1024);
+    EXPECT_EQ(errno_thrown_by([&] { h.write(data.data(), data.size(), 0); }), EFBIG);
+  }
+  EXPECT_EQ(h.attr()->st_size, 0);  // the dropped copy, emptied: its blocks are free already
+  EXPECT_EQ(errno_thrown_by([&] { h.flush(); }), EFBIG);
+  EXPECT_EQ(publishes, 0);
+  EXPECT_FALSE(fs::exists(file));
+  EXPECT_TRUE(fs::is_empty(dir.path())) << "the private copy was left";
+}
+
 TEST(WriteFailure, ATruncateThatFailsLeavesTheFile) {
   Target t;
   auto h = t.open(false);
