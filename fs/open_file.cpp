@@ -105,7 +105,8 @@ void BackingFile::drop_copy(int err) {
   // reads and attributes of the handle show the file as it is; a new file that never appeared
   // keeps the unlinked copy, emptied so that its blocks are free now, not at release
   if (UniqueFd current{::open(target_.c_str(), O_RDONLY | O_CLOEXEC)}) fd_ = std::move(current);
-  else if (::ftruncate(fd_.get(), 0) != 0) failed_ = err ? err : EIO;  // best effort: release frees them too
+  else if (::ftruncate(fd_.get(), 0) != 0) {
+  }  // best effort: release frees them too
 }
 
 void BackingFile::require_intact() const {

@@ -4,8 +4,11 @@
 # in place) fails with ENOSPC and the file keeps its old bytes, also when the disk fills in the
 # middle of the write; (b) control commands that write (add-mag, a downsample registration,
 # compress) fail with ENOSPC, and the control file's reply says so; (c) a read of a lazy file not
-# computed yet fails with ENOSPC or serves the right bytes, never EIO or wrong data; (d) setfattr of
-# a layer property and an edit of datasource-properties.json fail with ENOSPC. After every failure
+# computed yet fails with ENOSPC or serves the right bytes, never EIO or wrong data (today ENOSPC:
+# the lazy engine hands out only stored files; serving what it computed from memory when the store
+# fails would be friendlier, and then the bytes served must be the ones stored later); (d) setfattr of
+# a layer property and an edit of datasource-properties.json fail with ENOSPC (an edit whose fsync
+# failed is kept: the fsync after space was freed stores it). After every failure
 # the backing folder is as before (digest) and holds no wkfs temp file. (e) With the filler gone the
 # same operations succeed and the data equals numpy's (python3-zarr reads the mount), and the
 # daemon served everything from one process.
@@ -16,7 +19,6 @@ M=$WORK/mnt
 mkdir -p "$DISK"
 mount -t tmpfs -o size=4m tmpfs "$DISK" || fail "cannot mount a tmpfs (needs root)"
 disk_cleanup() {
-  local pid
   for m in "${MOUNTS[@]}"; do fusermount3 -u "$m" 2> /dev/null || true; done
   # the daemon holds files on the tmpfs until it has exited
   for _ in $(seq 50); do pgrep -f "wkfs mount $DISK/" > /dev/null || break; sleep 0.1; done
@@ -73,8 +75,10 @@ unchanged() {
 OLD=$(sha "$B/$TARGET")
 
 # --- (a) rewrite a chunk file on a full disk ------------------------------------------------------
-# expect_enospc PYTHON: the code (with fd, new, path) fails with exactly ENOSPC in some call
-rewrite() {  # rewrite FLAGS MODE: MODE=trunc (O_TRUNC + all of new) or inplace (pwrite at 0)
+# rewrite MODE: writes new_chunk over TARGET through the mount, MODE=trunc (O_TRUNC + write) or
+# inplace (pwrite from 0), then fsync and close; prints "ok" or the calls done before ENOSPC (any
+# other errno fails)
+rewrite() {
   "$PY" - "$M/$TARGET" "$WORK/new_chunk" "$1" <<'PYEOF'
 import errno, os, sys
 path, new_file, mode = sys.argv[1:]
@@ -132,7 +136,7 @@ cmp -s "$M/$TARGET" "$B/$TARGET" || fail "(a) the mount reads other bytes than t
 # --- (b) control commands that write --------------------------------------------------------------
 fill
 BEFORE=$(digest)
-# ctl PATH COMMAND: writes COMMAND to PATH/.wkfs-ctl; prints the write's outcome and the reply
+# ctl_write PATH COMMAND: writes COMMAND to PATH/.wkfs-ctl; prints the write's errno and the reply
 ctl_write() {
   "$PY" - "$M/$1/.wkfs-ctl" "$2" <<'PYEOF'
 import errno, json, os, sys
