@@ -54,11 +54,13 @@ LAZY=pyr/2-2-1/0/0/0/0
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 digest() { tree_digest "$B" | grep -v '\.wkfs/mount\.lock'; }
 alive() { kill -0 "$DAEMON" 2> /dev/null || fail "the daemon died ($1)"; }
-fill() {  # fill [FREE_KIB]: the disk full, or with FREE_KIB left
+fill() {  # fill [FREE_KIB]: the disk full, or with FREE_KIB (whole 4 KiB pages) left
   rm -f "$DISK/filler"
   dd if=/dev/zero of="$DISK/filler" bs=4k 2> /dev/null || true
-  [[ ${1:-0} -gt 0 ]] && truncate -s -"$1"K "$DISK/filler"
-  return 0
+  if [[ ${1:-0} -gt 0 ]]; then
+    local pages=$((($(stat -c %s "$DISK/filler") + 4095) / 4096 - $1 / 4))
+    truncate -s $((pages * 4096)) "$DISK/filler"
+  fi
 }
 no_temp_files() {
   local t
@@ -78,8 +80,8 @@ OLD=$(sha "$B/$TARGET")
 # rewrite MODE: writes new_chunk over TARGET through the mount, MODE=trunc (O_TRUNC + write) or
 # inplace (pwrite from 0), then fsync and close; prints "ok" or the calls done before ENOSPC (any
 # other errno fails)
-rewrite() {
-  "$PY" - "$M/$TARGET" "$WORK/new_chunk" "$1" <<'PYEOF'
+rewrite() {  # [TARGET]: another chunk file than $TARGET
+  "$PY" - "$M/${2:-$TARGET}" "$WORK/new_chunk" "$1" <<'PYEOF'
 import errno, os, sys
 path, new_file, mode = sys.argv[1:]
 new = open(new_file, "rb").read()
@@ -130,6 +132,16 @@ for mode in trunc inplace; do
   unchanged "(a) $mode rewrite, 16 KiB free" "$BEFORE"
   echo "(a) $mode rewrite, 16 KiB free: $out, file unchanged"
 done
+# a chunk with a lazy mag computed from it: the copy fits, the durable intent that must precede
+# the replacement does not (item 1): the close fails and the file is the old one
+fill 32
+BEFORE=$(digest)
+OLD_PYR=$(sha "$B/pyr/1/0/1/1/0")
+out=$(rewrite trunc pyr/1/0/1/1/0) || fail "(a) $out"
+[[ $out == "ENOSPC after open write"* ]] || fail "(a) rewrite of a lazy mag's source, 32 KiB free: $out"
+[[ $(sha "$B/pyr/1/0/1/1/0") == "$OLD_PYR" ]] || fail "(a) a lazy mag's source changed without its intent"
+unchanged "(a) rewrite of a lazy mag's source" "$BEFORE"
+echo "(a) trunc rewrite of a lazy mag's source, 32 KiB free: $out, file unchanged"
 # reading it through the mount gives the old bytes (no cached new page)
 cmp -s "$M/$TARGET" "$B/$TARGET" || fail "(a) the mount reads other bytes than the backing file"
 
