@@ -40,6 +40,10 @@ void guard(fuse_req_t req, const char* op, Where&& where, Body&& body) {
       core(req).status().error(op, place, e.what(), err);
     }
     fuse_reply_err(req, err);
+  } catch (...) {
+    // not from wkfs or the standard library: still one reply, never an exception into libfuse
+    core(req).status().error(op, "", "unknown exception", EIO);
+    fuse_reply_err(req, EIO);
   }
 }
 

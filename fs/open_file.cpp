@@ -96,15 +96,44 @@ void BackingFile::ensure_copy(bool empty) {
   fd_ = std::move(fd);
 }
 
+void BackingFile::drop_copy(int err) {
+  failed_ = err ? err : EIO;
+  pending_ = false;
+  if (copy_.empty()) return;
+  ::unlink(copy_.c_str());
+  copy_.clear();
+  // reads and attributes of the handle show the file as it is; a new file that never appeared
+  // keeps the unlinked copy, emptied so that its blocks are free now, not at release
+  if (UniqueFd current{::open(target_.c_str(), O_RDONLY | O_CLOEXEC)}) fd_ = std::move(current);
+  else if (::ftruncate(fd_.get(), 0) != 0) {
+  }  // best effort: release frees them too
+}
+
+void BackingFile::require_intact() const {
+  if (failed_)
+    throw Error(kind_of_errno(failed_),
+                rel().string() + ": an earlier write through this handle failed (" + std::strerror(failed_) +
+                    "); the file keeps its last complete version",
+                failed_);
+}
+
 void BackingFile::publish_locked() {
   if (target_.empty() || !pending_) return;
-  if (::fsync(fd_.get()) != 0) fail_errno("fsync " + rel().string());
-  publish_([this] {
-    if (::rename(copy_.c_str(), target_.c_str()) != 0) fail_errno("replace " + rel().string());
-    copy_.clear();  // fd_ is the file itself now
-    UniqueFd dir(::open(target_.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (dir && ::fsync(dir.get()) != 0) fail_errno("fsync folder of " + rel().string());
-  });
+  try {
+    if (::fsync(fd_.get()) != 0) fail_errno("fsync " + rel().string());
+    publish_([this] {
+      if (::rename(copy_.c_str(), target_.c_str()) != 0) fail_errno("replace " + rel().string());
+      copy_.clear();  // fd_ is the file itself now
+      UniqueFd dir(::open(target_.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+      if (dir && ::fsync(dir.get()) != 0) fail_errno("fsync folder of " + rel().string());
+    });
+  } catch (...) {
+    // Before the rename (the intent could not be stored, fsync failed): the file is unchanged
+    // and stays so. After it: the file is the new version, only its durability is in doubt.
+    if (!copy_.empty()) drop_copy(errno_of_current());
+    pending_ = false;
+    throw;
+  }
   pending_ = false;
 }
 
@@ -117,37 +146,73 @@ size_t BackingFile::read(char* buf, size_t size, off_t off) {
 }
 
 size_t BackingFile::write(const char* buf, size_t size, off_t off) {
-  std::unique_lock lock(mu_, std::defer_lock);
-  if (!target_.empty()) lock.lock();
-  ensure_copy(false);
-  ssize_t n = ::pwrite(fd_.get(), buf, size, off);
-  if (n < 0) fail_errno("write " + rel().string());
-  if (target_.empty()) written_ = true;
-  else pending_ = true;
-  return static_cast<size_t>(n);
+  if (target_.empty()) {
+    ssize_t n = ::pwrite(fd_.get(), buf, size, off);
+    if (n < 0) fail_errno("write " + rel().string());
+    written_ = true;
+    return static_cast<size_t>(n);
+  }
+  std::lock_guard lock(mu_);
+  require_intact();
+  try {
+    ensure_copy(false);
+    // all of it or an error: a short write (the disk filled up) would leave a hole in the copy
+    for (size_t done = 0; done < size;) {
+      ssize_t n = ::pwrite(fd_.get(), buf + done, size - done, off + static_cast<off_t>(done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) fail_errno("write " + rel().string());
+      if (n == 0) fail_errno(EIO, "write " + rel().string() + " wrote nothing");
+      done += static_cast<size_t>(n);
+    }
+  } catch (...) {
+    drop_copy(errno_of_current());
+    throw;
+  }
+  pending_ = true;
+  return size;
 }
 
 void BackingFile::flush() {
   if (target_.empty()) return;
   std::lock_guard lock(mu_);
-  publish_locked();
+  if (failed_) {
+    if (failure_told_) return;  // one close reports it; the release after it has nothing to add
+    failure_told_ = true;
+    require_intact();
+  }
+  try {
+    publish_locked();
+  } catch (...) {
+    failure_told_ = failed_ != 0;
+    throw;
+  }
 }
 
 void BackingFile::fsync(bool datasync) {
   if (!target_.empty()) {
     std::lock_guard lock(mu_);
+    require_intact();  // every fsync: the data written through this handle is not durable
     if (pending_) return publish_locked();
   }
   if ((datasync ? ::fdatasync(fd_.get()) : ::fsync(fd_.get())) != 0) fail_errno("fsync " + rel().string());
 }
 
 void BackingFile::truncate(off_t size) {
-  std::unique_lock lock(mu_, std::defer_lock);
-  if (!target_.empty()) lock.lock();
-  ensure_copy(size == 0);
-  if (::ftruncate(fd_.get(), size) != 0) fail_errno("truncate " + rel().string());
-  if (target_.empty()) written_ = true;
-  else pending_ = true;
+  if (target_.empty()) {
+    if (::ftruncate(fd_.get(), size) != 0) fail_errno("truncate " + rel().string());
+    written_ = true;
+    return;
+  }
+  std::lock_guard lock(mu_);
+  require_intact();
+  try {
+    ensure_copy(size == 0);
+    if (::ftruncate(fd_.get(), size) != 0) fail_errno("truncate " + rel().string());
+  } catch (...) {
+    drop_copy(errno_of_current());
+    throw;
+  }
+  pending_ = true;
 }
 
 std::optional<struct stat> BackingFile::attr() const {

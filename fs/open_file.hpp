@@ -56,7 +56,10 @@ using PublishFn = std::function<void(const std::function<void()>& swap)>;
 /// temp names) or, for a handle opened for writing, on a private copy in the same folder that
 /// replaces the file atomically on fsync() and close(): after a crash the file is the old or the
 /// new complete version. Other handles of the path see the old file until then; of two writers
-/// of one file, the last to publish wins (each publishes its whole copy).
+/// of one file, the last to publish wins (each publishes its whole copy). A write, truncate or
+/// publish that fails (ENOSPC, EDQUOT, EIO) drops the copy: the file keeps its last published
+/// version, and later writes and fsyncs of the handle, and its next close, fail with that errno
+/// (a copy with a hole where the failed write was must never be published).
 class BackingFile final : public OpenFile {
  public:
   /// In place. `changed`: the file was created or truncated on open, a change even if nothing is written.
@@ -80,12 +83,18 @@ class BackingFile final : public OpenFile {
   void ensure_copy(bool empty);
   /// Publishes the private copy if it has changes. mu_ held.
   void publish_locked();
+  /// Drops the private copy after a failure with `err`; the handle reads the file as it is. mu_ held.
+  void drop_copy(int err);
+  /// Throws the errno of the failure that dropped the copy, if one did. mu_ held.
+  void require_intact() const;
 
   mutable std::mutex mu_;  // fd_ and copy_: a write after a flush starts a new copy
   UniqueFd fd_;            // the private copy while copy_ is set, else the file itself
   fs::path target_;        // empty: in place
   fs::path copy_;          // the private copy's path; empty once published
   bool pending_ = false;   // the copy differs from the file (or the file does not exist yet)
+  int failed_ = 0;         // errno of the failure that dropped the copy; 0: none
+  bool failure_told_ = false;  // a flush (close) returned failed_: release's flush stays quiet
   mode_t mode_ = 0644;
   PublishFn publish_;
   std::atomic<bool> written_;

@@ -62,6 +62,20 @@ void PropertiesEditor::commit() {
   commit_(text);
 }
 
+void PropertiesEditor::fsync(bool) {
+  try {
+    commit();
+  } catch (const std::exception& e) {
+    // A refused document stays refused; a full disk may be freed before the next try.
+    const auto* w = dynamic_cast<const Error*>(&e);
+    if (!w || w->sys_errno() != 0) {
+      std::lock_guard lock(mutex_);
+      dirty_ = true;
+    }
+    throw;
+  }
+}
+
 void PropertiesEditor::check_so_far(const std::string& text) {
   // nlohmann's parser says where it stopped: at the end of the input means "not finished yet".
   // Telling the two apart by byte position, not by the wording of its message.

@@ -22,8 +22,10 @@ class PropertiesEditor final : public OpenFile {
   size_t read(char* buf, size_t size, off_t off) override;
   /// Refuses (EINVAL) the write that makes the text invalid: shells ignore errors of close().
   size_t write(const char* buf, size_t size, off_t off) override;
+  /// Commits; a failure is reported here and the edit is dropped (release commits nothing after it).
   void flush() override { commit(); }
-  void fsync(bool) override { commit(); }
+  /// Commits; a failed system call (ENOSPC) keeps the edit, so the next fsync or the close retries.
+  void fsync(bool) override;
   void truncate(off_t size) override;
   std::optional<struct stat> attr() const override;
 

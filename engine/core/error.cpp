@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <new>
 #include <system_error>
 
 namespace wkfs {
@@ -48,6 +49,7 @@ int to_errno(const Error& error) noexcept { return error.sys_errno() ? error.sys
 
 int errno_of(const std::exception& e) noexcept {
   if (auto* w = dynamic_cast<const Error*>(&e)) return to_errno(*w);
+  if (dynamic_cast<const std::bad_alloc*>(&e)) return ENOMEM;  // a huge request, not a broken disk
   if (auto* s = dynamic_cast<const std::system_error*>(&e)) {
     // std::filesystem reports errno values in the generic (or system) category
     int v = s->code().value();

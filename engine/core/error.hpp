@@ -55,7 +55,8 @@ int to_errno(const Error& error) noexcept;
 /// The error kind an errno stands for (ENOENT -> NotFound, anything unnamed -> Io).
 ErrorKind kind_of_errno(int err) noexcept;
 
-/// errno for any exception: wkfs::Error, std::system_error (std::filesystem's errors), else EIO.
+/// errno for any exception: wkfs::Error, std::system_error (std::filesystem's errors), std::bad_alloc
+/// (ENOMEM), else EIO.
 int errno_of(const std::exception& e) noexcept;
 /// errno for the exception being handled (call inside a catch block); EIO for non-std exceptions.
 int errno_of_current() noexcept;

@@ -324,8 +324,8 @@ void Dataset::delete_layer(const std::string& layer) {
         std::error_code ec;
         if (fs::is_symlink(dir)) fs::remove(dir, ec);  // a symlinked layer: keep its target
         else fs::remove_all(dir, ec);
-        if (ec) fail(ErrorKind::Io, "layer '" + layer + "' was removed from the properties but its folder " +
-                                        dir.string() + " could not be deleted: " + ec.message());
+        if (ec) fail_errno(ec.value(), "layer '" + layer + "' was removed from the properties but its folder " +
+                                           dir.string() + " could not be deleted");
       });
 }
 
@@ -434,7 +434,7 @@ void Dataset::delete_mag(const std::string& layer, const Mag& mag) {
         } else if (local_dir) {
           fs::remove_all(*local_dir, ec);
         }
-        if (ec) fail(ErrorKind::Io, "mag " + mag.long_name() + " was removed from the properties but its files could not be deleted: " + ec.message());
+        if (ec) fail_errno(ec.value(), "mag " + mag.long_name() + " was removed from the properties but its files could not be deleted");
       });
 }
 
@@ -596,7 +596,7 @@ void Dataset::add_mag_from_zarrarray(const std::string& layer, const Mag& mag, c
             undo.push_back([dir] { fs::remove_all(dir); });
             moved_by_copy = true;
           } else {
-            fail(ErrorKind::Io, "cannot move " + source.string() + " to " + dir.string() + ": " + ec.message());
+            fail_errno(ec.value(), "cannot move " + source.string() + " to " + dir.string());
           }
         } else {
           copy_tree_atomic(source, dir);

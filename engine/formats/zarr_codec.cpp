@@ -84,7 +84,7 @@ Bytes decompress(const ByteCodec& c, ByteSpan in, size_t expected, const std::st
       case ByteCodec::Kind::Crc32c: break;
     }
   } catch (const Error& e) {
-    fail(e.kind(), where + ": " + c.summary() + ": " + e.what());
+    throw Error(e.kind(), where + ": " + c.summary() + ": " + e.what(), e.sys_errno(), e.level());
   }
   fail(ErrorKind::Corrupt, where + ": internal: not a compressor");
 }
