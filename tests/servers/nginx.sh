@@ -31,7 +31,7 @@ root=$(cd "${3:?ROOT}" && pwd)
 mkdir -p "$dir"/tmp
 dir=$(cd "$dir" && pwd)
 if [ ! -f "$dir/cert.pem" ]; then
-  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
     -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
 fi
 
