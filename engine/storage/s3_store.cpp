@@ -104,6 +104,7 @@ ListResult S3Store::list(const std::string& prefix, const std::string& delimiter
     std::vector<std::pair<std::string, std::string>> q{{"list-type", "2"}, {"prefix", base + prefix}};
     if (!delimiter.empty()) q.emplace_back("delimiter", delimiter);
     if (!token.empty()) q.emplace_back("continuation-token", token);
+    if (list_page_size_ != 1000) q.emplace_back("max-keys", std::to_string(list_page_size_));
     HttpRequest req = request("GET", "", q, {}, ByteRange::whole());
     HttpResponse resp = perform(req);
     if (resp.status != 200) fail_status(req, resp);

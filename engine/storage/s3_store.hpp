@@ -25,6 +25,8 @@ class S3Store : public Store {
   void put(const std::string& key, ByteSpan data) override;
   void remove(const std::string& key) override;
   std::string describe() const override { return root_.to_string(); }
+  /// Keys per ListObjectsV2 page (max-keys); S3's default is 1000.
+  void set_list_page_size(int n) { list_page_size_ = n; }
 
  private:
   HttpRequest request(const std::string& method, const std::string& object_key,
@@ -37,6 +39,7 @@ class S3Store : public Store {
   StoreUrl root_;
   std::shared_ptr<HttpClient> client_;
   std::optional<SigV4Signer> signer_;
+  int list_page_size_ = 1000;
 };
 
 /// An S3Store for `url` with credentials and region found as webknossos-libs finds them.

@@ -2,6 +2,7 @@
 # A throw-away nginx-light on 127.0.0.1 for the storage tests: plain HTTP and TLS + HTTP/2 with a
 # self-signed certificate for IP:127.0.0.1, plus fault locations. Everything lives in DIR.
 #   nginx.sh start DIR ROOT   serve ROOT; prints "HTTP_PORT HTTPS_PORT" (also in DIR/ports)
+#   nginx.sh proxy DIR PORT   TLS (and plain) front for a server on 127.0.0.1:PORT, Host kept (SigV4 signs it)
 #   nginx.sh stop DIR         stop the server started in DIR (by its PID)
 # Locations: /          ROOT with Range support
 #            /slow/     ROOT at 2 KB/s (timeouts)
@@ -26,8 +27,26 @@ stop() {
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 if [ "$cmd" = stop ]; then stop; exit 0; fi
-[ "$cmd" = start ] || { echo "nginx.sh: unknown command $cmd" >&2; exit 2; }
-root=$(cd "${3:?ROOT}" && pwd)
+case "$cmd" in
+  start)
+    root=$(cd "${3:?ROOT}" && pwd)
+    server_body="root $root;
+    location /slow/ { alias $root/; limit_rate 2k; }
+    location /fail/ { return 503; }
+    location /norange/ { alias $root/; max_ranges 0; }" ;;
+  proxy)
+    upstream=${3:?PORT}
+    server_body="client_max_body_size 0;
+    location / {
+      proxy_pass http://127.0.0.1:$upstream;
+      proxy_set_header Host \$http_host;
+      proxy_http_version 1.1;
+      proxy_set_header Connection \"\";
+      proxy_request_buffering off;
+      proxy_buffering off;
+    }" ;;
+  *) echo "nginx.sh: unknown command $cmd" >&2; exit 2 ;;
+esac
 mkdir -p "$dir"/tmp
 dir=$(cd "$dir" && pwd)
 if [ ! -f "$dir/cert.pem" ]; then
@@ -65,10 +84,7 @@ http {
     listen 127.0.0.1:$https_port ssl http2;
     ssl_certificate $dir/cert.pem;
     ssl_certificate_key $dir/key.pem;
-    root $root;
-    location /slow/ { alias $root/; limit_rate 2k; }
-    location /fail/ { return 503; }
-    location /norange/ { alias $root/; max_ranges 0; }
+    $server_body
   }
 }
 CONF
@@ -77,7 +93,8 @@ CONF
   echo $pid > "$dir/server.pid"
   for _ in $(seq 100); do
     kill -0 $pid 2>/dev/null || break
-    if curl -s -o /dev/null "http://127.0.0.1:$http_port/" && curl -sk -o /dev/null "https://127.0.0.1:$https_port/"; then
+    if curl -s -o /dev/null "http://127.0.0.1:$http_port/healthcheck" &&
+       curl -sk -o /dev/null "https://127.0.0.1:$https_port/healthcheck"; then
       echo "$http_port $https_port" | tee "$dir/ports"
       exit 0
     fi
