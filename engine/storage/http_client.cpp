@@ -231,7 +231,8 @@ class HttpClient::Loop {
   std::thread thread_;
 };
 
-HttpClient::HttpClient(HttpOptions options) : options_(std::move(options)), loop_(std::make_unique<Loop>(options_)) {}
+HttpClient::HttpClient(HttpOptions options, Diagnostics* diagnostics)
+    : options_(std::move(options)), diagnostics_(diagnostics), loop_(std::make_unique<Loop>(options_)) {}
 
 HttpClient::~HttpClient() = default;
 
@@ -307,6 +308,12 @@ HttpResponse HttpClient::perform(const HttpRequest& req) {
       auto jittered = std::chrono::duration_cast<std::chrono::milliseconds>(
           backoff * std::uniform_real_distribution<double>(0.5, 1.5)(jitter));
       if (now + jittered >= deadline) break;
+      if (diagnostics_) {
+        std::string why = last_response ? "HTTP " + std::to_string(last_response->status) : last_error;
+        diagnostics_->report(LogLevel::Warn, "http", req.method + " " + req.url,
+                             "retry " + std::to_string(attempt + 1) + "/" + std::to_string(options_.max_attempts) +
+                                 " in " + std::to_string(jittered.count()) + " ms after " + why);
+      }
       std::this_thread::sleep_for(jittered);
       stats_.retries++;
       now = Clock::now();

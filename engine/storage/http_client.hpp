@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/bytes.hpp"
+#include "core/diagnostics.hpp"
 #include "storage/byte_range.hpp"
 
 namespace wkfs::storage {
@@ -59,7 +60,8 @@ struct HttpStats {
 
 class HttpClient {
  public:
-  explicit HttpClient(HttpOptions options = {});
+  /// `diagnostics`, if given, gets a warning per retry (URL, attempt, status or transfer error).
+  explicit HttpClient(HttpOptions options = {}, Diagnostics* diagnostics = nullptr);
   ~HttpClient();
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
@@ -75,6 +77,7 @@ class HttpClient {
   struct Transfer;
   class Loop;
   HttpOptions options_;
+  Diagnostics* diagnostics_;
   HttpStats stats_;
   std::unique_ptr<Loop> loop_;
 };
