@@ -252,10 +252,13 @@ std::string fit_range(HttpResponse& r, const ByteRange& range) {
     return "";
   }
   if (r.status == 416) {
-    // Unsatisfiable: the span starts at or past the end; like pread that reads nothing.
+    // Like pread, which reads nothing there.
     auto cr = parse_content_range(r.header("content-range"));
-    if (range.kind() == ByteRange::Kind::Span && cr && cr->total >= 0 &&
-        range.offset() >= static_cast<uint64_t>(cr->total)) {
+    // Unsatisfiable: the span starts at or past the end, or the object is empty.
+    bool past_end = cr && cr->total >= 0 &&
+                    ((range.kind() == ByteRange::Kind::Span && range.offset() >= static_cast<uint64_t>(cr->total)) ||
+                     cr->total == 0);
+    if (past_end) {
       r.status = 206;
       r.body.clear();
       r.object_size = static_cast<uint64_t>(cr->total);

@@ -104,6 +104,42 @@ TEST_F(HttpStoreTest, RangedSuffixAndWholeGetsOverHttpMatchTheFile) {
   expect_ranges(s, small_, "small.bin");
 }
 
+TEST_F(HttpStoreTest, EmptyObjectReadsEmptyWhateverTheRange) {
+  write_bytes(*dir_ / "root/ds/empty.bin", {});
+  for (const std::string& base : {server_->http_url() + "/ds", server_->http_url() + "/norange/ds"}) {
+    HttpStore s = store(base);
+    for (ByteRange r : {ByteRange::whole(), ByteRange::span(0, 10), ByteRange::suffix(16), ByteRange::suffix(0)}) {
+      GetResult g = s.get("empty.bin", r);
+      EXPECT_TRUE(g.data.empty()) << base << " " << r.to_string();
+      EXPECT_EQ(g.size, 0u) << base << " " << r.to_string();
+    }
+    EXPECT_EQ(s.head("empty.bin").size, 0u);
+  }
+}
+
+// A server that sends HEAD answers without Content-Length (chunked): the size comes from a
+// one-byte ranged GET's Content-Range.
+TEST_F(HttpStoreTest, HeadWithoutContentLengthFallsBackToARangedGet) {
+  test::PythonServer py(R"PY(
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0)); s.listen(16); print(s.getsockname()[1], flush=True)
+while True:
+    c, _ = s.accept()
+    req = c.recv(65536)
+    if req.startswith(b"HEAD"):
+        c.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nETag: \"v1\"\r\n\r\n")
+    else:
+        c.sendall(b"HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-0/12345\r\nContent-Length: 1\r\nETag: \"v1\"\r\n\r\nz")
+    c.close()
+)PY");
+  HttpStore s(StoreUrl::parse("http://127.0.0.1:" + std::to_string(py.port()) + "/ds"),
+              std::make_shared<HttpClient>(fast_options()));
+  HeadResult h = s.head("x.bin");
+  EXPECT_EQ(h.size, 12345u);
+  EXPECT_EQ(h.version.etag, "\"v1\"");
+}
+
 TEST_F(HttpStoreTest, RangedSuffixAndWholeGetsOverHttpsH2MatchTheFile) {
   HttpStore s = store(server_->https_url() + "/ds");
   expect_ranges(s, big_, "big.bin");
