@@ -27,6 +27,7 @@ stop() {
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 if [ "$cmd" = stop ]; then stop; exit 0; fi
+http_extra=""
 case "$cmd" in
   start)
     root=$(cd "${3:?ROOT}" && pwd)
@@ -36,9 +37,10 @@ case "$cmd" in
     location /norange/ { alias $root/; max_ranges 0; }" ;;
   proxy)
     upstream=${3:?PORT}
+    http_extra="upstream backend { server 127.0.0.1:$upstream; keepalive 32; }"
     server_body="client_max_body_size 0;
     location / {
-      proxy_pass http://127.0.0.1:$upstream;
+      proxy_pass http://backend;
       proxy_set_header Host \$http_host;
       proxy_http_version 1.1;
       proxy_set_header Connection \"\";
@@ -79,6 +81,7 @@ http {
   http2_max_requests 100000;
   types { application/octet-stream bin; application/json json; }
   default_type application/octet-stream;
+  $http_extra
   server {
     listen 127.0.0.1:$http_port;
     listen 127.0.0.1:$https_port ssl http2;
