@@ -116,6 +116,7 @@ Entry Filesystem::entry_for(Ino parent, const std::string& name, const PathInfo&
   if (e.ino == 0) fail_errno(ESTALE, "parent node is gone");
   e.attr = st;
   e.timeout = timeout_for(path, st);
+  versions_.remember(e.ino, st);
   // what the kernel is told now; lazy files are the engine's (invalidated when they go stale)
   if (S_ISREG(st.st_mode) && !overlay_.is_lazy_file(path)) identities_.changed(e.ino, st);
   return e;
@@ -155,11 +156,15 @@ void Filesystem::invalidate_below(const fs::path& rel) {
 }
 
 void Filesystem::lazy_file_changed(const fs::path& root, const fs::path& rel) {
-  // a lazy file became stale or was computed: drop its name, attributes and pages from the kernel
+  // a lazy file became stale: its node stays the old version for the handles open on it (the
+  // kernel has one size and one page cache per node) and the name gets a new node at the next
+  // lookup; the kernel drops the name, and the old node's pages (read again from those handles)
+  auto mount_rel = (root / rel).lexically_relative(paths_.source());
+  auto ino = nodes_.find(mount_rel);
+  if (ino) nodes_.detach(*ino);
   auto* kernel = kernel_.load();
   if (!kernel) return;
-  auto mount_rel = (root / rel).lexically_relative(paths_.source());
-  if (auto ino = nodes_.find(mount_rel)) kernel->inode(*ino);
+  if (ino) kernel->inode(*ino);
   if (auto parent = nodes_.find(mount_rel.parent_path())) kernel->entry(*parent, mount_rel.filename().string());
 }
 
@@ -225,12 +230,18 @@ Entry Filesystem::lookup(Ino parent, const std::string& name) {
     return e;
   }
   if (path.kind == PathKind::Hidden) quiet_fail(ENOENT, "wkfs's own files are hidden: " + path.rel.string());
+  // The version the node's handles share went stale (or was replaced) without the node losing its
+  // name yet (a computation that turned stale unlinks its result): the name needs a new node.
+  if (auto known = nodes_.find(path.rel); known && versions_.unlinked(*known)) nodes_.detach(*known);
   return entry_for(parent, name, path, stat_or_lazy(path));
 }
 
 void Filesystem::forget(Ino ino, uint64_t count) {
   nodes_.forget(ino, count);
-  if (!nodes_.path(ino)) identities_.forget(ino);
+  if (!nodes_.kind(ino)) {
+    identities_.forget(ino);
+    versions_.forget(ino);
+  }
 }
 
 Attr Filesystem::getattr(Ino ino, OpenFile* file) {
@@ -238,11 +249,24 @@ Attr Filesystem::getattr(Ino ino, OpenFile* file) {
   auto kind = nodes_.kind(ino);
   if (kind && *kind != NodeKind::Backing) return Attr{synthetic_attr(ino), 0};
   if (file)
-    if (auto st = file->attr()) return Attr{*st, timeout_for(tree_.classify(file->rel()), *st)};
-  auto path = tree_.classify(path_of(ino));
+    if (auto st = file->attr()) {
+      versions_.remember(ino, *st);
+      return Attr{*st, timeout_for(tree_.classify(file->rel()), *st)};
+    }
+  // fstat(2) comes without the handle. A lazy file's node is the version its handles share, whatever
+  // its name holds now; a node whose name went (unlinked, renamed over, stale) is what it was.
+  auto rel = nodes_.path(ino);
+  if (!rel || versions_.open_version(ino)) {
+    auto st = versions_.attr(ino);
+    if (!st) fail_errno(ESTALE, "node " + std::to_string(ino) + " is gone");
+    if (!rel && S_ISREG(st->st_mode)) st->st_nlink = 0;
+    return Attr{*st, 0.0};
+  }
+  auto path = tree_.classify(*rel);
   auto st = stat_or_lazy(path);
   if (path.kind == PathKind::Properties)
     if (auto text = overlay_.properties(path)) st.st_size = static_cast<off_t>(text->size());
+  versions_.remember(ino, st);
   return Attr{st, timeout_for(path, st)};
 }
 
@@ -403,6 +427,8 @@ void Filesystem::rename(Ino parent, const std::string& name, Ino new_parent, con
 Opened Filesystem::open(Ino ino, int flags) {
   status_.count(Op::Open);
   auto kind = nodes_.kind(ino);
+  // the kernel resolved the name to this node before it went stale: it opens that version
+  if ((flags & O_ACCMODE) == O_RDONLY && versions_.open_version(ino)) return open_lazy(ino, std::nullopt);
   auto rel = path_of(ino);
   Opened o;
   if (kind && *kind == NodeKind::Control) {
@@ -425,6 +451,8 @@ Opened Filesystem::open(Ino ino, int flags) {
     } else if (auto view = path.kind == PathKind::Properties ? overlay_.properties(path) : std::nullopt) {
       o.file = std::make_unique<TextFile>(rel, std::move(*view));  // the backing file plus pending lazy mags
       o.direct_io = true;
+    } else if (acc == O_RDONLY && overlay_.is_lazy_file(path)) {
+      return open_lazy(ino, std::move(path));
     } else {
       const int open_flags = flags & ~(O_CREAT | O_EXCL | O_NOCTTY);
       // Chunk, shard and metadata files opened for writing are written on a private copy that
@@ -455,6 +483,32 @@ Opened Filesystem::open(Ino ino, int flags) {
       o.keep_cache = path.kind != PathKind::Properties && !changed;
     }
   }
+  status_.file_opened();
+  return o;
+}
+
+Opened Filesystem::open_lazy(Ino ino, std::optional<PathInfo> path) {
+  auto version = versions_.open_version(ino);
+  bool fresh = false;
+  if (!version) {
+    if (!path) path = tree_.classify(path_of(ino));  // the shared version was closed meanwhile
+    UniqueFd fd = open_backing(*path, O_RDONLY);
+    ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+    // of two first opens that raced with a recomputation, both take the one shared first
+    version = versions_.share(ino, path->rel, std::move(fd), fresh);
+  }
+  struct stat st {};
+  if (::fstat(version->fd.get(), &st) != 0) fail_errno("fstat " + version->rel.string());
+  versions_.remember(ino, st);
+  // A new version under a node whose pages the kernel may keep from an older one: they go, and
+  // this handle reads around them until the notification has landed.
+  const bool changed = fresh && identities_.changed(ino, st);
+  auto* kernel = kernel_.load();
+  if (changed && kernel) kernel->inode(ino);
+  Opened o;
+  o.direct_io = changed || (kernel && kernel->pending(ino));
+  o.keep_cache = !changed;
+  o.file = std::make_unique<SharedFile>(version->rel, std::shared_ptr<const UniqueFd>(version, &version->fd));
   status_.file_opened();
   return o;
 }

@@ -35,6 +35,8 @@ class NodeTable {
   void rename(Ino parent, const std::string& name, Ino new_parent, const std::string& new_name);
   /// Detaches a removed name; the node lives on (open files) until forgotten.
   void remove(Ino parent, const std::string& name);
+  /// Detaches a node from its name (a new lookup of the name makes a new node); it lives on until forgotten.
+  void detach(Ino ino);
   /// The (parent, name) of every known node whose path is `rel` or below it (for invalidation).
   std::vector<std::pair<Ino, std::string>> entries_under(const fs::path& rel) const;
   /// Node id of a known path, if any.
