@@ -230,10 +230,14 @@ Entry Filesystem::lookup(Ino parent, const std::string& name) {
     return e;
   }
   if (path.kind == PathKind::Hidden) quiet_fail(ENOENT, "wkfs's own files are hidden: " + path.rel.string());
-  // The version the node's handles share went stale (or was replaced) without the node losing its
-  // name yet (a computation that turned stale unlinks its result): the name needs a new node.
-  if (auto known = nodes_.find(path.rel); known && versions_.unlinked(*known)) nodes_.detach(*known);
-  return entry_for(parent, name, path, stat_or_lazy(path));
+  // The version the node's handles share went stale or was replaced without the node losing its
+  // name (a computation that turned stale unlinks its result; the properties change): the name
+  // needs a new node.
+  if (auto known = nodes_.find(path.rel); known && !shared_version_current(*known, path)) nodes_.detach(*known);
+  auto st = stat_or_lazy(path);
+  if (path.kind == PathKind::Properties)  // the size getattr gives: the mount's view
+    if (auto text = overlay_.properties(path)) st.st_size = static_cast<off_t>(text->size());
+  return entry_for(parent, name, path, st);
 }
 
 void Filesystem::forget(Ino ino, uint64_t count) {
@@ -427,8 +431,10 @@ void Filesystem::rename(Ino parent, const std::string& name, Ino new_parent, con
 Opened Filesystem::open(Ino ino, int flags) {
   status_.count(Op::Open);
   auto kind = nodes_.kind(ino);
-  // the kernel resolved the name to this node before it went stale: it opens that version
-  if ((flags & O_ACCMODE) == O_RDONLY && versions_.open_version(ino)) return open_lazy(ino, std::nullopt);
+  // The kernel resolved the name to this node before it went stale: it opens the version the
+  // node's handles share, or the name's current one (what the kernel's retry after ESTALE would).
+  if ((flags & O_ACCMODE) == O_RDONLY && (versions_.open_version(ino) || nodes_.former_path(ino)))
+    return open_shared(ino, std::nullopt);
   auto rel = path_of(ino);
   Opened o;
   if (kind && *kind == NodeKind::Control) {
@@ -448,11 +454,11 @@ Opened Filesystem::open(Ino ino, int flags) {
                                                   truncated ? std::string() : properties_text(path), truncated,
                                                   [this, path](const std::string& text) { commit_properties(path, text); });
       o.direct_io = true;
+    } else if (acc == O_RDONLY && (path.kind == PathKind::Properties || overlay_.is_lazy_file(path))) {
+      return open_shared(ino, std::move(path));
     } else if (auto view = path.kind == PathKind::Properties ? overlay_.properties(path) : std::nullopt) {
       o.file = std::make_unique<TextFile>(rel, std::move(*view));  // the backing file plus pending lazy mags
       o.direct_io = true;
-    } else if (acc == O_RDONLY && overlay_.is_lazy_file(path)) {
-      return open_lazy(ino, std::move(path));
     } else {
       const int open_flags = flags & ~(O_CREAT | O_EXCL | O_NOCTTY);
       // Chunk, shard and metadata files opened for writing are written on a private copy that
@@ -487,30 +493,52 @@ Opened Filesystem::open(Ino ino, int flags) {
   return o;
 }
 
-Opened Filesystem::open_lazy(Ino ino, std::optional<PathInfo> path) {
+Opened Filesystem::open_shared(Ino ino, std::optional<PathInfo> path) {
   auto version = versions_.open_version(ino);
   bool fresh = false;
   if (!version) {
-    if (!path) path = tree_.classify(path_of(ino));  // the shared version was closed meanwhile
-    UniqueFd fd = open_backing(*path, O_RDONLY);
-    ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
-    // of two first opens that raced with a recomputation, both take the one shared first
-    version = versions_.share(ino, path->rel, std::move(fd), fresh);
+    if (!path) {  // the shared version was closed meanwhile, or the node was detached
+      auto former = nodes_.former_path(ino);
+      path = tree_.classify(former ? *former : path_of(ino));
+    }
+    FileVersion made{path->rel};
+    if (auto view = path->kind == PathKind::Properties ? overlay_.properties(*path) : std::nullopt) {
+      made.text_attr = stat_or_lazy(*path);  // the backing file plus pending lazy mags
+      made.text_attr.st_size = static_cast<off_t>(view->size());
+      made.text = std::move(*view);
+    } else {
+      made.fd = open_backing(*path, O_RDONLY);
+      ::posix_fadvise(made.fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+    }
+    // of two first opens that raced with a change, both take the one shared first
+    version = versions_.share(ino, std::move(made), fresh);
   }
-  struct stat st {};
-  if (::fstat(version->fd.get(), &st) != 0) fail_errno("fstat " + version->rel.string());
+  const struct stat st = version->attr();
   versions_.remember(ino, st);
+  const bool properties = version->rel.filename() == kPropertiesFile;
   // A new version under a node whose pages the kernel may keep from an older one: they go, and
-  // this handle reads around them until the notification has landed.
-  const bool changed = fresh && identities_.changed(ino, st);
+  // this handle reads around them until the notification has landed. The properties file is
+  // small and replaced whole: always read directly.
+  const bool changed = fresh && !properties && identities_.changed(ino, st);
   auto* kernel = kernel_.load();
   if (changed && kernel) kernel->inode(ino);
   Opened o;
-  o.direct_io = changed || (kernel && kernel->pending(ino));
-  o.keep_cache = !changed;
-  o.file = std::make_unique<SharedFile>(version->rel, std::shared_ptr<const UniqueFd>(version, &version->fd));
+  o.direct_io = properties || changed || (kernel && kernel->pending(ino));
+  o.keep_cache = !properties && !changed;
+  o.file = std::make_unique<SharedFile>(version);
   status_.file_opened();
   return o;
+}
+
+bool Filesystem::shared_version_current(Ino ino, const PathInfo& path) const {
+  auto version = versions_.open_version(ino);
+  if (!version) return true;
+  if (path.kind == PathKind::Properties) {
+    auto view = overlay_.properties(path);
+    if (version->text || view) return version->text && view && *version->text == *view;
+  }
+  struct stat st {};
+  return ::fstat(version->fd.get(), &st) == 0 && st.st_nlink > 0;
 }
 
 std::pair<Entry, Opened> Filesystem::create(Ino parent, const std::string& name, mode_t mode, int flags) {

@@ -137,9 +137,11 @@ class Filesystem {
   PublishFn publisher(const fs::path& rel);
   /// Opens a backing file (computing a lazy one first) with open(2) flags.
   UniqueFd open_backing(const PathInfo& path, int flags);
-  /// Opens a lazy file for reading as the version the node's open handles share (`path`: the
-  /// node's, if already classified).
-  Opened open_lazy(Ino ino, std::optional<PathInfo> path);
+  /// Opens a lazy file or the properties file for reading as the version the node's open handles
+  /// share (`path`: the node's, if already classified).
+  Opened open_shared(Ino ino, std::optional<PathInfo> path);
+  /// False if the version the handles of `ino` share is no longer what `path` holds.
+  bool shared_version_current(Ino ino, const PathInfo& path) const;
   void commit_properties(const PathInfo& props, const std::string& text);
   /// The properties text as the mount shows it (what an editor starts from).
   std::string properties_text(const PathInfo& props) const;

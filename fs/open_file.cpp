@@ -163,18 +163,6 @@ int BackingFile::fd() const {
   return fd_.get();
 }
 
-size_t SharedFile::read(char* buf, size_t size, off_t off) {
-  ssize_t n = ::pread(fd_->get(), buf, size, off);
-  if (n < 0) fail_errno("read " + rel().string());
-  return static_cast<size_t>(n);
-}
-
-std::optional<struct stat> SharedFile::attr() const {
-  struct stat st {};
-  if (::fstat(fd_->get(), &st) != 0) fail_errno("fstat " + rel().string());
-  return st;
-}
-
 size_t TextFile::read(char* buf, size_t size, off_t off) { return read_text_at(text_, buf, size, off); }
 
 size_t read_text_at(const std::string& text, char* buf, size_t size, off_t off) {

@@ -6,7 +6,6 @@
 
 #include <atomic>
 #include <functional>
-#include <memory>
 #include <mutex>
 #include <filesystem>
 #include <optional>
@@ -90,18 +89,6 @@ class BackingFile final : public OpenFile {
   mode_t mode_ = 0644;
   PublishFn publish_;
   std::atomic<bool> written_;
-};
-
-/// A read-only handle of a version that every handle of its node shares (NodeVersions): a lazy
-/// file, which is recomputed under its name while handles of the old version are open.
-class SharedFile final : public OpenFile {
- public:
-  SharedFile(fs::path rel, std::shared_ptr<const UniqueFd> fd) : OpenFile(std::move(rel)), fd_(std::move(fd)) {}
-  size_t read(char* buf, size_t size, off_t off) override;
-  std::optional<struct stat> attr() const override;
-
- private:
-  std::shared_ptr<const UniqueFd> fd_;
 };
 
 /// Makes a private copy of `target` next to it: a hidden temp name (removed at the next mount
