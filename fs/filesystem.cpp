@@ -133,6 +133,7 @@ Entry Filesystem::entry_for(Ino parent, const std::string& name, const PathInfo&
   if (e.ino == 0) fail_errno(ESTALE, "parent node is gone");
   e.attr = st;
   e.timeout = timeout_for(path, st);
+  versions_.remember(e.ino, st);
   // what the kernel is told now; lazy files are the engine's (invalidated when they go stale)
   if (S_ISREG(st.st_mode) && !overlay_.is_lazy_file(path)) identities_.changed(e.ino, st);
   return e;
@@ -172,11 +173,15 @@ void Filesystem::invalidate_below(const fs::path& rel) {
 }
 
 void Filesystem::lazy_file_changed(const fs::path& root, const fs::path& rel) {
-  // a lazy file became stale or was computed: drop its name, attributes and pages from the kernel
+  // a lazy file became stale: its node stays the old version for the handles open on it (the
+  // kernel has one size and one page cache per node) and the name gets a new node at the next
+  // lookup; the kernel drops the name, and the old node's pages (read again from those handles)
+  auto mount_rel = (root / rel).lexically_relative(paths_.source());
+  auto ino = nodes_.find(mount_rel);
+  if (ino) nodes_.detach(*ino);
   auto* kernel = kernel_.load();
   if (!kernel) return;
-  auto mount_rel = (root / rel).lexically_relative(paths_.source());
-  if (auto ino = nodes_.find(mount_rel)) kernel->inode(*ino);
+  if (ino) kernel->inode(*ino);
   if (auto parent = nodes_.find(mount_rel.parent_path())) kernel->entry(*parent, mount_rel.filename().string());
 }
 
@@ -242,12 +247,22 @@ Entry Filesystem::lookup(Ino parent, const std::string& name) {
     return e;
   }
   if (path.kind == PathKind::Hidden) quiet_fail(ENOENT, "wkfs's own files are hidden: " + path.rel.string());
-  return entry_for(parent, name, path, stat_or_lazy(path));
+  // The version the node's handles share went stale or was replaced without the node losing its
+  // name (a computation that turned stale unlinks its result; the properties change): the name
+  // needs a new node.
+  if (auto known = nodes_.find(path.rel); known && !shared_version_current(*known, path)) nodes_.detach(*known);
+  auto st = stat_or_lazy(path);
+  if (path.kind == PathKind::Properties)  // the size getattr gives: the mount's view
+    if (auto text = overlay_.properties(path)) st.st_size = static_cast<off_t>(text->size());
+  return entry_for(parent, name, path, st);
 }
 
 void Filesystem::forget(Ino ino, uint64_t count) {
   nodes_.forget(ino, count);
-  if (!nodes_.path(ino)) identities_.forget(ino);
+  if (!nodes_.kind(ino)) {
+    identities_.forget(ino);
+    versions_.forget(ino);
+  }
 }
 
 Attr Filesystem::getattr(Ino ino, OpenFile* file) {
@@ -255,11 +270,24 @@ Attr Filesystem::getattr(Ino ino, OpenFile* file) {
   auto kind = nodes_.kind(ino);
   if (kind && *kind != NodeKind::Backing) return Attr{synthetic_attr(ino), 0};
   if (file)
-    if (auto st = file->attr()) return Attr{*st, timeout_for(tree_.classify(file->rel()), *st)};
-  auto path = tree_.classify(path_of(ino));
+    if (auto st = file->attr()) {
+      versions_.remember(ino, *st);
+      return Attr{*st, timeout_for(tree_.classify(file->rel()), *st)};
+    }
+  // fstat(2) comes without the handle. A lazy file's node is the version its handles share, whatever
+  // its name holds now; a node whose name went (unlinked, renamed over, stale) is what it was.
+  auto rel = nodes_.path(ino);
+  if (!rel || versions_.open_version(ino)) {
+    auto st = versions_.attr(ino);
+    if (!st) fail_errno(ESTALE, "node " + std::to_string(ino) + " is gone");
+    if (!rel && S_ISREG(st->st_mode)) st->st_nlink = 0;
+    return Attr{*st, 0.0};
+  }
+  auto path = tree_.classify(*rel);
   auto st = stat_or_lazy(path);
   if (path.kind == PathKind::Properties)
     if (auto text = overlay_.properties(path)) st.st_size = static_cast<off_t>(text->size());
+  versions_.remember(ino, st);
   return Attr{st, timeout_for(path, st)};
 }
 
@@ -423,6 +451,10 @@ void Filesystem::rename(Ino parent, const std::string& name, Ino new_parent, con
 Opened Filesystem::open(Ino ino, int flags) {
   status_.count(Op::Open);
   auto kind = nodes_.kind(ino);
+  // The kernel resolved the name to this node before it went stale: it opens the version the
+  // node's handles share, or the name's current one (what the kernel's retry after ESTALE would).
+  if ((flags & O_ACCMODE) == O_RDONLY && (versions_.open_version(ino) || nodes_.former_path(ino)))
+    return open_shared(ino, std::nullopt);
   auto rel = path_of(ino);
   Opened o;
   if (kind && *kind == NodeKind::Control) {
@@ -445,6 +477,8 @@ Opened Filesystem::open(Ino ino, int flags) {
                                                   truncated ? std::string() : properties_text(path), truncated,
                                                   [this, path](const std::string& text) { commit_properties(path, text); });
       o.direct_io = true;
+    } else if (acc == O_RDONLY && (path.kind == PathKind::Properties || overlay_.is_lazy_file(path))) {
+      return open_shared(ino, std::move(path));
     } else if (auto view = path.kind == PathKind::Properties ? overlay_.properties(path) : std::nullopt) {
       o.file = std::make_unique<TextFile>(rel, std::move(*view));  // the backing file plus pending lazy mags
       o.direct_io = true;
@@ -480,6 +514,54 @@ Opened Filesystem::open(Ino ino, int flags) {
   }
   status_.file_opened();
   return o;
+}
+
+Opened Filesystem::open_shared(Ino ino, std::optional<PathInfo> path) {
+  auto version = versions_.open_version(ino);
+  bool fresh = false;
+  if (!version) {
+    if (!path) {  // the shared version was closed meanwhile, or the node was detached
+      auto former = nodes_.former_path(ino);
+      path = tree_.classify(former ? *former : path_of(ino));
+    }
+    FileVersion made{path->rel};
+    if (auto view = path->kind == PathKind::Properties ? overlay_.properties(*path) : std::nullopt) {
+      made.text_attr = stat_or_lazy(*path);  // the backing file plus pending lazy mags
+      made.text_attr.st_size = static_cast<off_t>(view->size());
+      made.text = std::move(*view);
+    } else {
+      made.fd = open_backing(*path, O_RDONLY);
+      ::posix_fadvise(made.fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);
+    }
+    // of two first opens that raced with a change, both take the one shared first
+    version = versions_.share(ino, std::move(made), fresh);
+  }
+  const struct stat st = version->attr();
+  versions_.remember(ino, st);
+  const bool properties = version->rel.filename() == kPropertiesFile;
+  // A new version under a node whose pages the kernel may keep from an older one: they go, and
+  // this handle reads around them until the notification has landed. The properties file is
+  // small and replaced whole: always read directly.
+  const bool changed = fresh && !properties && identities_.changed(ino, st);
+  auto* kernel = kernel_.load();
+  if (changed && kernel) kernel->inode(ino);
+  Opened o;
+  o.direct_io = properties || changed || (kernel && kernel->pending(ino));
+  o.keep_cache = !properties && !changed;
+  o.file = std::make_unique<SharedFile>(version);
+  status_.file_opened();
+  return o;
+}
+
+bool Filesystem::shared_version_current(Ino ino, const PathInfo& path) const {
+  auto version = versions_.open_version(ino);
+  if (!version) return true;
+  if (path.kind == PathKind::Properties) {
+    auto view = overlay_.properties(path);
+    if (version->text || view) return version->text && view && *version->text == *view;
+  }
+  struct stat st {};
+  return ::fstat(version->fd.get(), &st) == 0 && st.st_nlink > 0;
 }
 
 std::pair<Entry, Opened> Filesystem::create(Ino parent, const std::string& name, mode_t mode, int flags) {

@@ -29,6 +29,7 @@
 #include "fs/mount_status.hpp"
 #include "fs/mount_tree.hpp"
 #include "fs/node_table.hpp"
+#include "fs/node_versions.hpp"
 #include "fs/open_file.hpp"
 #include "fs/properties_editor.hpp"
 #include "lazy/lazy_engine_registry.hpp"
@@ -138,6 +139,11 @@ class Filesystem {
   PublishFn publisher(const fs::path& rel);
   /// Opens a backing file (computing a lazy one first) with open(2) flags.
   UniqueFd open_backing(const PathInfo& path, int flags);
+  /// Opens a lazy file or the properties file for reading as the version the node's open handles
+  /// share (`path`: the node's, if already classified).
+  Opened open_shared(Ino ino, std::optional<PathInfo> path);
+  /// False if the version the handles of `ino` share is no longer what `path` holds.
+  bool shared_version_current(Ino ino, const PathInfo& path) const;
   void commit_properties(const PathInfo& props, const std::string& text);
   /// The properties text as the mount shows it (what an editor starts from).
   std::string properties_text(const PathInfo& props) const;
@@ -152,6 +158,7 @@ class Filesystem {
   MountPaths paths_;
   NodeTable nodes_;
   FileIdentities identities_;  // what the kernel may cache of each opened file
+  NodeVersions versions_;      // which file a node is while the kernel holds it
   std::atomic<KernelNotifier*> kernel_{nullptr};
   LazyOverlay overlay_;
   // After what the engines' callbacks use (nodes_, kernel_, status_), so destroyed before it: the

@@ -22,7 +22,14 @@ namespace {
 // A registered mag is stored by its folder's path; a symlinked mag by its target's path, and the
 // link in the layer folder is the mag.
 bool is_registered_mag_folder(const Dataset& ds, const std::string& layer, const Mag& mag, const fs::path& here) {
-  auto registered = ds.mag_path(layer, mag).lexically_normal();
+  fs::path registered;
+  try {
+    registered = ds.mag_path(layer, mag).lexically_normal();
+  } catch (const Error& e) {
+    // the properties changed since the caller read them (a lazy mag unlisted while it goes stale)
+    if (e.kind() == ErrorKind::NotFound) return false;
+    throw;
+  }
   if (registered == here.lexically_normal()) return true;
   std::error_code ec;
   return fs::is_symlink(here, ec) && fs::equivalent(here, registered, ec);

@@ -137,6 +137,26 @@ void NodeTable::remove(Ino parent, const std::string& name) {
   release_locked(parent);
 }
 
+void NodeTable::detach(Ino ino) {
+  std::unique_lock lock(mutex_);
+  auto it = nodes_.find(ino);
+  if (it == nodes_.end() || ino == kRootIno || it->second.parent == 0) return;
+  auto& n = it->second;
+  const Ino parent = n.parent;
+  n.former = path_locked(ino);
+  by_name_.erase(key(parent, n.name));
+  n.parent = 0;
+  if (n.lookups == 0 && n.children == 0) nodes_.erase(it);
+  release_locked(parent);
+}
+
+std::optional<fs::path> NodeTable::former_path(Ino ino) const {
+  std::shared_lock lock(mutex_);
+  auto it = nodes_.find(ino);
+  if (it == nodes_.end() || it->second.parent != 0) return std::nullopt;
+  return it->second.former;
+}
+
 std::vector<std::pair<Ino, std::string>> NodeTable::entries_under(const fs::path& rel) const {
   std::shared_lock lock(mutex_);
   std::vector<std::pair<Ino, std::string>> out;

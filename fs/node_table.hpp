@@ -35,6 +35,11 @@ class NodeTable {
   void rename(Ino parent, const std::string& name, Ino new_parent, const std::string& new_name);
   /// Detaches a removed name; the node lives on (open files) until forgotten.
   void remove(Ino parent, const std::string& name);
+  /// Detaches a node from its name (a new lookup of the name makes a new node); it lives on until
+  /// forgotten, and remembers the path it had.
+  void detach(Ino ino);
+  /// The path a node had when detach() took its name; nullopt for any other node.
+  std::optional<fs::path> former_path(Ino ino) const;
   /// The (parent, name) of every known node whose path is `rel` or below it (for invalidation).
   std::vector<std::pair<Ino, std::string>> entries_under(const fs::path& rel) const;
   /// Node id of a known path, if any.
@@ -48,6 +53,7 @@ class NodeTable {
     NodeKind kind = NodeKind::Backing;
     uint64_t lookups = 0;
     uint64_t children = 0;
+    std::optional<fs::path> former;  // set by detach()
   };
   std::optional<fs::path> path_locked(Ino ino) const;
   void release_locked(Ino ino);
