@@ -87,7 +87,8 @@ TEST(DatasetInvariants, ChunksLargerThanTheCapAreRefusedOnEveryPath) {
   test::TempDir tmp;
   auto root = test::copy_fixture("simple_zarr3_dataset", tmp.path());
   auto ds = Dataset::open(root);
-  const auto& layer = *ds->properties().find_layer("color");
+  const auto props = ds->properties();  // a copy: find_layer points into it
+  const auto& layer = *props.find_layer("color");
   MagOptions huge{Vec3::full(1024), Vec3::full(1024), std::nullopt};
   EXPECT_EQ(kind_of([&] { resolve_mag_options(layer, huge); }), ErrorKind::InvalidArgument);
   EXPECT_EQ(kind_of([&] { ds->add_mag("color", Mag(2, 2, 2), huge); }), ErrorKind::InvalidArgument);
