@@ -10,6 +10,8 @@ FuseSession::FuseSession(const std::vector<std::string>& args, const fuse_lowlev
   for (auto& s : strings) argv.push_back(s.data());
   fuse_args fargs = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
   session_ = fuse_session_new(&fargs, &ops, sizeof(fuse_lowlevel_ops), userdata);
+  // libfuse may have copied the arguments into memory of its own (LeakSanitizer saw 21 bytes)
+  fuse_opt_free_args(&fargs);
   if (!session_) fail(ErrorKind::InvalidArgument, "libfuse rejected the options (see the message above)");
   if (fuse_set_signal_handlers(session_) != 0) {
     fuse_session_destroy(session_);
