@@ -105,8 +105,9 @@ class EntryReader {
   size_t at_ = 0;
 };
 
-// The entry in `file` if it is whole, for `identity`, and its checksum holds.
-std::optional<GetResult> parse_entry(ByteSpan file, const std::string& identity) {
+// The entry in `file` if it is whole, for `identity`, and its checksum holds; its data is `file`
+// with the header cut off (no second copy of the bytes).
+std::optional<GetResult> parse_entry(Bytes&& file, const std::string& identity) {
   EntryReader r(file);
   char magic[sizeof kMagic];
   std::string id;
@@ -118,7 +119,9 @@ std::optional<GetResult> parse_entry(ByteSpan file, const std::string& identity)
   if (!r.u64(v.size) || !r.u64(data_len) || !r.raw(stored.data(), stored.size())) return std::nullopt;
   if (id != identity || data_len != r.remaining()) return std::nullopt;
   if (checksum(id, v, r.rest()) != stored) return std::nullopt;
-  v.data.assign(r.rest().begin(), r.rest().end());
+  size_t header = file.size() - data_len;
+  file.erase(file.begin(), file.begin() + static_cast<ptrdiff_t>(header));
+  v.data = std::move(file);
   return v;
 }
 
@@ -210,7 +213,7 @@ std::optional<CachedObject> RemoteCache::lookup(const CacheKey& key) {
   struct stat st;
   if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
   Bytes file = read_all(fd.get(), static_cast<size_t>(st.st_size));
-  std::optional<GetResult> v = parse_entry(file, key.identity());
+  std::optional<GetResult> v = parse_entry(std::move(file), key.identity());
   if (!v) {
     drop_if_same(path, st.st_dev, st.st_ino);
     return std::nullopt;
@@ -276,10 +279,10 @@ void RemoteCache::insert(const CacheKey& key, const GetResult& value) {
   int64_t old_size = stat(path.c_str(), &old) == 0 ? old.st_size : 0;
   bool renamed = false;
   for (int attempt = 0; attempt < 3 && !renamed; ++attempt) {
-    std::error_code ec;
-    fs::create_directories(path.parent_path(), ec);  // eviction or clear() may have removed it meanwhile
     renamed = rename(tmp.c_str(), path.c_str()) == 0;
-    if (!renamed && errno != ENOENT) break;
+    if (renamed || errno != ENOENT) break;
+    std::error_code ec;  // a new object, or eviction or clear() removed its folder meanwhile
+    fs::create_directories(path.parent_path(), ec);
   }
   if (!renamed) {
     err = errno;
