@@ -157,10 +157,14 @@ std::string temp_name() {
 
 }  // namespace
 
-std::string CacheKey::identity() const {
+std::string CacheKey::object() const {
   std::string s = store;
-  s += '\0';
-  s += key;
+  while (!s.empty() && s.back() == '/') s.pop_back();
+  return s + "/" + key;
+}
+
+std::string CacheKey::identity() const {
+  std::string s = object();
   s += '\0';
   s += range_name(range);
   return s;
@@ -194,16 +198,13 @@ RemoteCache::RemoteCache(fs::path dir, uint64_t max_bytes, Diagnostics* diagnost
   evict_locked();
 }
 
-fs::path RemoteCache::object_dir(const std::string& store, const std::string& key) const {
-  std::string id = store;
-  id += '\0';
-  id += key;
-  std::string h = sha256_hex(std::string_view(id));
+fs::path RemoteCache::object_dir(const std::string& object) const {
+  std::string h = sha256_hex(std::string_view(object));
   return dir_ / "entries" / h.substr(0, 2) / h.substr(2);
 }
 
 fs::path RemoteCache::entry_path(const CacheKey& key) const {
-  return object_dir(key.store, key.key) / range_name(key.range);
+  return object_dir(key.object()) / range_name(key.range);
 }
 
 std::optional<CachedObject> RemoteCache::lookup(const CacheKey& key) {
@@ -304,7 +305,7 @@ void RemoteCache::mark_validated(const CacheKey& key) {
 }
 
 void RemoteCache::invalidate_object(const std::string& store, const std::string& key) {
-  fs::path dir = object_dir(store, key);
+  fs::path dir = object_dir(CacheKey{store, key}.object());
   std::error_code ec;
   int64_t removed = 0;
   for (auto& e : fs::directory_iterator(dir, ec)) {

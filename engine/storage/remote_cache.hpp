@@ -7,7 +7,7 @@
 // Layout of DIR: `wkfs-remote-cache` (marker; a folder without it that is not empty is refused,
 // so clear() never deletes someone else's files), `lock` (flock + the shared byte count),
 // `tmp/` (entries being written), `entries/<h[0:2]>/<h[2:]>/<range>` with h = SHA-256 of
-// store + key, range "whole", "bytes-OFFSET-LENGTH" or "suffix-LENGTH".
+// the object (CacheKey::object), range "whole", "bytes-OFFSET-LENGTH" or "suffix-LENGTH".
 //
 // Concurrency: entries are written to tmp/ and renamed into place, so readers in any process see
 // a whole old entry, a whole new one, or none. Bounded by bytes: the byte count in `lock` is
@@ -33,7 +33,10 @@ struct CacheKey {
   std::string store;
   std::string key;
   ByteRange range = ByteRange::whole();
-  /// The text the checksum covers and the entry records: store, key and range, NUL-separated.
+  /// The object as one name, store + "/" + key, so stores rooted at different folders of one
+  /// server share the entries of the same object.
+  std::string object() const;
+  /// The text the checksum covers and the entry records: the object and the range, NUL-separated.
   std::string identity() const;
 };
 
@@ -77,7 +80,7 @@ class RemoteCache {
   fs::path entry_path(const CacheKey& key) const;
 
  private:
-  fs::path object_dir(const std::string& store, const std::string& key) const;
+  fs::path object_dir(const std::string& object) const;
   void drop_if_same(const fs::path& path, dev_t dev, ino_t ino);
   int64_t add_usage(int64_t delta);  // under flock; returns the new count
   void evict_locked();               // with mutex_ and the flock held

@@ -124,6 +124,18 @@ TEST_F(CachingStoreTest, SecondReadIsAHitWithoutARequest) {
   EXPECT_EQ(counters->in_flight(), 0u);
 }
 
+TEST_F(CachingStoreTest, StoresRootedAtDifferentFoldersShareAnObjectsEntries) {
+  Bytes file = serve("sub/shared.bin", 20000, 12);
+  auto counters = std::make_shared<RemoteCounters>();
+  auto cache = std::make_shared<RemoteCache>(cache_dir_, 1 << 20);
+  CachingStore top(std::make_unique<HttpStore>(StoreUrl::parse(server_->http_url() + "/ds"), client()), cache, counters, 1h);
+  CachingStore sub(std::make_unique<HttpStore>(StoreUrl::parse(server_->http_url() + "/ds/sub/"), client()), cache, counters, 1h);
+  EXPECT_EQ(top.get("sub/shared.bin", ByteRange::span(0, 100)).data, slice(file, 0, 100));
+  EXPECT_EQ(sub.get("shared.bin", ByteRange::span(0, 100)).data, slice(file, 0, 100));
+  EXPECT_EQ(counters->misses(), 1u);
+  EXPECT_EQ(counters->hits(), 1u);
+}
+
 TEST_F(CachingStoreTest, ChangedObjectIsSeenAfterTheRevalidationWindow) {
   Bytes old_bytes = serve("change.bin", 100000, 3);
   auto counters = std::make_shared<RemoteCounters>();
@@ -279,4 +291,28 @@ TEST_F(CachingStoreTest, WritesDropTheObjectsCachedRanges) {
   s.remove("obj.bin");
   EXPECT_THROW(s.get("obj.bin", ByteRange::span(0, 100)), Error);
   EXPECT_EQ(counters->hits(), 0u);
+}
+
+namespace {
+struct RecordingDiagnostics : Diagnostics {
+  std::vector<std::string> lines;
+  void report(LogLevel, std::string_view, std::string_view where, std::string_view message, int err) override {
+    lines.push_back(std::string(where) + ": " + std::string(message) + " errno " + std::to_string(err));
+  }
+};
+}  // namespace
+
+TEST_F(CachingStoreTest, ACacheThatCannotWriteStillServesReads) {
+  Bytes file = serve("nowrite.bin", 30000, 11);
+  RecordingDiagnostics diag;
+  auto cache = std::make_shared<RemoteCache>(cache_dir_, 1 << 20, &diag);
+  fs::remove_all(cache_dir_ / "tmp");
+  write_bytes(cache_dir_ / "tmp", random_bytes(3, 1));  // entries can no longer be written (ENOTDIR)
+  auto counters = std::make_shared<RemoteCounters>();
+  CachingStore s(std::make_unique<HttpStore>(StoreUrl::parse(server_->http_url() + "/ds"), client()), cache, counters, 1h);
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(s.get("nowrite.bin", ByteRange::span(100, 1000)).data, slice(file, 100, 1100));
+  EXPECT_EQ(counters->misses(), 2u);
+  ASSERT_EQ(diag.lines.size(), 2u);
+  EXPECT_NE(diag.lines[0].find("cannot write a remote cache entry"), std::string::npos) << diag.lines[0];
+  EXPECT_NE(diag.lines[0].find("errno " + std::to_string(ENOTDIR)), std::string::npos) << diag.lines[0];
 }
