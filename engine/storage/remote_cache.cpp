@@ -412,6 +412,22 @@ uint64_t RemoteCache::scan_bytes() const {
   return total;
 }
 
+uint64_t RemoteCache::bytes_used() const {
+  std::lock_guard guard(mutex_);
+  FileLock lock(lock_fd_.get());
+  std::byte b[8] = {};
+  if (pread(lock_fd_.get(), b, sizeof b, 0) != static_cast<ssize_t>(sizeof b)) return 0;
+  return load_le<uint64_t>(b);
+}
+
+Json RemoteCache::status() const {
+  return Json{{"dir", dir_.string()},
+              {"max_bytes", max_bytes_},
+              {"bytes_used", bytes_used()},
+              {"corrupt_dropped", corrupt_dropped()},
+              {"evicted", evicted()}};
+}
+
 uint64_t RemoteCache::corrupt_dropped() const {
   std::lock_guard guard(mutex_);
   return corrupt_dropped_;

@@ -27,6 +27,7 @@
 
 #include "core/diagnostics.hpp"
 #include "core/file_io.hpp"
+#include "core/json.hpp"
 #include "storage/store.hpp"
 
 namespace wkfs::storage {
@@ -74,6 +75,10 @@ class RemoteCache {
 
   /// Bytes of all entry files, counted by a scan of the folder.
   uint64_t scan_bytes() const;
+  /// Bytes of all entry files as the shared count says (cheap; a scan corrects it at eviction).
+  uint64_t bytes_used() const;
+  /// {"dir", "max_bytes", "bytes_used", "corrupt_dropped", "evicted"} for .wkfs-status.
+  Json status() const;
   uint64_t max_bytes() const { return max_bytes_; }
   const fs::path& dir() const { return dir_; }
   /// Entries dropped because their checksum or layout was wrong (by this process).

@@ -158,6 +158,11 @@ TEST(RemoteCache, BoundHoldsAndLeastRecentlyUsedGoesFirst) {
     ASSERT_TRUE(cache.lookup(key_of("keep"))) << "the entry read after every insert was evicted at " << i;
   }
   EXPECT_GT(cache.evicted(), 250u);
+  EXPECT_EQ(cache.bytes_used(), cache.scan_bytes());
+  Json status = cache.status();
+  EXPECT_EQ(status["max_bytes"], cap);
+  EXPECT_EQ(status["bytes_used"], cache.scan_bytes());
+  EXPECT_EQ(status["evicted"], cache.evicted());
   EXPECT_FALSE(cache.lookup(key_of("k0")));
   EXPECT_FALSE(cache.lookup(key_of("k100")));
   auto last = cache.lookup(key_of("k299"));
