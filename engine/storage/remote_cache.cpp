@@ -252,6 +252,10 @@ std::optional<CachedObject> RemoteCache::lookup(const CacheKey& key) {
   if (!fd) return std::nullopt;  // missing (or unreadable: a cache never fails a read)
   struct stat st;
   if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  if (static_cast<uint64_t>(st.st_size) > max_bytes_) {  // never written by us: not worth reading
+    drop_if_same(path, st.st_dev, st.st_ino, true);
+    return std::nullopt;
+  }
   Bytes file = read_all(fd.get(), static_cast<size_t>(st.st_size));
   std::optional<GetResult> v = parse_entry(std::move(file), key.identity());
   if (!v) {

@@ -137,6 +137,11 @@ TEST(RemoteCache, DamagedEntriesAreNeverServed) {
     EXPECT_FALSE(fs::exists(p)) << what << ": a damaged entry is deleted";
     EXPECT_EQ(cache.corrupt_dropped(), ++dropped) << what;
   }
+  // A file larger than the whole cache at an entry's place is dropped without being read.
+  fresh_entry();
+  fs::resize_file(p, (1 << 20) + 1);
+  EXPECT_FALSE(cache.lookup(key_of("x")));
+  EXPECT_FALSE(fs::exists(p));
   // An intact entry of another key copied over this key's file is not served either.
   cache.insert(key_of("y"), value_of(pattern(4096, 5)));
   fs::copy_file(cache.entry_path(key_of("y")), p, fs::copy_options::overwrite_existing);
