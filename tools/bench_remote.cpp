@@ -42,7 +42,8 @@ const char* kUsage =
     "    http_cold   HttpStore, a new connection pool per run\n"
     "    cache_fill  CachingStore over a new pool, the cache emptied before each run\n"
     "    cache_warm  CachingStore, every range already cached (hits, SHA-256 checked)\n"
-    "    curl        curl --parallel --parallel-max N fetching the same ranges (one process per run)\n"
+    "    curl        curl --parallel --parallel-max N fetching the same ranges (one process per run;\n"
+    "                its fixed cost is shown by the same command for one range)\n"
     "    local       pread of the same ranges from the served files (without --url)\n"
     "  Without --url a demo dataset (wkfs make-demo, --size default 512,512,128) is written to a\n"
     "  temp folder (or --dataset DIR is used as it is) and served by tests/servers/nginx.sh; its\n"
@@ -365,12 +366,16 @@ int run(const std::vector<std::string>& args) {
                                 std::to_string(ranges.size()) + "): is the cache too small?");
     }
     secs["curl"].push_back(curl_seconds(ranges, mag_url, o, ca_file, tmp.path() / "curl.cfg", bytes));
+    // curl's fixed cost (process start, TLS setup) for scale: the same command for one range.
+    std::vector<ChunkRange> one(ranges.begin(), ranges.begin() + 1);
+    secs["curl_1_range"].push_back(curl_seconds(one, mag_url, o, ca_file, tmp.path() / "curl1.cfg", one[0].length));
     if (!local_mag.empty())
       secs["local"].push_back(parallel_seconds(o.parallel, ranges.size(), [&](size_t i) { local_bytes(ranges[i]); }));
   }
 
   std::map<std::string, double> mbps;
-  for (auto& [name, v] : secs) mbps[name] = static_cast<double>(bytes) / 1e6 / median(v);
+  for (auto& [name, v] : secs)
+    if (name != "curl_1_range") mbps[name] = static_cast<double>(bytes) / 1e6 / median(v);
   Json ratios = Json::object();
   ratios["http_cold / curl"] = mbps["http_cold"] / mbps["curl"];
   ratios["cache_fill / curl"] = mbps["cache_fill"] / mbps["curl"];
@@ -395,6 +400,7 @@ int run(const std::vector<std::string>& args) {
     std::cout << std::left << std::setw(12) << name << std::right << std::fixed << std::setprecision(4) << std::setw(10)
               << median(secs[name]) << std::setprecision(1) << std::setw(10) << mbps[name] << "\n";
   }
+  std::cout << "(curl for one range, its fixed cost: " << std::setprecision(4) << median(secs["curl_1_range"]) << " s)\n";
   for (auto& [name, v] : ratios.items()) std::cout << name << ": " << std::setprecision(2) << v.get<double>() << "\n";
   Json fetch = counters->fetch_latency().to_json();
   std::cout << "fetch latency p50/p90/p99 ms: " << std::setprecision(3) << fetch["p50_ms"].get<double>() << " / "
