@@ -163,7 +163,7 @@ void add_property_commands(CommandTable& t) {
            return id ? Json(*id) : Json();
          }});
   t.set({.name = "info", .scope = CommandScope::Any, .description = "the dataset's layers, or the layer's properties",
-         .run = info});
+         .run = info, .reads_only = true});
 }
 
 Json add_layer(CommandContext& c, const CommandLine& l) {
@@ -222,7 +222,8 @@ void add_help_command(const std::shared_ptr<CommandTable>& table) {
                 const auto* c = t->find(l.positional[0]);
                 if (!c) fail(ErrorKind::InvalidArgument, "help: unknown control command '" + l.positional[0] + "'");
                 return Json::array({c->help()});
-              }});
+              },
+              .reads_only = true});
 }
 
 }  // namespace
