@@ -22,7 +22,14 @@ size_t RemoteFile::read(char* buf, size_t size, off_t off) {
     const bool sequential = !window_.empty() && begin >= window_off_ && begin <= have_end;
     next_window_ = sequential ? std::min(kMaxWindow, next_window_ * 2) : kMinWindow;
     const uint64_t want = std::min(total - begin, std::max<uint64_t>(end - begin, next_window_));
-    auto got = tree_->store().get(key_, storage::ByteRange::span(begin, want));
+    storage::GetResult got;
+    try {
+      got = tree_->store().get(key_, storage::ByteRange::span(begin, want));
+    } catch (const Error& e) {
+      // found at lookup, gone now: the open file's data is unavailable (EIO), not a missing name
+      if (e.kind() != ErrorKind::NotFound) throw;
+      fail(ErrorKind::Io, "read " + tree_->url_of(key_) + ": the object is gone since it was looked up (" + e.what() + ")");
+    }
     if (got.data.size() != want || got.size != total)
       fail(ErrorKind::Io, "read " + tree_->url_of(key_) + ": the object changed (" + std::to_string(got.size) +
                               " bytes now, " + std::to_string(total) + " when it was looked up)");
