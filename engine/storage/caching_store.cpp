@@ -68,8 +68,18 @@ GetResult CachingStore::get(const std::string& key, ByteRange range) {
     if (counters_) counters_->hit(entry->value.data.size());
     return std::move(entry->value);
   }
+  if (!cache_) {
+    GetResult r = remote([&] { return inner_->get(key, range); });
+    if (counters_) counters_->miss(r.data.size());
+    return r;
+  }
+  return once(id.identity(), [&] { return refresh(id, std::move(entry)); });
+}
+
+GetResult CachingStore::refresh(const CacheKey& id, std::optional<CachedObject> entry) {
   if (entry && !entry->value.version.empty()) {
-    std::optional<GetResult> changed = remote([&] { return inner_->get_if_changed(key, entry->value.version, range); });
+    std::optional<GetResult> changed =
+        remote([&] { return inner_->get_if_changed(id.key, entry->value.version, id.range); });
     if (!changed) {
       cache_->mark_validated(id);
       if (counters_) counters_->revalidated(entry->value.data.size());
@@ -79,10 +89,43 @@ GetResult CachingStore::get(const std::string& key, ByteRange range) {
     cache_->insert(id, *changed);
     return std::move(*changed);
   }
-  GetResult r = remote([&] { return inner_->get(key, range); });
+  GetResult r = remote([&] { return inner_->get(id.key, id.range); });
   if (counters_) counters_->miss(r.data.size());
-  if (cache_) cache_->insert(id, r);
+  cache_->insert(id, r);
   return r;
+}
+
+GetResult CachingStore::once(const std::string& identity, const std::function<GetResult()>& fetch) {
+  std::promise<GetResult> promise;
+  std::shared_future<GetResult> theirs;
+  {
+    std::lock_guard lock(flights_mutex_);
+    auto it = flights_.find(identity);
+    if (it != flights_.end())
+      theirs = it->second;
+    else
+      flights_.emplace(identity, promise.get_future().share());
+  }
+  if (theirs.valid()) {
+    GetResult r = theirs.get();  // rethrows the fetch's error
+    if (counters_) counters_->joined();
+    return r;
+  }
+  // Leave the map before waking the waiters: later readers find the stored entry instead.
+  auto leave = [&] {
+    std::lock_guard lock(flights_mutex_);
+    flights_.erase(identity);
+  };
+  try {
+    GetResult r = fetch();
+    leave();
+    promise.set_value(r);
+    return r;
+  } catch (...) {
+    leave();
+    promise.set_exception(std::current_exception());
+    throw;
+  }
 }
 
 std::optional<GetResult> CachingStore::get_if_changed(const std::string& key, const Version& version, ByteRange range) {

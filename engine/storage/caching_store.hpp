@@ -2,10 +2,14 @@
 // A Store in front of a remote one that serves reads from a RemoteCache and counts what happens
 // in RemoteCounters. A cached range younger than `revalidate_after` is served without a request;
 // an older one is revalidated with get_if_changed (a 304 serves it and restarts its clock);
-// anything else is fetched and stored. Without a cache it only counts. Writes go through and drop
-// the object's cached ranges.
+// anything else is fetched and stored. Concurrent misses of one range share one request. Without
+// a cache it only counts. Writes go through and drop the object's cached ranges.
 #include <chrono>
+#include <functional>
+#include <future>
+#include <map>
 #include <memory>
+#include <mutex>
 
 #include "storage/remote_cache.hpp"
 #include "storage/remote_counters.hpp"
@@ -35,12 +39,16 @@ class CachingStore : public Store {
   template <typename F>
   auto remote(F&& call) -> decltype(call());  // one request to inner_: in flight, latency, errors
   bool fresh(const CachedObject& entry) const;
+  GetResult refresh(const CacheKey& id, std::optional<CachedObject> entry);  // revalidate or fetch, and store
+  GetResult once(const std::string& identity, const std::function<GetResult()>& fetch);  // one flight per range
 
   std::unique_ptr<Store> inner_;
   std::shared_ptr<RemoteCache> cache_;
   std::shared_ptr<RemoteCounters> counters_;
   std::chrono::milliseconds revalidate_after_;
   std::string describe_;
+  std::mutex flights_mutex_;
+  std::map<std::string, std::shared_future<GetResult>> flights_;  // fetches in flight, by CacheKey::identity
 };
 
 }  // namespace wkfs::storage

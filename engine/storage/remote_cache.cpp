@@ -22,7 +22,9 @@ namespace wkfs::storage {
 namespace {
 
 constexpr char kMagic[8] = {'W', 'K', 'F', 'S', 'R', 'C', '0', '1'};
+constexpr char kVersionMagic[8] = {'W', 'K', 'F', 'S', 'R', 'V', '0', '1'};
 constexpr const char* kMarker = "wkfs-remote-cache";
+constexpr const char* kVersionFile = "version";  // in each object's folder: the version its entries must have
 constexpr double kLowWater = 0.9;                        // eviction goes down to this share of the cap
 constexpr auto kStaleTemp = std::chrono::seconds(60);    // older temp files belong to killed writers
 
@@ -105,8 +107,9 @@ class EntryReader {
   size_t at_ = 0;
 };
 
-// The entry in `file` if it is whole, for `identity`, and its checksum holds.
-std::optional<GetResult> parse_entry(ByteSpan file, const std::string& identity) {
+// The entry in `file` if it is whole, for `identity`, and its checksum holds; its data is `file`
+// with the header cut off (no second copy of the bytes).
+std::optional<GetResult> parse_entry(Bytes&& file, const std::string& identity) {
   EntryReader r(file);
   char magic[sizeof kMagic];
   std::string id;
@@ -118,7 +121,38 @@ std::optional<GetResult> parse_entry(ByteSpan file, const std::string& identity)
   if (!r.u64(v.size) || !r.u64(data_len) || !r.raw(stored.data(), stored.size())) return std::nullopt;
   if (id != identity || data_len != r.remaining()) return std::nullopt;
   if (checksum(id, v, r.rest()) != stored) return std::nullopt;
-  v.data.assign(r.rest().begin(), r.rest().end());
+  size_t header = file.size() - data_len;
+  file.erase(file.begin(), file.begin() + static_cast<ptrdiff_t>(header));
+  v.data = std::move(file);
+  return v;
+}
+
+Sha256Digest version_checksum(const Version& v) {
+  Sha256 h;
+  h.update_u64(v.etag.size()).update(v.etag).update_u64(v.last_modified.size()).update(v.last_modified);
+  return h.finish();
+}
+
+Bytes encode_version(const Version& v) {
+  auto magic = reinterpret_cast<const std::byte*>(kVersionMagic);
+  Bytes out(magic, magic + sizeof kVersionMagic);
+  put_text(out, v.etag);
+  put_text(out, v.last_modified);
+  Sha256Digest sum = version_checksum(v);
+  auto p = reinterpret_cast<const std::byte*>(sum.data());
+  out.insert(out.end(), p, p + sum.size());
+  return out;
+}
+
+std::optional<Version> parse_version(ByteSpan file) {
+  EntryReader r(file);
+  char magic[sizeof kVersionMagic];
+  Version v;
+  Sha256Digest stored;
+  if (!r.raw(magic, sizeof magic) || std::memcmp(magic, kVersionMagic, sizeof magic) != 0) return std::nullopt;
+  if (!r.text(v.etag) || !r.text(v.last_modified) || !r.raw(stored.data(), stored.size()) || r.remaining() != 0)
+    return std::nullopt;
+  if (version_checksum(v) != stored) return std::nullopt;
   return v;
 }
 
@@ -133,6 +167,14 @@ Bytes read_all(int fd, size_t size) {
   }
   out.resize(done);
   return out;
+}
+
+// The version recorded for an object's folder; nullopt when missing or damaged.
+std::optional<Version> read_version(const fs::path& object_dir) {
+  UniqueFd fd(open((object_dir / kVersionFile).c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) return std::nullopt;
+  Bytes b = read_all(fd.get(), 4096);  // a version file is far smaller: a longer one fails to parse
+  return parse_version(b);
 }
 
 bool write_all(int fd, ByteSpan data) {
@@ -154,10 +196,14 @@ std::string temp_name() {
 
 }  // namespace
 
-std::string CacheKey::identity() const {
+std::string CacheKey::object() const {
   std::string s = store;
-  s += '\0';
-  s += key;
+  while (!s.empty() && s.back() == '/') s.pop_back();
+  return s + "/" + key;
+}
+
+std::string CacheKey::identity() const {
+  std::string s = object();
   s += '\0';
   s += range_name(range);
   return s;
@@ -191,16 +237,13 @@ RemoteCache::RemoteCache(fs::path dir, uint64_t max_bytes, Diagnostics* diagnost
   evict_locked();
 }
 
-fs::path RemoteCache::object_dir(const std::string& store, const std::string& key) const {
-  std::string id = store;
-  id += '\0';
-  id += key;
-  std::string h = sha256_hex(std::string_view(id));
+fs::path RemoteCache::object_dir(const std::string& object) const {
+  std::string h = sha256_hex(std::string_view(object));
   return dir_ / "entries" / h.substr(0, 2) / h.substr(2);
 }
 
 fs::path RemoteCache::entry_path(const CacheKey& key) const {
-  return object_dir(key.store, key.key) / range_name(key.range);
+  return object_dir(key.object()) / range_name(key.range);
 }
 
 std::optional<CachedObject> RemoteCache::lookup(const CacheKey& key) {
@@ -209,10 +252,21 @@ std::optional<CachedObject> RemoteCache::lookup(const CacheKey& key) {
   if (!fd) return std::nullopt;  // missing (or unreadable: a cache never fails a read)
   struct stat st;
   if (fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  if (static_cast<uint64_t>(st.st_size) > max_bytes_) {  // never written by us: not worth reading
+    drop_if_same(path, st.st_dev, st.st_ino, true);
+    return std::nullopt;
+  }
   Bytes file = read_all(fd.get(), static_cast<size_t>(st.st_size));
-  std::optional<GetResult> v = parse_entry(file, key.identity());
+  std::optional<GetResult> v = parse_entry(std::move(file), key.identity());
   if (!v) {
-    drop_if_same(path, st.st_dev, st.st_ino);
+    drop_if_same(path, st.st_dev, st.st_ino, true);
+    return std::nullopt;
+  }
+  // Another range of the object came with a newer version since: this one is of the old object,
+  // and serving it beside the new ones would mix two versions (a new shard index, old chunks).
+  std::optional<Version> current = read_version(path.parent_path());
+  if (!current || *current != v->version) {
+    drop_if_same(path, st.st_dev, st.st_ino, false);
     return std::nullopt;
   }
   timespec times[2] = {fine_now(), {0, UTIME_OMIT}};
@@ -223,12 +277,13 @@ std::optional<CachedObject> RemoteCache::lookup(const CacheKey& key) {
   return CachedObject{std::move(*v), validated};
 }
 
-void RemoteCache::drop_if_same(const fs::path& path, dev_t dev, ino_t ino) {
+void RemoteCache::drop_if_same(const fs::path& path, dev_t dev, ino_t ino, bool damaged) {
   // Another process may have renamed a good entry into place since we opened the bad one: keep that.
   struct stat now;
   if (stat(path.c_str(), &now) == 0 && now.st_dev == dev && now.st_ino == ino) {
     if (unlink(path.c_str()) == 0) add_usage(-static_cast<int64_t>(now.st_size));
   }
+  if (!damaged) return;
   {
     std::lock_guard guard(mutex_);
     ++corrupt_dropped_;
@@ -251,14 +306,37 @@ void RemoteCache::insert(const CacheKey& key, const GetResult& value) {
   uint64_t file_size = head.size() + value.data.size();
   if (file_size > max_bytes_) return;
 
-  fs::path tmp = dir_ / "tmp" / temp_name();
   fs::path path = entry_path(key);
+  std::optional<fs::path> tmp = write_temp(head, value.data);
+  if (!tmp) return;
+  fs::path object = path.parent_path();
+  std::optional<Version> current = read_version(object);
+  if (!current || *current != value.version) {
+    if (current) drop_entries(object);  // the object changed: none of its old ranges may be served
+    std::optional<fs::path> vtmp = write_temp(encode_version(value.version), {});
+    if (!vtmp || !rename_into(*vtmp, object / kVersionFile)) {
+      unlink(tmp->c_str());
+      return;
+    }
+  }
+  struct stat old;
+  int64_t old_size = stat(path.c_str(), &old) == 0 ? old.st_size : 0;
+  if (!rename_into(*tmp, path)) return;
+  if (add_usage(static_cast<int64_t>(file_size) - old_size) > static_cast<int64_t>(max_bytes_)) {
+    std::lock_guard guard(mutex_);
+    FileLock lock(lock_fd_.get());
+    evict_locked();
+  }
+}
+
+std::optional<fs::path> RemoteCache::write_temp(ByteSpan head, ByteSpan data) {
+  fs::path tmp = dir_ / "tmp" / temp_name();
   UniqueFd fd(open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
   if (!fd) {
     report(LogLevel::Warn, tmp.string(), "cannot write a remote cache entry", errno);
-    return;
+    return std::nullopt;
   }
-  bool ok = write_all(fd.get(), head) && write_all(fd.get(), value.data);
+  bool ok = write_all(fd.get(), head) && write_all(fd.get(), data);
   int err = errno;
   timespec now = fine_now();
   timespec times[2] = {now, now};
@@ -270,28 +348,33 @@ void RemoteCache::insert(const CacheKey& key, const GetResult& value) {
   if (!ok) {
     unlink(tmp.c_str());
     report(LogLevel::Warn, tmp.string(), "cannot write a remote cache entry", err);
-    return;
+    return std::nullopt;
   }
-  struct stat old;
-  int64_t old_size = stat(path.c_str(), &old) == 0 ? old.st_size : 0;
-  bool renamed = false;
-  for (int attempt = 0; attempt < 3 && !renamed; ++attempt) {
-    std::error_code ec;
-    fs::create_directories(path.parent_path(), ec);  // eviction or clear() may have removed it meanwhile
-    renamed = rename(tmp.c_str(), path.c_str()) == 0;
-    if (!renamed && errno != ENOENT) break;
+  return tmp;
+}
+
+bool RemoteCache::rename_into(const fs::path& tmp, const fs::path& path) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (rename(tmp.c_str(), path.c_str()) == 0) return true;
+    if (errno != ENOENT) break;
+    std::error_code ec;  // a new object, or eviction or clear() removed its folder meanwhile
+    fs::create_directories(path.parent_path(), ec);
   }
-  if (!renamed) {
-    err = errno;
-    unlink(tmp.c_str());
-    report(LogLevel::Warn, path.string(), "cannot rename a remote cache entry into place", err);
-    return;
+  int err = errno;
+  unlink(tmp.c_str());
+  report(LogLevel::Warn, path.string(), "cannot rename a remote cache entry into place", err);
+  return false;
+}
+
+void RemoteCache::drop_entries(const fs::path& object_dir) {
+  std::error_code ec;
+  int64_t removed = 0;
+  for (auto& e : fs::directory_iterator(object_dir, ec)) {
+    if (e.path().filename() == kVersionFile) continue;
+    struct stat st;
+    if (lstat(e.path().c_str(), &st) == 0 && unlink(e.path().c_str()) == 0) removed += st.st_size;
   }
-  if (add_usage(static_cast<int64_t>(file_size) - old_size) > static_cast<int64_t>(max_bytes_)) {
-    std::lock_guard guard(mutex_);
-    FileLock lock(lock_fd_.get());
-    evict_locked();
-  }
+  if (removed) add_usage(-removed);
 }
 
 void RemoteCache::mark_validated(const CacheKey& key) {
@@ -301,12 +384,13 @@ void RemoteCache::mark_validated(const CacheKey& key) {
 }
 
 void RemoteCache::invalidate_object(const std::string& store, const std::string& key) {
-  fs::path dir = object_dir(store, key);
+  fs::path dir = object_dir(CacheKey{store, key}.object());
   std::error_code ec;
   int64_t removed = 0;
   for (auto& e : fs::directory_iterator(dir, ec)) {
     struct stat st;
-    if (lstat(e.path().c_str(), &st) == 0 && unlink(e.path().c_str()) == 0) removed += st.st_size;
+    if (lstat(e.path().c_str(), &st) == 0 && unlink(e.path().c_str()) == 0 && e.path().filename() != kVersionFile)
+      removed += st.st_size;
   }
   rmdir(dir.c_str());
   if (removed) add_usage(-removed);
@@ -326,9 +410,26 @@ uint64_t RemoteCache::scan_bytes() const {
   for (auto it = fs::recursive_directory_iterator(dir_ / "entries", ec); !ec && it != fs::recursive_directory_iterator();
        it.increment(ec)) {
     struct stat st;
+    if (it->path().filename() == kVersionFile) continue;
     if (lstat(it->path().c_str(), &st) == 0 && S_ISREG(st.st_mode)) total += static_cast<uint64_t>(st.st_size);
   }
   return total;
+}
+
+uint64_t RemoteCache::bytes_used() const {
+  std::lock_guard guard(mutex_);
+  FileLock lock(lock_fd_.get());
+  std::byte b[8] = {};
+  if (pread(lock_fd_.get(), b, sizeof b, 0) != static_cast<ssize_t>(sizeof b)) return 0;
+  return load_le<uint64_t>(b);
+}
+
+Json RemoteCache::status() const {
+  return Json{{"dir", dir_.string()},
+              {"max_bytes", max_bytes_},
+              {"bytes_used", bytes_used()},
+              {"corrupt_dropped", corrupt_dropped()},
+              {"evicted", evicted()}};
 }
 
 uint64_t RemoteCache::corrupt_dropped() const {
@@ -370,6 +471,7 @@ void RemoteCache::evict_locked() {
   std::error_code ec;
   for (auto it = fs::recursive_directory_iterator(dir_ / "entries", ec); !ec && it != fs::recursive_directory_iterator();
        it.increment(ec)) {
+    if (it->path().filename() == kVersionFile) continue;
     struct stat st;
     if (lstat(it->path().c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
     items.push_back({st.st_atim, static_cast<uint64_t>(st.st_size), it->path()});
@@ -387,11 +489,19 @@ void RemoteCache::evict_locked() {
       if (unlink(item.path.c_str()) == 0 || errno == ENOENT) {
         total -= item.size;
         ++evicted_;
-        rmdir(item.path.parent_path().c_str());  // fails while the object has other entries: fine
+        remove_if_only_version(item.path.parent_path());
       }
     }
   }
   write_usage_locked(total);
+}
+
+void RemoteCache::remove_if_only_version(const fs::path& object_dir) {
+  std::error_code ec;
+  for (auto& e : fs::directory_iterator(object_dir, ec))
+    if (e.path().filename() != kVersionFile) return;  // the object still has entries
+  unlink((object_dir / kVersionFile).c_str());
+  rmdir(object_dir.c_str());  // a writer may be putting an entry in just now: then it stays
 }
 
 void RemoteCache::report(LogLevel level, const std::string& where, const std::string& message, int err) {

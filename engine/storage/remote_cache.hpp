@@ -7,7 +7,10 @@
 // Layout of DIR: `wkfs-remote-cache` (marker; a folder without it that is not empty is refused,
 // so clear() never deletes someone else's files), `lock` (flock + the shared byte count),
 // `tmp/` (entries being written), `entries/<h[0:2]>/<h[2:]>/<range>` with h = SHA-256 of
-// store + key, range "whole", "bytes-OFFSET-LENGTH" or "suffix-LENGTH".
+// the object (CacheKey::object), range "whole", "bytes-OFFSET-LENGTH" or "suffix-LENGTH", and
+// beside the ranges a `version` file: the object's version as last fetched. An entry of another
+// version is not served, and fetching a new version drops the object's other ranges, so the
+// cache never mixes two versions of one object (a new shard index with old chunks).
 //
 // Concurrency: entries are written to tmp/ and renamed into place, so readers in any process see
 // a whole old entry, a whole new one, or none. Bounded by bytes: the byte count in `lock` is
@@ -24,6 +27,7 @@
 
 #include "core/diagnostics.hpp"
 #include "core/file_io.hpp"
+#include "core/json.hpp"
 #include "storage/store.hpp"
 
 namespace wkfs::storage {
@@ -33,7 +37,10 @@ struct CacheKey {
   std::string store;
   std::string key;
   ByteRange range = ByteRange::whole();
-  /// The text the checksum covers and the entry records: store, key and range, NUL-separated.
+  /// The object as one name, store + "/" + key, so stores rooted at different folders of one
+  /// server share the entries of the same object.
+  std::string object() const;
+  /// The text the checksum covers and the entry records: the object and the range, NUL-separated.
   std::string identity() const;
 };
 
@@ -52,10 +59,11 @@ class RemoteCache {
   RemoteCache(const RemoteCache&) = delete;
   RemoteCache& operator=(const RemoteCache&) = delete;
 
-  /// The entry for `key` if present and intact (a damaged one is deleted and nullopt returned);
-  /// marks it recently used. Never throws for a damaged or unreadable entry.
+  /// The entry for `key` if present, intact and of the object's current version (a damaged or
+  /// outdated one is deleted and nullopt returned); marks it recently used. Never throws.
   std::optional<CachedObject> lookup(const CacheKey& key);
-  /// Stores `value` as the entry for `key` (replacing any), then evicts beyond the cap. A value
+  /// Stores `value` as the entry for `key` (replacing any; a new version of the object drops its
+  /// other ranges), then evicts beyond the cap. A value
   /// larger than the cap is not kept; a failed write (ENOSPC...) keeps nothing and is reported.
   void insert(const CacheKey& key, const GetResult& value);
   /// Records that the server confirmed the entry for `key` current now (after a 304).
@@ -67,6 +75,10 @@ class RemoteCache {
 
   /// Bytes of all entry files, counted by a scan of the folder.
   uint64_t scan_bytes() const;
+  /// Bytes of all entry files as the shared count says (cheap; a scan corrects it at eviction).
+  uint64_t bytes_used() const;
+  /// {"dir", "max_bytes", "bytes_used", "corrupt_dropped", "evicted"} for .wkfs-status.
+  Json status() const;
   uint64_t max_bytes() const { return max_bytes_; }
   const fs::path& dir() const { return dir_; }
   /// Entries dropped because their checksum or layout was wrong (by this process).
@@ -77,8 +89,12 @@ class RemoteCache {
   fs::path entry_path(const CacheKey& key) const;
 
  private:
-  fs::path object_dir(const std::string& store, const std::string& key) const;
-  void drop_if_same(const fs::path& path, dev_t dev, ino_t ino);
+  fs::path object_dir(const std::string& object) const;
+  void drop_if_same(const fs::path& path, dev_t dev, ino_t ino, bool damaged);
+  std::optional<fs::path> write_temp(ByteSpan head, ByteSpan data);  // a whole file in tmp/, or nullopt (reported)
+  bool rename_into(const fs::path& tmp, const fs::path& path);       // creates the object's folder if needed
+  void drop_entries(const fs::path& object_dir);                     // every range of one object
+  void remove_if_only_version(const fs::path& object_dir);
   int64_t add_usage(int64_t delta);  // under flock; returns the new count
   void evict_locked();               // with mutex_ and the flock held
   void write_usage_locked(uint64_t bytes);

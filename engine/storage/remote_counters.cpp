@@ -64,6 +64,8 @@ void RemoteCounters::miss(uint64_t bytes) {
   bytes_fetched_.fetch_add(bytes, std::memory_order_relaxed);
 }
 
+void RemoteCounters::joined() { joined_.fetch_add(1, std::memory_order_relaxed); }
+
 void RemoteCounters::error(int err) {
   std::lock_guard lock(errors_mutex_);
   ++errors_[errno_name(err)];
@@ -86,6 +88,7 @@ Json RemoteCounters::snapshot() const {
   return Json{{"hits", hits()},
               {"revalidated", revalidations()},
               {"misses", misses()},
+              {"joined", joins()},
               {"bytes_fetched", bytes_fetched()},
               {"bytes_from_cache", bytes_from_cache()},
               {"in_flight", in_flight()},

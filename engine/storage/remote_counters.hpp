@@ -1,8 +1,8 @@
 #pragma once
 // What the remote side of a mount did, for .wkfs-status and the bench: reads served from the
-// local cache (hits), served after a 304 (revalidated), fetched (misses), bytes fetched, requests
-// in flight, latency percentiles and errors by errno name. Thread-safe; one per mount, shared by
-// all its CachingStores.
+// local cache (hits), served after a 304 (revalidated), fetched (misses), served by another
+// reader's fetch of the same range (joined), bytes fetched, requests in flight, latency
+// percentiles and errors by errno name. Thread-safe; one per mount, shared by its CachingStores.
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -44,6 +44,8 @@ class RemoteCounters {
   void revalidated(uint64_t bytes);
   /// A read whose bytes came from the server.
   void miss(uint64_t bytes);
+  /// A read that waited for another reader's fetch of the same range instead of sending its own.
+  void joined();
   /// A failed call, by its errno (EIO, ENOENT, ETIMEDOUT, EACCES...).
   void error(int err);
   /// A cache entry that failed its checksum (dropped and refetched).
@@ -68,6 +70,7 @@ class RemoteCounters {
   uint64_t hits() const { return hits_.load(std::memory_order_relaxed); }
   uint64_t revalidations() const { return revalidated_.load(std::memory_order_relaxed); }
   uint64_t misses() const { return misses_.load(std::memory_order_relaxed); }
+  uint64_t joins() const { return joined_.load(std::memory_order_relaxed); }
   uint64_t bytes_fetched() const { return bytes_fetched_.load(std::memory_order_relaxed); }
   uint64_t bytes_from_cache() const { return bytes_from_cache_.load(std::memory_order_relaxed); }
   uint64_t in_flight() const { return in_flight_.load(std::memory_order_relaxed); }
@@ -81,7 +84,7 @@ class RemoteCounters {
   Json snapshot() const;
 
  private:
-  std::atomic<uint64_t> hits_{0}, revalidated_{0}, misses_{0}, bytes_fetched_{0}, bytes_from_cache_{0};
+  std::atomic<uint64_t> hits_{0}, revalidated_{0}, misses_{0}, joined_{0}, bytes_fetched_{0}, bytes_from_cache_{0};
   std::atomic<uint64_t> in_flight_{0}, corrupt_entries_{0};
   mutable std::mutex errors_mutex_;
   std::map<std::string, uint64_t> errors_;

@@ -137,6 +137,11 @@ TEST(RemoteCache, DamagedEntriesAreNeverServed) {
     EXPECT_FALSE(fs::exists(p)) << what << ": a damaged entry is deleted";
     EXPECT_EQ(cache.corrupt_dropped(), ++dropped) << what;
   }
+  // A file larger than the whole cache at an entry's place is dropped without being read.
+  fresh_entry();
+  fs::resize_file(p, (1 << 20) + 1);
+  EXPECT_FALSE(cache.lookup(key_of("x")));
+  EXPECT_FALSE(fs::exists(p));
   // An intact entry of another key copied over this key's file is not served either.
   cache.insert(key_of("y"), value_of(pattern(4096, 5)));
   fs::copy_file(cache.entry_path(key_of("y")), p, fs::copy_options::overwrite_existing);
@@ -158,6 +163,11 @@ TEST(RemoteCache, BoundHoldsAndLeastRecentlyUsedGoesFirst) {
     ASSERT_TRUE(cache.lookup(key_of("keep"))) << "the entry read after every insert was evicted at " << i;
   }
   EXPECT_GT(cache.evicted(), 250u);
+  EXPECT_EQ(cache.bytes_used(), cache.scan_bytes());
+  Json status = cache.status();
+  EXPECT_EQ(status["max_bytes"], cap);
+  EXPECT_EQ(status["bytes_used"], cache.scan_bytes());
+  EXPECT_EQ(status["evicted"], cache.evicted());
   EXPECT_FALSE(cache.lookup(key_of("k0")));
   EXPECT_FALSE(cache.lookup(key_of("k100")));
   auto last = cache.lookup(key_of("k299"));
@@ -310,6 +320,7 @@ TEST(RemoteCache, AWriterKilledMidWayLeavesNothingWrong) {
   for (auto& e : fs::recursive_directory_iterator(dir / "c/entries")) {
     if (!e.is_regular_file()) continue;
     std::string name = e.path().filename().string();  // bytes-OFF-LEN
+    if (name == "version") continue;
     ASSERT_EQ(name.rfind("bytes-", 0), 0u) << name;
     uint64_t off = std::stoull(name.substr(6)), len = std::stoull(name.substr(name.rfind('-') + 1));
     auto got = cache.lookup(key_of("obj", ByteRange::span(off, len)));
@@ -319,4 +330,31 @@ TEST(RemoteCache, AWriterKilledMidWayLeavesNothingWrong) {
               Bytes(object.begin() + static_cast<ptrdiff_t>(off), object.begin() + static_cast<ptrdiff_t>(off + len)));
   }
   EXPECT_GT(served, 0);
+}
+
+TEST(RemoteCache, ANewVersionOfAnObjectDropsItsOtherRanges) {
+  test::TempDir dir;
+  RemoteCache cache(dir / "c", 1 << 20);
+  CacheKey index = key_of("shard", ByteRange::suffix(16)), chunk = key_of("shard", ByteRange::span(0, 100));
+  CacheKey other = key_of("other-shard", ByteRange::span(0, 100));
+  cache.insert(index, value_of(pattern(16, 1), "\"v1\""));
+  cache.insert(chunk, value_of(pattern(100, 2), "\"v1\""));
+  cache.insert(other, value_of(pattern(100, 3), "\"v1\""));
+  // The index is fetched again and the server has a new version: the old chunk must not be served.
+  cache.insert(index, value_of(pattern(16, 4), "\"v2\""));
+  auto got = cache.lookup(index);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->value.version.etag, "\"v2\"");
+  EXPECT_EQ(got->value.data, pattern(16, 4));
+  EXPECT_FALSE(cache.lookup(chunk));
+  EXPECT_TRUE(cache.lookup(other)) << "another object keeps its entries";
+  // A late writer with the old version (fetched before the change) flips the object back to v1:
+  // then the v2 index is not served either, and the two versions are never mixed.
+  cache.insert(chunk, value_of(pattern(100, 2), "\"v1\""));
+  EXPECT_FALSE(cache.lookup(index));
+  EXPECT_TRUE(cache.lookup(chunk));
+  // A damaged version file serves nothing of the object.
+  overwrite(cache.entry_path(chunk).parent_path() / "version", pattern(30, 9));
+  EXPECT_FALSE(cache.lookup(chunk));
+  EXPECT_EQ(cache.corrupt_dropped(), 0u);
 }
