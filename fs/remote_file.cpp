@@ -22,13 +22,22 @@ size_t RemoteFile::read(char* buf, size_t size, off_t off) {
     const bool sequential = !window_.empty() && begin >= window_off_ && begin <= have_end;
     next_window_ = sequential ? std::min(kMaxWindow, next_window_ * 2) : kMinWindow;
     const uint64_t want = std::min(total - begin, std::max<uint64_t>(end - begin, next_window_));
+    if (begin < failed_end_ && end > failed_begin_)
+      fail(ErrorKind::Io, failed_message_ + " (this handle's earlier read of the range failed; open it again to retry)");
     storage::GetResult got;
     try {
-      got = tree_->store().get(key_, storage::ByteRange::span(begin, want));
+      try {
+        got = tree_->store().get(key_, storage::ByteRange::span(begin, want));
+      } catch (const Error& e) {
+        // found at lookup, gone now: the open file's data is unavailable (EIO), not a missing name
+        if (e.kind() != ErrorKind::NotFound) rethrow_as_remote_error();
+        fail(ErrorKind::Io, "read " + tree_->url_of(key_) + ": the object is gone since it was looked up (" + e.what() + ")");
+      }
     } catch (const Error& e) {
-      // found at lookup, gone now: the open file's data is unavailable (EIO), not a missing name
-      if (e.kind() != ErrorKind::NotFound) throw;
-      fail(ErrorKind::Io, "read " + tree_->url_of(key_) + ": the object is gone since it was looked up (" + e.what() + ")");
+      failed_begin_ = begin;
+      failed_end_ = begin + want;
+      failed_message_ = e.what();
+      throw;
     }
     if (got.data.size() != want || got.size != total)
       fail(ErrorKind::Io, "read " + tree_->url_of(key_) + ": the object changed (" + std::to_string(got.size) +

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
 
 #include "core/bytes.hpp"
 #include "fs/open_file.hpp"
@@ -34,6 +35,11 @@ class RemoteFile final : public OpenFile {
   Bytes window_;               // bytes [window_off_, window_off_ + window_.size()) of the object
   uint64_t window_off_ = 0;
   uint64_t next_window_ = kMinWindow;
+  // A range of this handle whose GET failed (timeout, dropped transfers, 5xx after the retries):
+  // the kernel asks again at once for a failed readahead, and must not wait a second timeout for
+  // the same answer. Reads overlapping it fail at once; a new open tries again.
+  uint64_t failed_begin_ = 0, failed_end_ = 0;
+  std::string failed_message_;
 };
 
 }  // namespace wkfs::mount

@@ -1,5 +1,6 @@
 #include "fs/remote_tree.hpp"
 
+#include <cerrno>
 #include <ctime>
 #include <exception>
 #include <thread>
@@ -26,6 +27,15 @@ std::string name_of(const std::string& key) {
 }
 
 }  // namespace
+
+void rethrow_as_remote_error() {
+  try {
+    throw;
+  } catch (const Error& e) {
+    if (e.sys_errno() != ETIMEDOUT) throw;
+    throw Error(ErrorKind::Io, std::string(e.what()) + " (timed out)", EIO, e.level());
+  }
+}
 
 RemoteTree::RemoteTree(std::shared_ptr<storage::Store> store, std::string url)
     : store_(std::move(store)), url_(std::move(url)), made_at_(std::time(nullptr)) {
@@ -96,8 +106,14 @@ void RemoteTree::confirm(const std::vector<std::string>& keys) {
     f.state = heads[i] ? State::Present : State::Missing;
     if (heads[i]) f.size = heads[i]->size;
   }
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
+  for (auto& e : errors) {
+    if (!e) continue;
+    try {
+      std::rethrow_exception(e);
+    } catch (...) {
+      rethrow_as_remote_error();
+    }
+  }
 }
 
 std::optional<RemoteNode> RemoteTree::stat(const std::string& rel) {

@@ -18,6 +18,10 @@
 
 namespace wkfs::mount {
 
+/// Rethrows the current exception; a timeout (ETIMEDOUT) becomes EIO with the same message: a
+/// remote read that did not finish in time fails as any other failed read does.
+[[noreturn]] void rethrow_as_remote_error();
+
 /// One name of a remote tree.
 struct RemoteNode {
   bool dir = false;
