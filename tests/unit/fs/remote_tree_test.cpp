@@ -224,3 +224,35 @@ TEST(RemoteSourceCore, AnHttpDatasetIsReadOnlyAndAnOverlayTakesEveryChange) {
     EXPECT_EQ(errno_from([&] { f->unlink(lookup_path(*f, "color/1"), "zarr.json"); }), EROFS);
   }
 }
+
+TEST(RemoteFileHttp, MeasureSequentialReadsBesideOneWholeGet) {
+  Served s;
+  std::string big(32 << 20, '\0');
+  std::mt19937 rng(6);
+  for (auto& c : big) c = static_cast<char>(rng());
+  put_file(s.root / "big.bin", big);
+  auto store = std::make_shared<storage::HttpStore>(storage::StoreUrl::parse(s.nginx->https_url()), s.context.client);
+  auto tree = std::make_shared<RemoteTree>(store, s.nginx->https_url());
+  tree->add_candidate("big.bin");
+  struct stat st {};
+  st.st_size = static_cast<off_t>(tree->stat("big.bin").value().size);
+  store->get("big.bin");  // the server's page cache warm for both
+  using clock = std::chrono::steady_clock;
+  auto t0 = clock::now();
+  auto whole = store->get("big.bin");
+  auto t1 = clock::now();
+  RemoteFile file("big.bin", tree, "big.bin", st);
+  std::string got;
+  std::vector<char> buf(128 << 10);
+  for (off_t off = 0;; off += static_cast<off_t>(buf.size())) {
+    size_t n = file.read(buf.data(), buf.size(), off);
+    if (n == 0) break;
+    got.append(buf.data(), n);
+  }
+  auto t2 = clock::now();
+  EXPECT_EQ(got, big);
+  EXPECT_EQ(whole.data.size(), big.size());
+  auto rate = [](auto a, auto b) { return 32.0 / std::chrono::duration<double>(b - a).count(); };
+  std::cout << "[ measure ] 32 MiB over https: one whole GET " << rate(t0, t1) << " MB/s, RemoteFile 128 KiB reads "
+            << rate(t1, t2) << " MB/s, ratio " << rate(t1, t2) / rate(t0, t1) << "\n";
+}
