@@ -244,8 +244,9 @@ int run_mount(const MountOptions& options) {
     // certificate or credential is reported here. The client goes before the fork (its thread
     // would not survive it); the daemon makes its own at first use.
     storage::StoreContext probe{std::make_shared<storage::HttpClient>(http_options(options)), options.auth_token};
-    open_remote_dataset(probe, options.source.string());
-    if (!options.overlay) private_folder.emplace();
+    auto tree = open_remote_dataset(probe, options.source.string());
+    if (options.overlay) seed_overlay(*tree, *options.overlay);
+    else private_folder.emplace();
   }
 
   std::unique_ptr<std::FILE, decltype(&std::fclose)> log_file(nullptr, &std::fclose);

@@ -1,6 +1,7 @@
 #include "fs/remote_dataset.hpp"
 
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 #include "dataset/mag_paths.hpp"
 #include "dataset/properties.hpp"
 #include "fs/remote_mag.hpp"
@@ -73,6 +74,28 @@ std::shared_ptr<RemoteTree> open_remote_dataset(const storage::StoreContext& con
     add_from_properties(*tree);
   }
   return tree;
+}
+
+int seed_overlay(RemoteTree& tree, const std::filesystem::path& overlay) {
+  std::vector<std::string> datasets;
+  if (auto root = tree.stat(kProperties); root && !root->dir) {
+    datasets.push_back("");
+  } else {
+    for (const auto& e : tree.list(""))
+      if (e.dir)
+        if (auto p = tree.stat(e.name + "/" + kProperties); p && !p->dir) datasets.push_back(e.name);
+  }
+  int copied = 0;
+  for (const auto& d : datasets) {
+    const auto local = overlay / d / kProperties;
+    std::error_code ec;
+    if (std::filesystem::exists(local, ec)) continue;
+    auto got = tree.store().get(storage::join_key(d, kProperties));
+    std::filesystem::create_directories(local.parent_path());
+    write_file_atomic(local, got.data);
+    ++copied;
+  }
+  return copied;
 }
 
 }  // namespace wkfs::mount

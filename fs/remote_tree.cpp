@@ -1,5 +1,7 @@
 #include "fs/remote_tree.hpp"
 
+#include <algorithm>
+#include <cerrno>
 #include <ctime>
 #include <exception>
 #include <thread>
@@ -26,6 +28,15 @@ std::string name_of(const std::string& key) {
 }
 
 }  // namespace
+
+void rethrow_as_remote_error() {
+  try {
+    throw;
+  } catch (const Error& e) {
+    if (e.sys_errno() != ETIMEDOUT) throw;
+    throw Error(ErrorKind::Io, std::string(e.what()) + " (timed out)", EIO, e.level());
+  }
+}
 
 RemoteTree::RemoteTree(std::shared_ptr<storage::Store> store, std::string url)
     : store_(std::move(store)), url_(std::move(url)), made_at_(std::time(nullptr)) {
@@ -96,25 +107,60 @@ void RemoteTree::confirm(const std::vector<std::string>& keys) {
     f.state = heads[i] ? State::Present : State::Missing;
     if (heads[i]) f.size = heads[i]->size;
   }
-  for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
+  for (auto& e : errors) {
+    if (!e) continue;
+    try {
+      std::rethrow_exception(e);
+    } catch (...) {
+      rethrow_as_remote_error();
+    }
+  }
+}
+
+bool RemoteTree::has_files(const std::string& dir) {
+  std::vector<std::string> unconfirmed;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto known = dir_has_files_.find(dir); known != dir_has_files_.end()) return known->second;
+    const std::string prefix = dir + "/";
+    for (auto it = files_.lower_bound(prefix); it != files_.end() && it->first.starts_with(prefix); ++it) {
+      if (it->second.state == State::Present) return dir_has_files_[dir] = true;
+      if (it->second.state == State::Unconfirmed) unconfirmed.push_back(it->first);
+    }
+  }
+  // a batch at a time: a folder of existing files answers after one batch
+  constexpr size_t kBatch = kConfirmThreads * 4;
+  for (size_t i = 0; i < unconfirmed.size(); i += kBatch) {
+    std::vector<std::string> batch(unconfirmed.begin() + static_cast<ptrdiff_t>(i),
+                                   unconfirmed.begin() + static_cast<ptrdiff_t>(std::min(unconfirmed.size(), i + kBatch)));
+    confirm(batch);
+    std::lock_guard lock(mutex_);
+    for (const auto& k : batch)
+      if (files_[k].state == State::Present) return dir_has_files_[dir] = true;
+  }
+  std::lock_guard lock(mutex_);
+  return dir_has_files_[dir] = false;
 }
 
 std::optional<RemoteNode> RemoteTree::stat(const std::string& rel) {
+  bool is_dir = false;
   {
     std::lock_guard lock(mutex_);
+    is_dir = dirs_.count(rel) > 0;
     auto f = files_.find(rel);
-    if (f == files_.end() || f->second.state == State::Missing) {
-      if (dirs_.count(rel)) return RemoteNode{true, 0};
-      return std::nullopt;
-    }
-    if (f->second.state == State::Present) return RemoteNode{false, f->second.size};
+    if (f != files_.end() && f->second.state == State::Present) return RemoteNode{false, f->second.size};
+    if (f != files_.end() && f->second.state == State::Unconfirmed) is_dir = false;  // asked below
+    else if (!is_dir) return std::nullopt;
   }
-  confirm({rel});
-  std::lock_guard lock(mutex_);
-  const auto& f = files_[rel];
-  if (f.state == State::Present) return RemoteNode{false, f.size};
-  if (dirs_.count(rel)) return RemoteNode{true, 0};
+  if (!is_dir) {
+    confirm({rel});
+    std::lock_guard lock(mutex_);
+    const auto& f = files_[rel];
+    if (f.state == State::Present) return RemoteNode{false, f.size};
+    is_dir = dirs_.count(rel) > 0;
+    if (!is_dir) return std::nullopt;
+  }
+  if (rel.empty() || has_files(rel)) return RemoteNode{true, 0};
   return std::nullopt;
 }
 
@@ -130,15 +176,20 @@ std::vector<RemoteDirEntry> RemoteTree::list(const std::string& rel) {
     }
   }
   confirm(unconfirmed);
+  std::vector<std::pair<std::string, std::string>> subdirs;  // name, key
   std::vector<RemoteDirEntry> out;
-  std::lock_guard lock(mutex_);
-  for (const auto& name : dirs_[rel]) {
-    const std::string key = storage::join_key(rel, name);
-    const bool dir = dirs_.count(key) > 0;
-    auto f = files_.find(key);
-    const bool file = f != files_.end() && f->second.state == State::Present;
-    if (file || dir) out.push_back(RemoteDirEntry{name, !file});
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& name : dirs_[rel]) {
+      const std::string key = storage::join_key(rel, name);
+      auto f = files_.find(key);
+      if (f != files_.end() && f->second.state == State::Present) out.push_back(RemoteDirEntry{name, false});
+      else if (dirs_.count(key)) subdirs.emplace_back(name, key);
+    }
   }
+  for (const auto& [name, key] : subdirs)
+    if (has_files(key)) out.push_back(RemoteDirEntry{name, true});
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
   return out;
 }
 

@@ -18,6 +18,10 @@
 
 namespace wkfs::mount {
 
+/// Rethrows the current exception; a timeout (ETIMEDOUT) becomes EIO with the same message: a
+/// remote read that did not finish in time fails as any other failed read does.
+[[noreturn]] void rethrow_as_remote_error();
+
 /// One name of a remote tree.
 struct RemoteNode {
   bool dir = false;
@@ -65,6 +69,9 @@ class RemoteTree {
   void add_parents(const std::string& key);
   /// HEADs the unconfirmed `keys` (several in flight) and records what they say.
   void confirm(const std::vector<std::string>& keys);
+  /// True if a file exists below folder `dir` (not the root): candidates are confirmed in batches
+  /// until one is found, so a folder whose candidates are all missing is not shown.
+  bool has_files(const std::string& dir);
 
   std::shared_ptr<storage::Store> store_;
   std::string url_;
@@ -72,6 +79,7 @@ class RemoteTree {
   std::mutex mutex_;
   std::map<std::string, File> files_;
   std::map<std::string, std::set<std::string>> dirs_;  // folder key ("" root) -> names of subfolders and files
+  std::map<std::string, bool> dir_has_files_;         // what has_files found (a result never changes)
 };
 
 }  // namespace wkfs::mount

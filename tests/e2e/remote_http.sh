@@ -59,8 +59,13 @@ for d in simple_zarr3_dataset simple_zarr_dataset simple_wkw_dataset; do
   "$WKFS" unmount "$M"
 done
 M=$WORK/mnt
-mount_wkfs "http://127.0.0.1:$HTTP/simple_zarr_dataset" "$M"   # plain http
+logged=$(wc -l < "$WORK/ng/access.log")
+mount_wkfs "http://127.0.0.1:$HTTP/simple_zarr_dataset" "$M" -o auth_token=tok-4711   # plain http
 same_tree "$WORK/root/simple_zarr_dataset" "$M"
+# every request carried the token (the access log's 6th field is X-Auth-Token)
+sleep 0.2  # nginx logs a request after answering it
+tail -n +$((logged + 1)) "$WORK/ng/access.log" | grep -v '"tok-4711"' && fail "a request without X-Auth-Token"
+tail -n +$((logged + 1)) "$WORK/ng/access.log" | grep -q '"tok-4711"' || fail "no request with X-Auth-Token"
 "$PY" "$WORK/same_v2.py" "$M/color/1-1-1" "$WORK/root/simple_zarr_dataset/color/1-1-1" || fail "python3-zarr through the mount"
 "$WKFS" unmount "$M"
 mount_wkfs "https://127.0.0.1:$HTTPS/simple_zarr3_dataset" "$M" -o ca_file="$CA"
@@ -112,11 +117,22 @@ json.dump(d, open(sys.argv[1], "w"), indent=2)
 PYEOF
 [[ $(json "$M/datasource-properties.json" 'd["defaultViewConfiguration"]["position"]') == "[1, 2, 3]" ]] || fail "edited properties not seen"
 [[ -f $WORK/overlay/datasource-properties.json ]] || fail "the edit is not in the overlay"
-mkdir "$M/color/2"
-echo '{}' > "$M/color/2/zarr.json"
-[[ -f $WORK/overlay/color/2/zarr.json ]] || fail "a new file is not in the overlay"
+mkdir "$M/color/2"   # the Layer API's add_mag, in the overlay (seeded with the properties at mount)
+[[ -f $WORK/overlay/color/2/zarr.json ]] || fail "the new mag is not in the overlay"
+[[ $(json "$WORK/overlay/datasource-properties.json" '[m["mag"] for m in d["dataLayers"][0]["mags"]]') == "[[1, 1, 1], [2, 2, 2]]" ]] ||
+  fail "the new mag is not in the overlay's properties: $(cat "$WORK/overlay/datasource-properties.json")"
+echo hello > "$M/notes.txt"
+[[ $(cat "$WORK/overlay/notes.txt") == hello ]] || fail "a new file is not in the overlay"
 cmp "$M/color/1/c/0/0/0/0" "$WORK/root/simple_zarr3_dataset/color/1/c/0/0/0/0" || fail "remote files after changes"
 ls "$M/color" | sort | tr '\n' ' ' | grep -qx "1 2 zarr.json " || fail "listing of a folder in both: $(ls "$M/color")"
+expect_failure "Invalid argument" "$PY" -c 'import sys; f = open(sys.argv[1], "w"); f.write("{not json"); f.close()' \
+  "$M/datasource-properties.json"   # validated as any dataset's properties
+[[ $(json "$M/datasource-properties.json" 'd["defaultViewConfiguration"]["position"]') == "[1, 2, 3]" ]] || fail "a refused edit changed the properties"
+"$WKFS" unmount "$M"
+# mounted again over the same overlay: the changes are there, the remote files still read
+mount_wkfs "https://127.0.0.1:$HTTPS/simple_zarr3_dataset" "$M" -o ca_file="$CA",overlay="$WORK/overlay"
+[[ -f $M/color/2/zarr.json && $(cat "$M/notes.txt") == hello ]] || fail "the overlay's changes after a remount"
+cmp "$M/color/1/c/0/0/0/0" "$WORK/root/simple_zarr3_dataset/color/1/c/0/0/0/0" || fail "remote files after a remount"
 "$WKFS" unmount "$M"
 diff <(tree_digest "$WORK/root") "$WORK/served_before" || fail "the served files changed"
 echo "remote_http: ok"

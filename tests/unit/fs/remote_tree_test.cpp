@@ -31,6 +31,27 @@ std::map<std::string, uint64_t> files_below(const fs::path& dir) {
   return out;
 }
 
+/// Every folder below `dir`, relative to it.
+std::set<std::string> dirs_below(const fs::path& dir) {
+  std::set<std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    if (e.is_directory()) out.insert(e.path().lexically_relative(dir).generic_string());
+  return out;
+}
+
+/// Every folder of a remote tree, walked through list(); each also found by stat().
+std::set<std::string> dirs_of(RemoteTree& tree, const std::string& rel = "") {
+  std::set<std::string> out;
+  for (const auto& e : tree.list(rel)) {
+    const std::string key = rel.empty() ? e.name : rel + "/" + e.name;
+    if (!e.dir) continue;
+    EXPECT_TRUE(tree.stat(key).value_or(RemoteNode{}).dir) << key;
+    out.insert(key);
+    for (auto& k : dirs_of(tree, key)) out.insert(k);
+  }
+  return out;
+}
+
 /// Every file of a remote tree with its size, walked through list() and stat().
 std::map<std::string, uint64_t> files_of(RemoteTree& tree, const std::string& rel = "") {
   std::map<std::string, uint64_t> out;
@@ -222,5 +243,62 @@ TEST(RemoteSourceCore, AnHttpDatasetIsReadOnlyAndAnOverlayTakesEveryChange) {
     EXPECT_EQ(text_of(ds / "datasource-properties.json"), before);
     EXPECT_EQ(files_below(ds), files_below(test::fixture("simple_zarr3_dataset")));
     EXPECT_EQ(errno_from([&] { f->unlink(lookup_path(*f, "color/1"), "zarr.json"); }), EROFS);
+  }
+}
+
+TEST(RemoteFileHttp, MeasureSequentialReadsBesideOneWholeGet) {
+  Served s;
+  std::string big(32 << 20, '\0');
+  std::mt19937 rng(6);
+  for (auto& c : big) c = static_cast<char>(rng());
+  put_file(s.root / "big.bin", big);
+  auto store = std::make_shared<storage::HttpStore>(storage::StoreUrl::parse(s.nginx->https_url()), s.context.client);
+  auto tree = std::make_shared<RemoteTree>(store, s.nginx->https_url());
+  tree->add_candidate("big.bin");
+  struct stat st {};
+  st.st_size = static_cast<off_t>(tree->stat("big.bin").value().size);
+  store->get("big.bin");  // the server's page cache warm for both
+  using clock = std::chrono::steady_clock;
+  auto t0 = clock::now();
+  auto whole = store->get("big.bin");
+  auto t1 = clock::now();
+  RemoteFile file("big.bin", tree, "big.bin", st);
+  std::string got;
+  std::vector<char> buf(128 << 10);
+  for (off_t off = 0;; off += static_cast<off_t>(buf.size())) {
+    size_t n = file.read(buf.data(), buf.size(), off);
+    if (n == 0) break;
+    got.append(buf.data(), n);
+  }
+  auto t2 = clock::now();
+  EXPECT_EQ(got, big);
+  EXPECT_EQ(whole.data.size(), big.size());
+  auto rate = [](auto a, auto b) { return 32.0 / std::chrono::duration<double>(b - a).count(); };
+  std::cout << "[ measure ] 32 MiB over https: one whole GET " << rate(t0, t1) << " MB/s, RemoteFile 128 KiB reads "
+            << rate(t1, t2) << " MB/s, ratio " << rate(t1, t2) / rate(t0, t1) << "\n";
+}
+
+TEST(RemoteTreeHttp, SparseMultiFileMagsOfEveryFormatAreDerivedExactly) {
+  // Written by the wkfs tools (the files on disk are the expectation, whoever wrote them): two
+  // boxes far apart, so the chunk and shard grids hold files and holes; Zarr v2 with '/' keys,
+  // Zarr3 sharded, WKW with a box starting off the origin.
+  Served s;
+  const std::string w = WKFS_BINARY;
+  for (const char* f : {"zarr3", "zarr", "wkw"}) {
+    SCOPED_TRACE(f);
+    const std::string d = (s.root / f).string();
+    test::run_command(w + " create " + d + " --voxel-size 1,1,1");
+    test::run_command(w + " add-layer " + d + " color --format " + f + " --chunk-shape 8" +
+                      (std::string(f) == "zarr" ? "" : " --shard-shape 16"));
+    test::run_command("head -c 13824 /dev/urandom | " + w + " write " + d + " --layer color --mag 1 --bbox 20,0,0,24,24,24");
+    test::run_command("head -c 512 /dev/urandom | " + w + " write " + d + " --layer color --mag 1 --bbox 60,40,8,8,8,8");
+    auto expect = files_below(s.root / f);
+    std::erase_if(expect, [](const auto& kv) { return kv.first.ends_with(".__lock"); });  // wkfs's own lock file
+    auto tree = open_remote_dataset(s.context, s.nginx->http_url() + "/" + f);
+    EXPECT_EQ(files_of(*tree), expect);
+    EXPECT_GT(expect.size(), 8u);
+    // no folder whose candidates are all missing (the first shard row is a hole)
+    auto fresh = open_remote_dataset(s.context, s.nginx->http_url() + "/" + f);
+    EXPECT_EQ(dirs_of(*fresh), dirs_below(s.root / f));
   }
 }
