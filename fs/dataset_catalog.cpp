@@ -17,7 +17,7 @@ constexpr int kLaterLockGraceMs = 500;
 }  // namespace
 
 DatasetCatalog::DatasetCatalog(fs::path source, bool read_only, std::shared_ptr<ChunkCache> cache,
-                               std::string lock_purpose)
+                               std::string lock_purpose, bool may_be_empty)
     : source_(fs::absolute(std::move(source)).lexically_normal()),
       read_only_(read_only),
       cache_(std::move(cache)),
@@ -27,7 +27,7 @@ DatasetCatalog::DatasetCatalog(fs::path source, bool read_only, std::shared_ptr<
   if (!fs::is_directory(source_, ec)) fail(ErrorKind::NotFound, "source " + source_.string() + " is not a folder");
   single_ = is_dataset_dir(source_);
   for (const auto& root : dataset_roots()) at_mount_.insert(root.string());
-  if (!at_mount_.empty()) return;
+  if (!at_mount_.empty() || may_be_empty) return;
   fail(ErrorKind::InvalidArgument, "source " + source_.string() +
                                        " is not a dataset (no " + kPropertiesFile +
                                        ") and holds no dataset folder");

@@ -34,8 +34,9 @@ class DatasetCatalog {
   /// catalog, a dataset that appears later (made or copied in after the mount) is locked when it is
   /// first opened, with `lock_purpose` as the holder's purpose; those present now are the mount's
   /// to lock (run_mount locks them before it serves).
+  /// `may_be_empty`: SOURCE may hold no dataset (the local overlay of a remote SOURCE).
   DatasetCatalog(fs::path source, bool read_only, std::shared_ptr<ChunkCache> cache = nullptr,
-                 std::string lock_purpose = "wkfs mount");
+                 std::string lock_purpose = "wkfs mount", bool may_be_empty = false);
 
   const fs::path& source() const { return source_; }
   /// True if SOURCE itself is a dataset (the mount root is the dataset root).

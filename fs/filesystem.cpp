@@ -1,5 +1,6 @@
 #include "fs/filesystem.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -7,11 +8,14 @@
 
 #include <cerrno>
 #include <climits>
+#include <set>
 
 #include "control/layer_attributes.hpp"
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "formats/chunk_cache.hpp"
+#include "fs/remote_file.hpp"
+#include "storage/store_url.hpp"
 
 namespace wkfs::mount {
 
@@ -47,13 +51,15 @@ bool is_special_name(const std::string& n) { return n == kControlFile || n == kS
 Filesystem::Filesystem(FilesystemConfig config)
     : config_(std::move(config)),
       status_(config_.log),
+      remote_(config_.remote, &status_),
       catalog_(config_.source, config_.read_only, config_.chunk_cache,
-               "wkfs mount " + config_.source.string() + " on " + config_.mountpoint.string()),
+               "wkfs mount " + config_.source.string() + " on " + config_.mountpoint.string(),
+               remote_.has_source()),
       paths_(catalog_.source(), config_.mountpoint),
       overlay_(config_.read_only),
       engines_(config_.lazy, config_.auto_pyramid, status_,
                [this](const fs::path& root, const fs::path& rel) { lazy_file_changed(root, rel); }),
-      tree_(catalog_, engines_),
+      tree_(catalog_, engines_, &remote_),
       listing_(overlay_),
       layer_api_(tree_, overlay_, paths_),
       control_(
@@ -83,11 +89,17 @@ std::string Filesystem::where(Ino ino) const {
 }
 
 void Filesystem::require_writable() const {
+  if (config_.read_only && remote_.has_source())
+    fail(ErrorKind::ReadOnly, "the mount of " + remote_.source_url() +
+                                  " is read-only: the store is never written (-o overlay=DIR takes changes)");
   if (config_.read_only) fail(ErrorKind::ReadOnly, "the mount is read-only (-o ro)");
 }
 
 void Filesystem::require_writable(const PathInfo& path) const {
   require_writable();
+  if (path.kind == PathKind::Remote)
+    fail(ErrorKind::ReadOnly, "/" + path.rel.string() + " is remote (" + path.remote.tree->url_of(path.remote.key) +
+                                  "): the store is never written through the mount");
   if (path.loc && !path.loc->busy.empty())
     fail_errno(EBUSY, "/" + path.rel.string() + " is not written: " + path.loc->busy);
   layer_api_.refuse_outside_source(path);
@@ -95,11 +107,13 @@ void Filesystem::require_writable(const PathInfo& path) const {
 
 double Filesystem::timeout_for(const PathInfo& path, const struct stat& st) const {
   if (path.kind == PathKind::Properties) return 0.0;
+  if (path.kind == PathKind::Remote) return kDefaultTimeout;
   if (S_ISREG(st.st_mode) && path.kind == PathKind::InMag) return overlay_.is_lazy_file(path) ? 0.0 : kChunkTimeout;
   return kDefaultTimeout;
 }
 
 struct stat Filesystem::stat_or_lazy(const PathInfo& path) const {
+  if (path.kind == PathKind::Remote) return remote_stat(path);
   struct stat st {};
   // the link view shows no links: each would be followed by the kernel, wherever it leads
   const bool follow = path.kind == PathKind::LinkView;
@@ -235,6 +249,80 @@ void Filesystem::commit_properties(const PathInfo& props, const std::string& tex
   changed_dataset(*props.loc, std::nullopt);
 }
 
+// --- remote files ----------------------------------------------------------------------------
+
+struct stat Filesystem::remote_stat(const PathInfo& path) const {
+  auto node = path.remote.tree->stat(path.remote.key);
+  if (!node) quiet_fail(ENOENT, "no " + path.remote.tree->url_of(path.remote.key));
+  struct stat st {};
+  st.st_ino = static_cast<ino_t>(std::hash<std::string>{}(path.remote.tree->url_of(path.remote.key)) | 1);
+  st.st_mode = node->dir ? (S_IFDIR | 0555) : (S_IFREG | 0444);
+  st.st_nlink = node->dir ? 2 : 1;
+  st.st_size = static_cast<off_t>(node->size);
+  st.st_blksize = 4096;
+  st.st_blocks = static_cast<blkcnt_t>((node->size + 511) / 512);
+  st.st_uid = ::getuid();
+  st.st_gid = ::getgid();
+  st.st_atim.tv_sec = st.st_mtim.tv_sec = st.st_ctim.tv_sec = path.remote.tree->made_at();
+  return st;
+}
+
+Opened Filesystem::open_remote(const PathInfo& path) {
+  const auto st = remote_stat(path);
+  if (S_ISDIR(st.st_mode)) fail_errno(EISDIR, "open " + path.rel.string());
+  Opened o;
+  o.file = std::make_unique<RemoteFile>(path.rel, path.remote.tree, path.remote.key, st);
+  o.keep_cache = true;  // the tree's size and the bytes are the object's as of the mount
+  status_.file_opened();
+  return o;
+}
+
+PathInfo Filesystem::copy_up(const PathInfo& path) {
+  if (path.kind != PathKind::Remote) return path;
+  if (!remote_.has_source() || config_.read_only) require_writable(path);  // throws, naming the URL
+  auto node = path.remote.tree->stat(path.remote.key);
+  if (!node) quiet_fail(ENOENT, "no " + path.remote.tree->url_of(path.remote.key));
+  const auto backing = paths_.backing(path.rel);
+  if (node->dir) {
+    fs::create_directories(backing);
+  } else {
+    make_overlay_parent(path.rel);
+    auto got = path.remote.tree->store().get(path.remote.key);
+    write_file_atomic(backing, got.data);
+  }
+  auto* kernel = kernel_.load();
+  if (auto ino = nodes_.find(path.rel); ino && kernel) kernel->inode(*ino);
+  return tree_.classify(path.rel);
+}
+
+void Filesystem::make_overlay_parent(const fs::path& rel) {
+  if (!remote_.has_source() || config_.read_only || rel.parent_path().empty()) return;
+  const auto parent = paths_.backing(rel.parent_path());
+  std::error_code ec;
+  if (fs::exists(parent, ec)) return;
+  if (auto node = remote_.source_tree()->stat(rel.parent_path().generic_string()); node && node->dir)
+    fs::create_directories(parent);
+}
+
+void Filesystem::add_remote_names(const PathInfo& dir, OpenDir& open) {
+  std::vector<RemoteDirEntry> names;
+  if (remote_.has_source()) {
+    auto tree = remote_.source_tree();
+    const std::string key = dir.rel.generic_string();
+    if (auto node = tree->stat(key); node && node->dir) names = tree->list(key);
+  } else if (dir.kind == PathKind::Layer && dir.loc) {
+    const auto props = dir.loc->dataset->properties();
+    if (const auto* layer = props.find_layer(dir.layer))
+      for (const auto& [name, entry] : RemoteCatalog::remote_mags(*layer)) names.push_back({name, true});
+  }
+  if (names.empty()) return;
+  std::set<std::string> present;
+  for (const auto& e : open.entries) present.insert(e.name);
+  for (const auto& n : names)
+    if (!present.count(n.name) && !is_state_name(n.name))
+      open.entries.push_back({n.name, lazy_ino(n.name), static_cast<unsigned char>(n.dir ? DT_DIR : DT_REG)});
+}
+
 // --- lookup, attributes -------------------------------------------------------------------------
 
 Entry Filesystem::lookup(Ino parent, const std::string& name) {
@@ -296,7 +384,7 @@ Attr Filesystem::setattr(Ino ino, const SetAttr& change, OpenFile* file) {
   auto kind = nodes_.kind(ino);
   if (kind && *kind != NodeKind::Backing) return Attr{synthetic_attr(ino), 0};
   require_writable();
-  auto path = tree_.classify(file ? file->rel() : path_of(ino));
+  auto path = copy_up(tree_.classify(file ? file->rel() : path_of(ino)));
   require_writable(path);
   const auto backing = paths_.backing(path.rel);
   const int fd = file ? file->fd() : -1;
@@ -362,6 +450,7 @@ Entry Filesystem::mkdir(Ino parent, const std::string& name, mode_t mode) {
   auto rel = child_of(parent, name);
   require_writable();
   require_writable(tree_.classify(rel));
+  make_overlay_parent(rel);
   if (auto change = layer_api_.mkdir(tree_.classify(rel.parent_path()), name)) {
     changed_dataset(*change->dataset, change->layer);
     return new_entry(parent, name, rel);
@@ -401,8 +490,16 @@ void Filesystem::rmdir(Ino parent, const std::string& name) {
 Entry Filesystem::symlink(const std::string& target, Ino parent, const std::string& name) {
   status_.count(Op::Symlink);
   auto rel = child_of(parent, name);
+  const auto parent_path = tree_.classify(rel.parent_path());
+  // a URL is no folder the kernel could follow: a remote mag is added by the Layer API
+  if (parent_path.kind == PathKind::Layer && storage::StoreUrl::is_url(target))
+    fail(ErrorKind::InvalidArgument, "ln -s " + target + " " + rel.string() +
+                                         ": a URL cannot be a symlinked mag; add it with `wkfs ctl " +
+                                         (paths_.mountpoint() / rel.parent_path()).string() + " add-remote-mag " +
+                                         target + "`");
   require_writable();
   require_writable(tree_.classify(rel));
+  make_overlay_parent(rel);
   if (auto change = layer_api_.symlink(tree_.classify(rel.parent_path()), name, target)) {
     changed_dataset(*change->dataset, change->layer);
     return new_entry(parent, name, rel);
@@ -469,6 +566,10 @@ Opened Filesystem::open(Ino ino, int flags) {
     o.direct_io = true;
   } else {
     auto path = tree_.classify(rel);
+    if (path.kind == PathKind::Remote) {
+      if ((flags & O_ACCMODE) == O_RDONLY && !(flags & O_TRUNC)) return open_remote(path);
+      path = copy_up(path);  // a change: into the overlay, or EROFS naming the URL
+    }
     const int acc = flags & O_ACCMODE;
     if (acc != O_RDONLY) {
       require_writable();
@@ -574,6 +675,7 @@ std::pair<Entry, Opened> Filesystem::create(Ino parent, const std::string& name,
   require_writable();
   if (is_special_name(name)) fail_errno(EPERM, "reserved name " + name);
   require_writable(path);
+  make_overlay_parent(path.rel);
   const auto backing = paths_.backing(path.rel);
   std::unique_ptr<BackingFile> file;
   if (path.kind == PathKind::InMag && !is_temp_file_name(name)) {
@@ -632,7 +734,20 @@ void Filesystem::fsync(OpenFile& file, bool datasync) { file.fsync(datasync); }
 std::unique_ptr<OpenDir> Filesystem::opendir(Ino ino) {
   status_.count(Op::Readdir);
   auto path = tree_.classify(path_of(ino));
-  return listing_.open(paths_.backing(path.rel), path);
+  if (path.kind == PathKind::Remote) {
+    auto dir = std::make_unique<OpenDir>();
+    dir->rel = path.rel;
+    const auto st = remote_stat(path);
+    if (!S_ISDIR(st.st_mode)) fail_errno(ENOTDIR, "opendir " + path.rel.string());
+    dir->entries.push_back({".", st.st_ino, DT_DIR});
+    dir->entries.push_back({"..", 1, DT_DIR});
+    for (const auto& e : path.remote.tree->list(path.remote.key))
+      dir->entries.push_back({e.name, lazy_ino(e.name), static_cast<unsigned char>(e.dir ? DT_DIR : DT_REG)});
+    return dir;
+  }
+  auto dir = listing_.open(paths_.backing(path.rel), path);
+  add_remote_names(path, *dir);
+  return dir;
 }
 
 void Filesystem::fsyncdir(OpenDir& dir, bool datasync) {
@@ -656,6 +771,7 @@ std::string Filesystem::getxattr(Ino ino, const std::string& name) {
       throw;
     }
   }
+  if (path.kind == PathKind::Remote) quiet_fail(ENODATA, "remote files have no attributes: " + path.rel.string());
   const auto backing = paths_.backing(path.rel);
   ssize_t len = ::lgetxattr(backing.c_str(), name.c_str(), nullptr, 0);
   if (len < 0 && errno == ENOENT && overlay_.stat(path)) quiet_fail(ENODATA, "lazy file not computed yet");
@@ -672,6 +788,7 @@ std::string Filesystem::listxattr(Ino ino) {
   auto kind = nodes_.kind(ino);
   if (kind && *kind != NodeKind::Backing) return {};
   auto path = xattr_target(ino, false);
+  if (path.kind == PathKind::Remote) return {};
   const auto backing = paths_.backing(path.rel);
   std::string list;
   ssize_t len = ::llistxattr(backing.c_str(), nullptr, 0);

@@ -48,6 +48,7 @@ struct FilesystemConfig {
   LazyConfig lazy;            // options of every dataset's lazy engine
   bool auto_pyramid = false;  // pyramid=auto
   std::shared_ptr<ChunkCache> chunk_cache;  // decoded chunks of every dataset's arrays; null: none
+  RemoteConfig remote;  // remote stores: a URL SOURCE (then `source` is its local overlay), client options
 };
 
 /// The attribute changes of one setattr request; a timespec with tv_nsec == UTIME_NOW means now.
@@ -149,11 +150,23 @@ class Filesystem {
   std::string properties_text(const PathInfo& props) const;
   void invalidate_below(const fs::path& rel);
   void lazy_file_changed(const fs::path& dataset_root, const fs::path& rel);
+  /// Attributes of a remote file or folder.
+  struct stat remote_stat(const PathInfo& path) const;
+  /// Opens a remote file for reading (a write handle is opened on its copy in the overlay).
+  Opened open_remote(const PathInfo& path);
+  /// A change of `path` goes to the overlay: a remote file is copied there first; the returned
+  /// classification is the local one. Throws ReadOnly naming the URL without an overlay.
+  PathInfo copy_up(const PathInfo& path);
+  /// A new name at `rel` in a folder that only the remote tree has: the folder is made in the overlay.
+  void make_overlay_parent(const fs::path& rel);
+  /// The remote names a local folder's listing gains (a URL SOURCE's folder, a layer's URL mags).
+  void add_remote_names(const PathInfo& dir, OpenDir& open);
   /// The node an xattr request is about; control files have none (ENODATA to read, ENOTSUP to change).
   PathInfo xattr_target(Ino ino, bool change);
 
   FilesystemConfig config_;
   MountStatus status_;
+  RemoteCatalog remote_;
   DatasetCatalog catalog_;
   MountPaths paths_;
   NodeTable nodes_;

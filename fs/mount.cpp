@@ -18,6 +18,8 @@
 #include "fs/fuse_callbacks.hpp"
 #include "fs/fuse_session.hpp"
 #include "fs/kernel_invalidator.hpp"
+#include "fs/remote_dataset.hpp"
+#include "storage/store_url.hpp"
 
 namespace wkfs::mount {
 
@@ -26,6 +28,9 @@ namespace {
 /// More workers than this only queue for the memory cap and the cores: 256 is far above any core
 /// count wkfs runs on, and below where thread stacks alone (8 MiB of address space each) matter.
 constexpr unsigned kMaxLazyThreads = 256;
+/// A remote read that has not answered in an hour is not going to: the bound keeps a typo (say a
+/// value in milliseconds) from making reads of a dead server hang for days.
+constexpr unsigned kMaxRemoteTimeoutS = 3600;
 
 /// The machine's physical memory in MiB: no memory cap may promise more.
 uint64_t physical_memory_mb() {
@@ -70,6 +75,59 @@ void check_cache_dir(const MountOptions& o, const fs::path& mountpoint) {
   if (is_within(dir, mountpoint)) fail(ErrorKind::InvalidArgument, what + " is inside the mount point " + mountpoint.string());
 }
 
+/// The HTTP client options of a mount: its CA file and one bound on every remote read (all its
+/// attempts and backoff together), so that a slow or dead server gives EIO within that time.
+storage::HttpOptions http_options(const MountOptions& o) {
+  storage::HttpOptions h;
+  h.ca_file = o.ca_file;
+  h.deadline = std::chrono::seconds(o.remote_timeout_s);
+  h.attempt_timeout = h.deadline;
+  h.connect_timeout = std::min<std::chrono::milliseconds>(h.deadline, std::chrono::seconds(10));
+  return h;
+}
+
+/// The checks of the remote options; for a URL SOURCE also the URL itself and the overlay folder.
+void check_remote_options(const MountOptions& o, const fs::path& mountpoint, bool remote_source) {
+  std::error_code ec;
+  if (!o.ca_file.empty() && ::access(o.ca_file.c_str(), R_OK) != 0)
+    fail_errno("option ca_file=" + o.ca_file + ": cannot read it");
+  if (!o.ca_file.empty() && fs::is_directory(o.ca_file, ec))
+    fail(ErrorKind::InvalidArgument, "option ca_file=" + o.ca_file + " is a folder, not a PEM file");
+  if (!remote_source) {
+    if (o.overlay) fail(ErrorKind::InvalidArgument, "option overlay= is for a URL SOURCE (https://, http://, s3://)");
+    return;
+  }
+  storage::StoreUrl::parse(o.source.string());  // InvalidArgument naming what is wrong
+  if (!o.overlay) return;
+  const fs::path& dir = *o.overlay;
+  const std::string what = "option overlay=" + dir.string();
+  if (!fs::exists(dir, ec)) fail(ErrorKind::NotFound, what + ": the folder does not exist");
+  if (!fs::is_directory(dir, ec)) fail_errno(ENOTDIR, what + ": not a folder");
+  if (::access(dir.c_str(), W_OK | X_OK) != 0) fail_errno(what + ": the folder is not writable");
+  if (is_within(dir, mountpoint) || is_within(mountpoint, dir))
+    fail(ErrorKind::InvalidArgument, what + " and the mount point " + mountpoint.string() + " overlap");
+}
+
+/// An empty folder of our own as the local side of a read-only URL SOURCE, removed at exit.
+class PrivateFolder {
+ public:
+  PrivateFolder() {
+    std::string tmpl = (fs::temp_directory_path() / "wkfs-remote-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) fail_errno("make a private folder in " + fs::temp_directory_path().string());
+    path_ = tmpl;
+  }
+  ~PrivateFolder() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  PrivateFolder(const PrivateFolder&) = delete;
+  PrivateFolder& operator=(const PrivateFolder&) = delete;
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
 }  // namespace
 
 void apply_option_string(MountOptions& o, const std::string& text) {
@@ -87,6 +145,18 @@ void apply_option_string(MountOptions& o, const std::string& text) {
     } else if (opt.rfind("cache_dir=", 0) == 0) {
       if (opt.size() == 10) fail(ErrorKind::InvalidArgument, "option cache_dir= wants a folder");
       o.lazy.cache_dir = fs::path(opt.substr(10));
+    } else if (opt.rfind("overlay=", 0) == 0) {
+      if (opt.size() == 8) fail(ErrorKind::InvalidArgument, "option overlay= wants a folder");
+      o.overlay = fs::path(opt.substr(8));
+    } else if (opt.rfind("ca_file=", 0) == 0) {
+      if (opt.size() == 8) fail(ErrorKind::InvalidArgument, "option ca_file= wants a PEM file");
+      o.ca_file = opt.substr(8);
+    } else if (opt.rfind("auth_token=", 0) == 0) {
+      if (opt.size() == 11) fail(ErrorKind::InvalidArgument, "option auth_token= wants a token");
+      o.auth_token = opt.substr(11);
+    } else if (opt.rfind("remote_timeout_s=", 0) == 0) {
+      o.remote_timeout_s = static_cast<unsigned>(
+          bounded_number("remote_timeout_s", opt.substr(17), 1, kMaxRemoteTimeoutS, "one hour"));
     } else if (opt == "foreground") {
       o.foreground = true;
     } else if (opt == "pyramid=auto") {
@@ -156,7 +226,9 @@ int run_mount(const MountOptions& options) {
     fail(ErrorKind::NotFound, std::string("cannot use /dev/fuse: ") + std::strerror(errno) +
                                   " (is the fuse module loaded and the device accessible?)");
   std::error_code ec;
-  if (!fs::exists(options.source, ec)) fail(ErrorKind::NotFound, "source " + options.source.string() + " does not exist");
+  const bool remote_source = storage::StoreUrl::is_url(options.source.string());
+  if (!remote_source && !fs::exists(options.source, ec))
+    fail(ErrorKind::NotFound, "source " + options.source.string() + " does not exist");
   auto mountpoint = absolute_clean(options.mountpoint);
   detach_dead_mounts(mountpoint);
   if (!fs::is_directory(mountpoint, ec))
@@ -164,6 +236,18 @@ int run_mount(const MountOptions& options) {
   if (is_mount_point(mountpoint))
     fail(ErrorKind::AlreadyExists, "mountpoint " + mountpoint.string() + " is busy: something is mounted there");
   check_cache_dir(options, mountpoint);
+  check_remote_options(options, mountpoint, remote_source);
+  const bool read_only = options.read_only || (remote_source && !options.overlay);
+  std::optional<PrivateFolder> private_folder;
+  if (remote_source) {
+    // Reachable and a dataset (or, on S3, a prefix with objects) before mounting, so a wrong URL,
+    // certificate or credential is reported here. The client goes before the fork (its thread
+    // would not survive it); the daemon makes its own at first use.
+    storage::StoreContext probe{std::make_shared<storage::HttpClient>(http_options(options)), options.auth_token};
+    auto tree = open_remote_dataset(probe, options.source.string());
+    if (options.overlay) seed_overlay(*tree, *options.overlay);
+    else private_folder.emplace();
+  }
 
   std::unique_ptr<std::FILE, decltype(&std::fclose)> log_file(nullptr, &std::fclose);
   if (options.log_file) {
@@ -171,9 +255,13 @@ int run_mount(const MountOptions& options) {
     if (!log_file) fail_errno("open log file " + options.log_file->string());
   }
   FilesystemConfig config;
-  config.source = absolute_clean(options.source);
+  config.source = remote_source ? absolute_clean(options.overlay ? *options.overlay : private_folder->path())
+                                 : absolute_clean(options.source);
   config.mountpoint = mountpoint;
-  config.read_only = options.read_only;
+  config.read_only = read_only;
+  config.remote.source_url = remote_source ? options.source.string() : std::string();
+  config.remote.http = http_options(options);
+  config.remote.auth_token = options.auth_token;
   config.log = log_file ? log_file.get() : stderr;
   config.lazy = options.lazy;
   config.auto_pyramid = options.auto_pyramid;
@@ -185,15 +273,20 @@ int run_mount(const MountOptions& options) {
   // A read-only mount takes none (it may coexist with a writer) and writes nothing: not even the
   // temp files of interrupted writes are removed (issue 11 item 8); the mount hides them.
   std::vector<DatasetLock> locks;
-  if (!options.read_only) {
+  if (!read_only) {
     const std::string purpose = "wkfs mount " + config.source.string() + " on " + mountpoint.string();
     for (const auto& root : filesystem.catalog().dataset_roots())
       locks.emplace_back(root.empty() ? config.source : config.source / root, purpose);
     remove_temp_files(config.source);
   }
 
-  std::string opts = "fsname=" + config.source.string() + ",subtype=wkfs,default_permissions";
-  if (options.read_only) opts += ",ro";
+  std::string fsname = remote_source ? options.source.string() : config.source.string();
+  for (auto& c : fsname)
+    if (c == ',') c = '_';  // a comma would end the option
+  std::string opts = "fsname=" + fsname + ",subtype=wkfs,default_permissions";
+  // A URL SOURCE without an overlay is read-only in the daemon, which refuses every change with a
+  // log line naming the URL; the kernel's ro flag would refuse them silently (an explicit -o ro sets it).
+  if (options.read_only || (read_only && !remote_source)) opts += ",ro";
   for (const auto& o : options.fuse_options) opts += "," + o;
   std::vector<std::string> args = {"wkfs", "-o", opts};
   if (options.debug) args.push_back("-d");

@@ -24,11 +24,16 @@ struct MountOptions {
   LazyConfig lazy;                        // lazy_memory_mb=N, lazy_threads=N, cache_dir=DIR
   std::optional<size_t> chunk_cache_bytes;  // chunk_cache_mb=N: the decoded-chunk cache's cap
   bool auto_pyramid = false;              // pyramid=auto: default lazy pyramid for single-mag layers
+  std::optional<fs::path> overlay;        // overlay=DIR: the local folder taking the changes of a URL SOURCE
+  std::string ca_file;                    // ca_file=PATH: PEM bundle for private https/s3 endpoints
+  std::string auth_token;                 // auth_token=TOKEN: X-Auth-Token for http(s) stores
+  unsigned remote_timeout_s = 30;         // remote_timeout_s=N: a remote read gives EIO after at most N s
 };
 
 /// Parses a mount(8)-style option string ("ro,allow_other,log=/x") into `options`; drops the
 /// fstab-only words (defaults, auto, noauto, user, nofail, _netdev, x-*...). InvalidArgument for a
-/// number out of range (lazy_threads <= 256, lazy_memory_mb and chunk_cache_mb <= physical memory).
+/// number out of range (lazy_threads <= 256, lazy_memory_mb and chunk_cache_mb <= physical memory,
+/// 1 <= remote_timeout_s <= 3600) or an empty overlay=, ca_file=, auth_token=.
 void apply_option_string(MountOptions& options, const std::string& text);
 
 /// Detaches every FUSE mount at `mountpoint` whose daemon is gone (killed); Busy if the daemon of

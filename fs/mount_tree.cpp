@@ -51,6 +51,12 @@ PathInfo MountTree::classify(const fs::path& rel) const {
     info.kind = PathKind::Hidden;
     return info;
   }
+  if (remote_)
+    if (auto r = remote_->find(rel, catalog_, catalog_.source())) {
+      info.kind = PathKind::Remote;
+      info.remote = std::move(*r);
+      return info;
+    }
   info.loc = catalog_.locate(rel);
   if (!info.loc) return info;
   for (const auto& c : info.loc->inner) info.in_dataset /= c;

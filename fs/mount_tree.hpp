@@ -9,6 +9,7 @@
 
 #include "core/mag.hpp"
 #include "fs/dataset_catalog.hpp"
+#include "fs/remote_catalog.hpp"
 #include "lazy/lazy_engine_registry.hpp"
 
 namespace wkfs::mount {
@@ -25,6 +26,7 @@ enum class PathKind {
   Hidden,       // wkfs's own: the .wkfs state folder, the properties lock, temp files
   Plain,        // anything else: passed through
   LinkView,     // .wkfs-links/...: a symlinked mag whose target is outside its dataset, read-only
+  Remote,       // a file or folder of a remote store (fs/remote_catalog.hpp), read-only
 };
 
 struct PathInfo {
@@ -35,6 +37,7 @@ struct PathInfo {
   std::string layer;            // Layer, Mag; the first component below the dataset for InMag
   std::optional<Mag> mag;       // Mag
   LazyEngine* lazy = nullptr;   // the dataset's lazy engine, if lazy features are on for it
+  RemotePath remote;            // Remote: its tree and key
 
   bool in_dataset_root() const { return loc && loc->inner.empty(); }
   /// A folder that holds a control file: a dataset root or a layer.
@@ -48,7 +51,9 @@ bool is_state_name(const std::string& name);
 
 class MountTree {
  public:
-  MountTree(DatasetCatalog& catalog, LazyEngineRegistry& engines) : catalog_(catalog), engines_(engines) {}
+  /// `remote`, if given, decides first which paths are remote.
+  MountTree(DatasetCatalog& catalog, LazyEngineRegistry& engines, RemoteCatalog* remote = nullptr)
+      : catalog_(catalog), engines_(engines), remote_(remote) {}
 
   /// What `rel` (relative to the mount root) is; `backing` is SOURCE (for the symlinked-mag check).
   PathInfo classify(const fs::path& rel) const;
@@ -65,6 +70,7 @@ class MountTree {
 
   DatasetCatalog& catalog_;
   LazyEngineRegistry& engines_;
+  RemoteCatalog* remote_;
 };
 
 }  // namespace wkfs::mount

@@ -9,11 +9,22 @@ namespace {
 
 constexpr const char* kUsage =
     "usage: wkfs mount SOURCE MOUNTPOINT [-f] [-d] [-o ro,allow_other,...] [--log FILE]\n"
-    "  SOURCE       a dataset folder (with datasource-properties.json) or a folder of datasets\n"
+    "  SOURCE       a dataset folder (with datasource-properties.json) or a folder of datasets,\n"
+    "               or a remote one: https://host/path/dataset, http://..., s3://host:port/bucket/prefix\n"
+    "               (a URL is mounted read-only: the store is never written)\n"
     "  -f           stay in the foreground (systemd); otherwise return once the mount is ready\n"
     "  -d           trace every FUSE request (implies -f)\n"
     "  -o OPTIONS   ro, allow_other, log=FILE and other libfuse mount options\n"
     "  --log FILE   append one line per error to FILE (default: stderr)\n"
+    "Remote options (-o):\n"
+    "  overlay=DIR         with a URL SOURCE: DIR takes every change (new mags, edited properties,\n"
+    "                      new files) while remote files keep being read from the store\n"
+    "  ca_file=PATH        PEM bundle to trust for https:// and s3:// endpoints\n"
+    "  auth_token=TOKEN    sent as X-Auth-Token to http(s) stores (WEBKNOSSOS' convention)\n"
+    "  remote_timeout_s=N  a remote read that takes longer (all retries together) fails with EIO;\n"
+    "                      1..3600, default 30\n"
+    "  S3 credentials: AWS_ACCESS_KEY_ID__<HOST>__<BUCKET>... as webknossos-libs, then AWS_ACCESS_KEY_ID\n"
+    "  and AWS_SECRET_ACCESS_KEY, then ~/.aws/credentials.\n"
     "Control: DATASET/.wkfs-ctl and LAYER/.wkfs-ctl (hidden), MOUNTPOINT/.wkfs-status.\n";
 
 int run(const std::vector<std::string>& args) {

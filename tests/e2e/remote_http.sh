@@ -1,0 +1,138 @@
+#!/usr/bin/env bash
+# Remote datasets and mags over HTTP(S) through a real mount (nginx-light serving copies of the
+# fixtures): `wkfs mount https://.../DATASET` shows every file with its exact size and its exact
+# bytes (plain HTTP cannot list: the names come from the properties and the array metadata), is
+# read-only (every change EROFS, logged with the URL), python3-zarr and zarrita read the same
+# arrays as from the original folders; a local dataset's https:// mag is a read-only folder read
+# through; `ln -s URL LAYER/MAG` is refused naming add-remote-mag; -o overlay=DIR takes changes
+# and the served files stay as they were.
+source "$(dirname "$0")/mount_common.inc" "$@"
+HERE=$(cd "$(dirname "$0")" && pwd)
+NGINX=$HERE/../servers/nginx.sh
+trap 'bash "$NGINX" stop "$WORK/ng" || true; cleanup' EXIT
+
+mkdir -p "$WORK/root"
+for d in simple_zarr3_dataset simple_zarr_dataset simple_wkw_dataset; do cp -r "$FIXTURES/$d" "$WORK/root/"; done
+chmod -R u+w "$WORK/root"
+read -r HTTP HTTPS < <(bash "$NGINX" start "$WORK/ng" "$WORK/root")
+CA=$WORK/ng/cert.pem
+tree_digest "$WORK/root" > "$WORK/served_before"
+RO="Read-only file system"
+
+# same_tree SRC MNT: the same names, sizes and bytes
+same_tree() {
+  diff <(cd "$1" && find . | sort) <(cd "$2" && find . | sort) || fail "names differ: $1 vs $2"
+  diff <(cd "$1" && find . -type f -printf '%p %s\n' | sort) <(cd "$2" && find . -type f -printf '%p %s\n' | sort) ||
+    fail "sizes differ: $1 vs $2"
+  (cd "$1" && find . -type f) | while read -r f; do cmp "$1/$f" "$2/$f" || fail "bytes differ: $f"; done
+}
+
+cat > "$WORK/same_v2.py" <<'PYEOF'
+import sys
+import numpy as np
+import zarr
+a, b = (zarr.open(p, mode="r")[:] for p in sys.argv[1:3])
+assert a.shape == b.shape and a.dtype == b.dtype and (a == b).all(), "python3-zarr: arrays differ"
+print("python3-zarr: same array", a.shape)
+PYEOF
+NODE_DIR=${WKFS_NODE_MODULES:-$WORK/node}
+if [[ ! -d "$NODE_DIR/node_modules/zarrita" ]]; then
+  mkdir -p "$NODE_DIR"
+  (cd "$NODE_DIR" && npm init -y > /dev/null && npm install --silent --no-audit --no-fund zarrita @zarrita/storage > /dev/null) ||
+    fail "npm install zarrita failed (set WKFS_NODE_MODULES to a folder with node_modules/zarrita)"
+fi
+cat > "$NODE_DIR/remote_same.mjs" <<'JSEOF'
+import * as zarr from "zarrita";
+import { FileSystemStore } from "@zarrita/storage";
+const [a, b] = await Promise.all(process.argv.slice(2, 4).map(async (p) =>
+  zarr.get(await zarr.open(new FileSystemStore(p), { kind: "array" }))));
+if (JSON.stringify(a.shape) !== JSON.stringify(b.shape) || a.data.length !== b.data.length) process.exit(1);
+for (let i = 0; i < a.data.length; i++) if (a.data[i] !== b.data[i]) { console.error("zarrita: differ at", i); process.exit(1); }
+console.log("zarrita: same array", a.shape);
+JSEOF
+
+# --- remote datasets mounted directly ---------------------------------------------------------------
+for d in simple_zarr3_dataset simple_zarr_dataset simple_wkw_dataset; do
+  M=$WORK/mnt_$d
+  mount_wkfs "https://127.0.0.1:$HTTPS/$d" "$M" -o ca_file="$CA"
+  same_tree "$WORK/root/$d" "$M"
+  "$WKFS" unmount "$M"
+done
+M=$WORK/mnt
+logged=$(wc -l < "$WORK/ng/access.log")
+mount_wkfs "http://127.0.0.1:$HTTP/simple_zarr_dataset" "$M" -o auth_token=tok-4711   # plain http
+same_tree "$WORK/root/simple_zarr_dataset" "$M"
+# every request carried the token (the access log's 6th field is X-Auth-Token)
+sleep 0.2  # nginx logs a request after answering it
+tail -n +$((logged + 1)) "$WORK/ng/access.log" | grep -v '"tok-4711"' && fail "a request without X-Auth-Token"
+tail -n +$((logged + 1)) "$WORK/ng/access.log" | grep -q '"tok-4711"' || fail "no request with X-Auth-Token"
+"$PY" "$WORK/same_v2.py" "$M/color/1-1-1" "$WORK/root/simple_zarr_dataset/color/1-1-1" || fail "python3-zarr through the mount"
+"$WKFS" unmount "$M"
+mount_wkfs "https://127.0.0.1:$HTTPS/simple_zarr3_dataset" "$M" -o ca_file="$CA"
+(cd "$NODE_DIR" && node remote_same.mjs "$M/color/1" "$WORK/root/simple_zarr3_dataset/color/1") || fail "zarrita through the mount"
+expect_failure "$RO" touch "$M/new-file"
+expect_failure "$RO" sh -c "echo x >> '$M/color/1/zarr.json'"
+expect_failure "$RO" sh -c "echo '{}' > '$M/datasource-properties.json'"
+expect_failure "$RO" truncate -s 0 "$M/color/1/zarr.json"
+expect_failure "$RO" mkdir "$M/color/2"
+expect_failure "$RO" rm "$M/color/1/zarr.json"
+expect_failure "$RO" mv "$M/color" "$M/colour"
+grep -q "https://127.0.0.1:$HTTPS/simple_zarr3_dataset" "$WORK/daemon.log" || fail "no log line names the URL: $(tail -3 "$WORK/daemon.log")"
+"$WKFS" mount --help | grep -q "overlay=DIR" || fail "mount --help does not name overlay="
+"$WKFS" unmount "$M"
+
+# --- a local dataset's https:// mag --------------------------------------------------------------------
+mkdir -p "$WORK/local"
+cp -r "$FIXTURES/simple_zarr3_dataset" "$WORK/local/ds"
+chmod -R u+w "$WORK/local"
+rm -r "$WORK/local/ds/color/1"
+URL="https://127.0.0.1:$HTTPS/simple_zarr3_dataset/color/1"
+"$PY" - "$WORK/local/ds/datasource-properties.json" "$URL" <<'PYEOF'
+import json, sys
+p, url = sys.argv[1:3]
+d = json.load(open(p))
+d["dataLayers"][0]["mags"][0]["path"] = url   # as webknossos-libs' add_remote_mag stores it
+json.dump(d, open(p, "w"), indent=2)
+PYEOF
+mount_wkfs "$WORK/local" "$M" -o ca_file="$CA"
+[[ -d $M/ds/color/1 ]] || fail "the remote mag is no folder in the mount"
+same_tree "$WORK/root/simple_zarr3_dataset/color/1" "$M/ds/color/1"
+(cd "$NODE_DIR" && node remote_same.mjs "$M/ds/color/1" "$WORK/root/simple_zarr3_dataset/color/1") || fail "zarrita through the remote mag"
+expect_failure "$RO" touch "$M/ds/color/1/new"
+expect_failure "$RO" sh -c "echo x > '$M/ds/color/1/zarr.json'"
+grep -q "$URL/zarr.json" "$WORK/daemon.log" || fail "the refused write's log line does not name the URL"
+expect_failure "Invalid argument" ln -s "$URL" "$M/ds/color/2"
+grep -q "add-remote-mag" "$WORK/daemon.log" || fail "the refused ln -s does not name add-remote-mag"
+[[ ! -e $WORK/local/ds/color/2 ]] || fail "ln -s URL left something behind"
+"$WKFS" unmount "$M"
+
+# --- -o overlay=DIR: the overlay takes the changes, the store is never written --------------------------
+mkdir -p "$WORK/overlay"
+mount_wkfs "https://127.0.0.1:$HTTPS/simple_zarr3_dataset" "$M" -o ca_file="$CA",overlay="$WORK/overlay"
+"$PY" - "$M/datasource-properties.json" <<'PYEOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+d["defaultViewConfiguration"]["position"] = [1, 2, 3]
+json.dump(d, open(sys.argv[1], "w"), indent=2)
+PYEOF
+[[ $(json "$M/datasource-properties.json" 'd["defaultViewConfiguration"]["position"]') == "[1, 2, 3]" ]] || fail "edited properties not seen"
+[[ -f $WORK/overlay/datasource-properties.json ]] || fail "the edit is not in the overlay"
+mkdir "$M/color/2"   # the Layer API's add_mag, in the overlay (seeded with the properties at mount)
+[[ -f $WORK/overlay/color/2/zarr.json ]] || fail "the new mag is not in the overlay"
+[[ $(json "$WORK/overlay/datasource-properties.json" '[m["mag"] for m in d["dataLayers"][0]["mags"]]') == "[[1, 1, 1], [2, 2, 2]]" ]] ||
+  fail "the new mag is not in the overlay's properties: $(cat "$WORK/overlay/datasource-properties.json")"
+echo hello > "$M/notes.txt"
+[[ $(cat "$WORK/overlay/notes.txt") == hello ]] || fail "a new file is not in the overlay"
+cmp "$M/color/1/c/0/0/0/0" "$WORK/root/simple_zarr3_dataset/color/1/c/0/0/0/0" || fail "remote files after changes"
+ls "$M/color" | sort | tr '\n' ' ' | grep -qx "1 2 zarr.json " || fail "listing of a folder in both: $(ls "$M/color")"
+expect_failure "Invalid argument" "$PY" -c 'import sys; f = open(sys.argv[1], "w"); f.write("{not json"); f.close()' \
+  "$M/datasource-properties.json"   # validated as any dataset's properties
+[[ $(json "$M/datasource-properties.json" 'd["defaultViewConfiguration"]["position"]') == "[1, 2, 3]" ]] || fail "a refused edit changed the properties"
+"$WKFS" unmount "$M"
+# mounted again over the same overlay: the changes are there, the remote files still read
+mount_wkfs "https://127.0.0.1:$HTTPS/simple_zarr3_dataset" "$M" -o ca_file="$CA",overlay="$WORK/overlay"
+[[ -f $M/color/2/zarr.json && $(cat "$M/notes.txt") == hello ]] || fail "the overlay's changes after a remount"
+cmp "$M/color/1/c/0/0/0/0" "$WORK/root/simple_zarr3_dataset/color/1/c/0/0/0/0" || fail "remote files after a remount"
+"$WKFS" unmount "$M"
+diff <(tree_digest "$WORK/root") "$WORK/served_before" || fail "the served files changed"
+echo "remote_http: ok"
