@@ -358,3 +358,33 @@ TEST(RemoteCache, ANewVersionOfAnObjectDropsItsOtherRanges) {
   EXPECT_FALSE(cache.lookup(chunk));
   EXPECT_EQ(cache.corrupt_dropped(), 0u);
 }
+
+// Random damage of every kind and place: a lookup gives the exact bytes or nothing, never others.
+TEST(RemoteCache, RandomDamageNeverServesOtherBytes) {
+  test::TempDir dir;
+  RemoteCache cache(dir / "c", 1 << 20);
+  Bytes data = pattern(3000, 31);
+  CacheKey k = key_of("r");
+  fs::path p = cache.entry_path(k);
+  cache.insert(k, value_of(data));
+  const Bytes good = read_file(p);
+  std::mt19937 rng(5);
+  for (int i = 0; i < 400; ++i) {
+    Bytes b = good;
+    switch (rng() % 4) {
+      case 0: b[rng() % b.size()] ^= static_cast<std::byte>(1u << (rng() % 8)); break;         // one bit
+      case 1: b.resize(rng() % b.size()); break;                                                // truncated
+      case 2: b.insert(b.begin() + static_cast<ptrdiff_t>(rng() % b.size()), std::byte{0}); break;  // a byte too many
+      case 3:                                                                                   // a run overwritten
+        for (size_t at = rng() % b.size(), n = 1 + rng() % 64; n-- && at < b.size(); ++at) b[at] = static_cast<std::byte>(rng());
+        break;
+    }
+    overwrite(p, b);
+    auto got = cache.lookup(k);
+    if (got) {
+      ASSERT_EQ(b, good) << "round " << i << ": a changed entry was served";
+      ASSERT_EQ(got->value.data, data);
+    }
+    cache.insert(k, value_of(data));
+  }
+}
