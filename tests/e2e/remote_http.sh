@@ -101,6 +101,8 @@ same_tree "$WORK/root/simple_zarr3_dataset/color/1" "$M/ds/color/1"
 expect_failure "$RO" touch "$M/ds/color/1/new"
 expect_failure "$RO" sh -c "echo x > '$M/ds/color/1/zarr.json'"
 grep -q "$URL/zarr.json" "$WORK/daemon.log" || fail "the refused write's log line does not name the URL"
+[[ $(getfattr --only-values -n user.wk.remote_mags "$M/ds/color") == 1-1-1 ]] ||
+  fail "user.wk.remote_mags: $(getfattr -d -m user.wk "$M/ds/color")"
 expect_failure "Invalid argument" ln -s "$URL" "$M/ds/color/2"
 grep -q "add-remote-mag" "$WORK/daemon.log" || fail "the refused ln -s does not name add-remote-mag"
 [[ ! -e $WORK/local/ds/color/2 ]] || fail "ln -s URL left something behind"
