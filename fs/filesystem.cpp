@@ -884,6 +884,8 @@ Json Filesystem::status_json() {
   j["control_commands"] = cmds;
   // lazy pyramids of every dataset: files total / computed / stale, bytes, compute time, queue
   j["lazy"] = engines_.status();
+  // remote stores: the URL SOURCE, the URL mags opened, the HTTP client's counters
+  j["remote"] = remote_.status();
   return j;
 }
 

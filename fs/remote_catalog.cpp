@@ -35,6 +35,21 @@ std::shared_ptr<RemoteTree> RemoteCatalog::mag_tree(const std::string& url, cons
   return tree;
 }
 
+Json RemoteCatalog::status() {
+  std::lock_guard lock(mutex_);
+  Json mags = Json::array();
+  for (const auto& [url, tree] : mag_trees_) mags.push_back(url);
+  Json j{{"source", config_.source_url}, {"mags", mags}};
+  if (context_) {
+    const auto& st = context_->client->stats();
+    j["http"] = Json{{"requests", st.requests.load()},
+                     {"retries", st.retries.load()},
+                     {"bytes_received", st.bytes_received.load()},
+                     {"in_flight", st.in_flight.load()}};
+  }
+  return j;
+}
+
 std::map<std::string, const MagEntry*> RemoteCatalog::remote_mags(const LayerProperties& layer) {
   std::map<std::string, const MagEntry*> out;
   for (const auto& entry : layer.mags)

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/diagnostics.hpp"
+#include "core/json.hpp"
 #include "dataset/properties.hpp"
 #include "fs/dataset_catalog.hpp"
 #include "fs/remote_tree.hpp"
@@ -50,6 +51,8 @@ class RemoteCatalog {
   /// below a mag whose stored path is a URL (whether or not the name exists there).
   std::optional<RemotePath> find(const std::filesystem::path& rel, DatasetCatalog& catalog,
                                  const std::filesystem::path& source);
+  /// For .wkfs-status: the SOURCE URL, the remote mags opened, the HTTP client's counters.
+  Json status();
   /// The mags of `layer` with URL paths, by the folder name the mount shows them under.
   static std::map<std::string, const MagEntry*> remote_mags(const LayerProperties& layer);
 

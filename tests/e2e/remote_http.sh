@@ -79,6 +79,8 @@ expect_failure "$RO" rm "$M/color/1/zarr.json"
 expect_failure "$RO" mv "$M/color" "$M/colour"
 grep -q "https://127.0.0.1:$HTTPS/simple_zarr3_dataset" "$WORK/daemon.log" || fail "no log line names the URL: $(tail -3 "$WORK/daemon.log")"
 "$WKFS" mount --help | grep -q "overlay=DIR" || fail "mount --help does not name overlay="
+[[ $(json "$M/.wkfs-status" 'd["remote"]["source"]') == "https://127.0.0.1:$HTTPS/simple_zarr3_dataset" ]] || fail "status: remote source"
+[[ $(json "$M/.wkfs-status" 'd["remote"]["http"]["requests"] > 0') == true ]] || fail "status: remote requests"
 "$WKFS" unmount "$M"
 
 # --- a local dataset's https:// mag --------------------------------------------------------------------
