@@ -2,6 +2,7 @@
 #include "control/command_table.hpp"
 #include "control/text_values.hpp"
 #include "core/error.hpp"
+#include "storage/store_url.hpp"
 
 namespace wkfs::control {
 
@@ -82,10 +83,12 @@ void add_foreign_mag_commands(CommandTable& t) {
   auto add_remote = [](CommandContext& c, const CommandLine& l) {
     std::optional<Mag> as;
     if (auto v = l.option("mag")) as = Mag::parse(*v);
-    c.dataset->add_remote_mag(c.require_layer(l.name), c.resolve_path(l.arg(0, "SRC")), as);
+    const std::string src = l.arg(0, "SRC");  // a URL names a remote mag, not a path in the mount: kept as it is
+    if (storage::StoreUrl::is_url(src)) c.dataset->add_remote_mag_url(c.require_layer(l.name), src, as);
+    else c.dataset->add_remote_mag(c.require_layer(l.name), c.resolve_path(src), as);
     return Json();
   };
-  const CommandArgument source{"SRC_MAG_DIR", "the mag folder to refer to"};
+  const CommandArgument source{"SRC_MAG_DIR", "the mag folder (or https://, s3:// URL) to refer to"};
   const CommandOption as_mag{.name = "mag", .value = "MAG", .help = "the mag it becomes here (default: its own)"};
   t.set({.name = "add-remote-mag", .scope = CommandScope::Layer,
          .description = "Layer.add_remote_mag: a mag of another dataset, by reference",
@@ -163,7 +166,7 @@ void add_property_commands(CommandTable& t) {
            return id ? Json(*id) : Json();
          }});
   t.set({.name = "info", .scope = CommandScope::Any, .description = "the dataset's layers, or the layer's properties",
-         .run = info});
+         .run = info, .reads_only = true});
 }
 
 Json add_layer(CommandContext& c, const CommandLine& l) {
@@ -222,7 +225,8 @@ void add_help_command(const std::shared_ptr<CommandTable>& table) {
                 const auto* c = t->find(l.positional[0]);
                 if (!c) fail(ErrorKind::InvalidArgument, "help: unknown control command '" + l.positional[0] + "'");
                 return Json::array({c->help()});
-              }});
+              },
+              .reads_only = true});
 }
 
 }  // namespace

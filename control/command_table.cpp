@@ -32,7 +32,8 @@ Json ControlCommand::help() const {
               {"usage", usage()},
               {"description", description},
               {"arguments", schema.arguments_json()},
-              {"options", schema.options_json()}};
+              {"options", schema.options_json()},
+              {"reads_only", reads_only}};
 }
 
 void CommandTable::set(ControlCommand command) {
@@ -81,6 +82,8 @@ Json CommandTable::run(CommandContext& context, CommandLine line) const {
   if (command->scope == CommandScope::Dataset && context.layer)
     fail(ErrorKind::InvalidArgument, line.name + " is a dataset command: write it to DATASET/.wkfs-ctl");
   command->schema.check(line);
+  if (context.refuse_changes_errno && !command->reads_only)
+    fail_errno(context.refuse_changes_errno, line.name + ": " + context.refuse_changes_why);
   return ok_reply(line.name, command->run(context, line));
 }
 

@@ -30,6 +30,10 @@ struct CommandContext {
   /// Maps a path argument to a backing path (mount paths become SOURCE paths; relative paths are
   /// taken from --cwd if given, else from the control file's folder).
   std::function<fs::path(const std::string&)> resolve_path;
+  /// Set where nothing may change (errno and why: EROFS on a -o ro mount, EBUSY with the holder for a
+  /// dataset another mount holds): only commands that read run; the others fail with it.
+  int refuse_changes_errno = 0;
+  std::string refuse_changes_why;
 
   /// The layer name; InvalidArgument if the command was sent to a dataset control file.
   const std::string& require_layer(const std::string& command) const;
@@ -51,6 +55,7 @@ struct ControlCommand {
   std::string description;  // one line, for `help`
   CommandSchema schema;     // what it accepts; the handler sees only declared option names
   CommandHandler run;
+  bool reads_only = false;  // changes nothing: runs on read-only mounts and on datasets held elsewhere
 
   /// The usage line, from the schema.
   std::string usage() const { return schema.usage(name); }

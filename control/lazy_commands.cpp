@@ -154,7 +154,8 @@ void add_lazy_commands(CommandTable& t) {
          }});
   t.set({.name = "lazy-status", .scope = CommandScope::Any,
          .description = "the state of the dataset's lazy mags",
-         .run = [](CommandContext& c, const CommandLine&) { return c.require_lazy().of(c.dataset).status(); }});
+         .run = [](CommandContext& c, const CommandLine&) { return c.require_lazy().of(c.dataset).status(); },
+         .reads_only = true});
 }
 
 }  // namespace wkfs::control

@@ -1,5 +1,7 @@
 #include "fs/control_file.hpp"
 
+#include <cerrno>
+
 #include "control/command_text.hpp"
 #include "control/protocol.hpp"
 #include "control/reply.hpp"
@@ -20,7 +22,6 @@ ControlChannel::Outcome ControlChannel::run(const fs::path& ctl_rel, std::string
   std::string message;
   try {
     control::check_command_text(text);
-    if (read_only_) fail(ErrorKind::ReadOnly, "the mount is read-only (-o ro)");
     auto target = tree_.classify(dir);
     if (!target.has_control_file()) fail(ErrorKind::NotFound, "no dataset or layer at " + dir.string());
     auto line = control::CommandLine::parse(text);
@@ -29,6 +30,13 @@ ControlChannel::Outcome ControlChannel::run(const fs::path& ctl_rel, std::string
     ctx.dataset = target.loc->dataset;
     if (target.kind == PathKind::Layer) ctx.layer = target.layer;
     ctx.lazy = &tree_.engines();
+    if (read_only_) {
+      ctx.refuse_changes_errno = EROFS;
+      ctx.refuse_changes_why = "the mount is read-only (-o ro)";
+    } else if (!target.loc->busy.empty()) {
+      ctx.refuse_changes_errno = EBUSY;
+      ctx.refuse_changes_why = "the dataset is not written here: " + target.loc->busy;
+    }
     ctx.resolve_path = [this, dir, cwd](const std::string& a) {
       control::check_path_argument(a);
       if (!cwd.empty()) control::check_path_argument(cwd);

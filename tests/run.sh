@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the tests need, builds with warnings as errors, and runs every test:
-# unit tests, end-to-end tests that really mount, and the fuzz smoke runs. Ends with ctest's summary.
+# unit tests, end-to-end tests that really mount and the reliability harness (gcc build), then the unit
+# tests again under ASan+UBSan and the fuzz smoke runs (one clang tree, tests/sanitized.sh).
 set -euo pipefail
 src=$(cd "$(dirname "$0")/.." && pwd)
 bash "$src/tools/setup.sh" --tests
@@ -14,5 +15,7 @@ fi
 export WKFS_NODE_MODULES="$npmdir"
 # unit tests make many small atomic writes (two fsyncs each): a tmpfs keeps them fast
 if [ -z "${TMPDIR:-}" ] && [ -w /dev/shm ]; then export TMPDIR=/dev/shm; fi
-cd "$src/build"
-ctest --output-on-failure -j2 --timeout 1200
+status=0
+(cd "$src/build" && ctest --output-on-failure -j2 --timeout 1200) || status=$?
+bash "$src/tests/sanitized.sh" -LE 'e2e|reliability' || status=$?
+exit $status

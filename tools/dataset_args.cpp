@@ -5,6 +5,7 @@
 #include "control/mag_options.hpp"
 #include "control/text_values.hpp"
 #include "core/error.hpp"
+#include "storage/http_client.hpp"
 
 namespace wkfs::cli {
 
@@ -68,6 +69,31 @@ MagOptions mag_options_from(const po::variables_map& vm) {
   return control::parse_mag_options(line);
 }
 
+void add_remote_option_flags(po::options_description& d) {
+  d.add_options()("ca-file", po::value<std::string>(), "PEM file of CAs for https:// and s3:// sources (private endpoints)")(
+      "auth-token", po::value<std::string>(), "X-Auth-Token sent to http(s):// sources (webknossos' token)")(
+      "timeout-s", po::value<int>(), "seconds before a remote request is given up, retries included (default 120)");
+}
+
+storage::StoreContext store_context_from(const po::variables_map& vm) {
+  storage::HttpOptions o;
+  if (vm.count("ca-file")) {
+    o.ca_file = vm["ca-file"].as<std::string>();
+    if (!fs::is_regular_file(o.ca_file)) fail(ErrorKind::InvalidArgument, "--ca-file " + o.ca_file + ": no such file");
+  }
+  if (vm.count("timeout-s")) {
+    int t = vm["timeout-s"].as<int>();
+    if (t < 1 || t > 3600) fail(ErrorKind::InvalidArgument, "--timeout-s must be 1..3600, got " + std::to_string(t));
+    o.deadline = std::chrono::seconds(t);
+    o.attempt_timeout = std::min(o.attempt_timeout, std::chrono::milliseconds(o.deadline));
+    o.connect_timeout = std::min(o.connect_timeout, std::chrono::milliseconds(o.deadline));
+  }
+  storage::StoreContext c;
+  c.client = std::make_shared<storage::HttpClient>(o);
+  if (vm.count("auth-token")) c.auth_token = vm["auth-token"].as<std::string>();
+  return c;
+}
+
 std::string checked_layer_name(const std::string& name) {
   if (!is_valid_layer_name(name)) fail(ErrorKind::InvalidArgument, "invalid layer name '" + name + "'");
   return name;
@@ -80,12 +106,14 @@ std::optional<RegionArgs> parse_region_args(const std::vector<std::string>& args
                                                                    "mag, e.g. 1, 2 or 2-2-1")(
       "bbox", po::value<std::string>()->required(), "X,Y,Z,W,H,D in mag-1 voxels, aligned to the mag")(
       "axis", po::value<std::vector<std::string>>()->composing(), "NAME=INDEX for each additional axis (nD layers)");
+  add_remote_option_flags(d);
   po::positional_options_description pos;
   pos.add("dataset", 1);
   auto vm = parse_args(args, usage, d, pos);
   if (!vm) return std::nullopt;
   RegionArgs r;
   r.dataset = (*vm)["dataset"].as<std::string>();
+  r.remote = store_context_from(*vm);
   r.layer = checked_layer_name((*vm)["layer"].as<std::string>());
   r.mag = Mag::parse((*vm)["mag"].as<std::string>());
   r.box = control::parse_bounding_box((*vm)["bbox"].as<std::string>(), "--bbox");

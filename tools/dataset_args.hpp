@@ -8,6 +8,7 @@
 
 #include "core/bounding_box.hpp"
 #include "dataset/dataset.hpp"
+#include "storage/open_store.hpp"
 
 namespace wkfs::cli {
 
@@ -26,9 +27,16 @@ void add_mag_option_flags(po::options_description& d);
 std::string mag_option_usage();
 /// Reads the flags added by add_mag_option_flags, validated as the control commands do.
 MagOptions mag_options_from(const po::variables_map& vm);
+/// Adds the options for remote sources (URLs): --ca-file, --auth-token, --timeout-s.
+void add_remote_option_flags(po::options_description& d);
+/// The StoreContext those options describe (its own HttpClient); InvalidArgument for a missing CA
+/// file or a timeout outside 1..3600 s.
+storage::StoreContext store_context_from(const po::variables_map& vm);
+
 /// What `wkfs read` and `wkfs write` address: one box of one mag of one layer.
 struct RegionArgs {
-  std::string dataset;
+  std::string dataset;     // a folder or a URL
+  storage::StoreContext remote;
   std::string layer;
   Mag mag;
   BoundingBox box;  // mag-1 voxels, aligned to the mag

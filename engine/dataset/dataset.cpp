@@ -7,6 +7,8 @@
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "core/staged_dir.hpp"
+#include "dataset/remote_source_mag.hpp"
+#include "storage/store_url.hpp"
 
 namespace wkfs {
 
@@ -60,15 +62,18 @@ fs::path normal_root(const fs::path& root) {
 }
 }  // namespace
 
-Dataset::Dataset(Key, const fs::path& root, bool read_only, std::shared_ptr<ChunkCache> cache)
+Dataset::Dataset(Key, const fs::path& root, bool read_only, std::shared_ptr<ChunkCache> cache,
+                 storage::StoreContext remote)
     : root_(normal_root(root)),
       read_only_(read_only),
       cache_(std::move(cache)),
+      remote_(std::move(remote)),
       store_(root_, read_only, [this] { views_.clear(); }) {}
 
-std::shared_ptr<Dataset> Dataset::open(const fs::path& root, bool read_only, std::shared_ptr<ChunkCache> cache) {
+std::shared_ptr<Dataset> Dataset::open(const fs::path& root, bool read_only, std::shared_ptr<ChunkCache> cache,
+                                       storage::StoreContext remote) {
   if (!fs::is_directory(root)) fail(ErrorKind::NotFound, "dataset folder not found: " + root.string());
-  auto ds = std::make_shared<Dataset>(Key{}, root, read_only, std::move(cache));
+  auto ds = std::make_shared<Dataset>(Key{}, root, read_only, std::move(cache), std::move(remote));
   ds->store_.reload();
   if (!read_only) ds->remove_unlisted_mag_links();
   return ds;
@@ -219,6 +224,28 @@ fs::path Dataset::mag_path(const std::string& layer, const Mag& mag) const {
   return resolve_mag_path(root_, l, require_mag(l, mag));
 }
 
+std::string Dataset::mag_location(const std::string& layer, const Mag& mag) const {
+  std::lock_guard g(mutex_);
+  const auto& l = require_layer(store_.properties(), layer, root_);
+  const MagEntry& m = require_mag(l, mag);
+  if (m.path && is_remote_path(*m.path)) return storage::StoreUrl::parse(*m.path).to_string();
+  return resolve_mag_path(root_, l, m).string();
+}
+
+bool Dataset::is_remote_mag(const std::string& layer, const Mag& mag) const {
+  std::lock_guard g(mutex_);
+  const auto& l = require_layer(store_.properties(), layer, root_);
+  const MagEntry& m = require_mag(l, mag);
+  return m.path && is_remote_path(*m.path);
+}
+
+storage::StoreContext Dataset::store_context() const {
+  std::lock_guard g(remote_mutex_);
+  // One client (connection pool, a thread) per dataset that reads remote mags, and only then.
+  if (!remote_.client) remote_.client = std::make_shared<storage::HttpClient>();
+  return remote_;
+}
+
 bool Dataset::is_foreign_mag(const std::string& layer, const Mag& mag) const {
   std::lock_guard g(mutex_);
   const auto& l = require_layer(store_.properties(), layer, root_);
@@ -238,8 +265,11 @@ std::shared_ptr<MagView> Dataset::mag_view_locked(const LayerProperties& l, cons
   auto key = std::make_pair(l.name, m.mag.long_name());
   auto it = views_.find(key);
   if (it != views_.end()) return it->second.view;
-  fs::path dir = resolve_mag_path(root_, l, m);
-  std::shared_ptr<Array> array = open_array(dir, cache_);
+  std::shared_ptr<Array> array;
+  if (m.path && is_remote_path(*m.path))
+    array = open_remote_array(*m.path, store_context(), cache_);
+  else
+    array = open_array(resolve_mag_path(root_, l, m), cache_);
   bool ro = read_only_ || is_foreign_mag_entry(root_, l, m);
   auto view = std::make_shared<MagView>(array, m.mag, l.array_axes(), l.num_channels,
                                         static_cast<int>(m.channel_index.value_or(0)), ro);
@@ -471,7 +501,29 @@ void Dataset::add_symlink_mag(const std::string& layer, const fs::path& target, 
   });
 }
 
+void Dataset::add_remote_mag_url(const std::string& layer, const std::string& url, std::optional<Mag> as_mag) {
+  if (read_only_) fail(ErrorKind::ReadOnly, "dataset " + root_.string() + " is read-only");
+  // Fetched before the lock: a slow server delays only this call.
+  RemoteSourceMag src = locate_remote_source_mag(url, store_context());
+  transact([&](DatasetProperties& p, UndoList& undo) {
+    auto& l = require_layer(p, layer, root_);
+    check_compatible(l, src.layer, true);
+    const Mag mag = as_mag.value_or(src.entry.mag);
+    require_new_mag(l, mag);
+    std::optional<int64_t> cube_length = src.entry.cube_length;
+    if (!cube_length && src.layer.data_format == DataFormat::Wkw)
+      cube_length = spatial(src.array->meta().shard_shape, xyz_axes(src.layer, src.array->meta())).x;
+    MagEntry e = new_mag_entry(l, mag, cube_length);
+    e.path = src.url;
+    e.channel_index = src.entry.channel_index;
+    l.mags.push_back(e);
+    l.bounding_box = l.bounding_box.union_with(src.layer.bounding_box);
+    resize_mags_locked(l, undo);
+  });
+}
+
 void Dataset::add_remote_mag(const std::string& layer, const fs::path& source_mag_dir, std::optional<Mag> as_mag) {
+  if (storage::StoreUrl::is_url(source_mag_dir.string())) return add_remote_mag_url(layer, source_mag_dir.string(), as_mag);
   SourceMag src = locate_source_mag(source_mag_dir);
   transact([&](DatasetProperties& p, UndoList& undo) {
     auto& l = require_layer(p, layer, root_);

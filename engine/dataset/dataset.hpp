@@ -19,6 +19,7 @@
 #include "dataset/properties.hpp"
 #include "dataset/properties_store.hpp"
 #include "formats/chunk_cache.hpp"
+#include "storage/open_store.hpp"
 
 namespace wkfs {
 
@@ -41,11 +42,14 @@ class Dataset {
   };
 
  public:
-  Dataset(Key, const fs::path& root, bool read_only, std::shared_ptr<ChunkCache> cache);
+  Dataset(Key, const fs::path& root, bool read_only, std::shared_ptr<ChunkCache> cache,
+          storage::StoreContext remote = {});
   /// Opens an existing dataset folder (reads datasource-properties.json); the arrays of its mag
-  /// views share `cache` (null: no caching of decoded chunks).
+  /// views share `cache` (null: no caching of decoded chunks); remote (URL) mags are read through
+  /// stores of `remote` (its HttpClient shared; without one, a default client is made at first use).
   static std::shared_ptr<Dataset> open(const fs::path& root, bool read_only = false,
-                                       std::shared_ptr<ChunkCache> cache = nullptr);
+                                       std::shared_ptr<ChunkCache> cache = nullptr,
+                                       storage::StoreContext remote = {});
   /// Creates a new dataset; the folder must be absent or empty.
   static std::shared_ptr<Dataset> create(const fs::path& root, const VoxelSize& voxel_size);
 
@@ -79,9 +83,13 @@ class Dataset {
   void add_symlink_mag(const std::string& layer, const fs::path& target, bool make_relative);
   void add_copy_mag(const std::string& layer, const fs::path& source_mag_dir, const MagOptions& options = {});
   void add_fs_copy_mag(const std::string& layer, const fs::path& source_mag_dir);
-  /// add_mag_as_ref / add_remote_mag: registers by path, no files.
+  /// add_mag_as_ref / add_remote_mag: registers by path, no files. A URL source (https://, http://,
+  /// s3://host:port/bucket/key) is a mag of a remote dataset: its properties and array metadata are
+  /// fetched and checked first, and the entry's path is the URL, as the library stores it.
   void add_remote_mag(const std::string& layer, const fs::path& source_mag_dir,
                       std::optional<Mag> as_mag = std::nullopt);
+  /// add_remote_mag with a URL source.
+  void add_remote_mag_url(const std::string& layer, const std::string& url, std::optional<Mag> as_mag = std::nullopt);
   void add_mag_for_existing_files(const std::string& layer, const Mag& mag);
   void add_mag_from_zarrarray(const std::string& layer, const Mag& mag, const fs::path& array_path, bool move);
   void set_bounding_box(const std::string& layer, const BoundingBox& box);
@@ -91,8 +99,16 @@ class Dataset {
   std::optional<int64_t> refresh_largest_segment_id(const std::string& layer);
 
   // --- Data ------------------------------------------------------------------------------
-  /// The mag's folder, resolved as the library resolves it (stored path or legacy lookup).
+  /// The mag's folder, resolved as the library resolves it (stored path or legacy lookup);
+  /// Unsupported for a remote mag (see mag_location).
   fs::path mag_path(const std::string& layer, const Mag& mag) const;
+  /// The mag's folder, or for a remote mag its URL (the form the library stores).
+  std::string mag_location(const std::string& layer, const Mag& mag) const;
+  /// True if the mag's path is a URL: its data lives in a remote store (read-only; delete_mag only
+  /// unlists it).
+  bool is_remote_mag(const std::string& layer, const Mag& mag) const;
+  /// The context remote mags are read through (a default HttpClient is made at first use).
+  storage::StoreContext store_context() const;
   /// Opens a view on one mag for region reads and writes.
   std::shared_ptr<MagView> mag_view(const std::string& layer, const Mag& mag) const;
   /// True if the mag's resolved folder is not <dataset>/<layer>/... (read-only in the library).
@@ -129,6 +145,8 @@ class Dataset {
   fs::path root_;
   bool read_only_;
   std::shared_ptr<ChunkCache> cache_;
+  mutable std::mutex remote_mutex_;  // guards remote_.client, made at first use
+  mutable storage::StoreContext remote_;
   mutable std::mutex mutex_;  // guards store_ and views_
   PropertiesStore store_;
   mutable std::map<std::pair<std::string, std::string>, CachedView> views_;  // (layer, long mag name)

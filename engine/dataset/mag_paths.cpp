@@ -28,7 +28,7 @@ fs::path resolve_mag_path(const fs::path& root, const LayerProperties& layer, co
   if (entry.path) {
     if (is_remote_path(*entry.path))
       fail(ErrorKind::Unsupported, "mag " + entry.mag.long_name() + " of layer '" + layer.name +
-                                       "' is remote (" + *entry.path + "); only local paths are supported");
+                                       "' is remote (" + *entry.path + "): it has no local folder; its data is read through its mag view");
     fs::path p(*entry.path);
     return resolve_path(p.is_absolute() ? p : root / p);
   }

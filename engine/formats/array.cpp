@@ -11,8 +11,15 @@
 #include "core/file_io.hpp"
 #include "core/nd_copy.hpp"
 #include "formats/chunk_cache.hpp"
+#include "formats/local_shard_file.hpp"
+#include "formats/store_shard_file.hpp"
 
 namespace wkfs {
+
+namespace {
+// Reads of one remote shard before a changing object is reported instead of read again.
+constexpr int kStaleRetries = 4;
+}  // namespace
 
 VecN ArrayMeta::chunks_per_shard() const {
   VecN r(rank());
@@ -99,52 +106,81 @@ void Array::read_shards(const NdBox& box, MutableByteSpan out, const PinnedShard
   NdBox inside = box.intersect(NdBox{VecN(box.rank(), 0), meta_.shape});
   if (inside.empty()) return;
 
-  const VecN cps = meta_.chunks_per_shard();
   for_each_cell(inside, meta_.shard_shape, [&](const VecN& shard) {
-    fs::path file = shard_path(shard);
-    UniqueFd guard;
-    int fd = -1;
-    if (pinned) {
-      fd = (*pinned)(shard);
-      if (fd < 0) return;  // no file in the snapshot: fill
-    } else {
-      fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-      if (fd < 0) {
-        if (errno == ENOENT) return;  // missing shard: fill
-        fail_errno("cannot open " + file.string());
-      }
-      guard = UniqueFd(fd);
-    }
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) fail_errno("cannot stat " + file.string());
     VecN shard_begin(shard.size());
     for (size_t i = 0; i < shard.size(); ++i) shard_begin[i] = shard[i] * meta_.shard_shape[i];
     NdBox in_shard = inside.intersect(NdBox{shard_begin, meta_.shard_shape});
+    // A remote shard that changes while it is read (ESTALE from its ShardFile) is read again
+    // from scratch, as a new version: its part of `out` back to fill first, since the new
+    // version may lack chunks the old one had.
+    for (int attempt = 1;; ++attempt) {
+      try {
+        read_shard(shard, in_shard, box, out, pinned);
+        return;
+      } catch (const Error& e) {
+        if (e.sys_errno() != ESTALE || !remote() || attempt >= kStaleRetries) throw;
+        fill_box(es, out.data(), box.shape, sub(in_shard.begin, box.begin), in_shard.shape, meta_.fill_value.data());
+      }
+    }
+  });
+}
+
+void Array::read_shard(const VecN& shard, const NdBox& in_shard, const NdBox& box, MutableByteSpan out,
+                       const PinnedShards* pinned) const {
+  const size_t es = meta_.elem_size();
+  const VecN cps = meta_.chunks_per_shard();
+  std::unique_ptr<ShardFile> file;
+  StoreShardFile* remote_file = nullptr;
+  if (store_) {
+    auto f = std::make_unique<StoreShardFile>(*store_, shard_key(shard), shard_path(shard).string());
+    remote_file = f.get();
+    file = std::move(f);
+  } else if (pinned) {
+    int fd = (*pinned)(shard);
+    if (fd < 0) return;  // no file in the snapshot: fill
+    file = LocalShardFile::borrow(fd, shard_path(shard).string());
+  } else {
+    file = LocalShardFile::open(shard_path(shard).string());
+    if (!file) return;  // missing shard: fill
+  }
+  try {
+    if (remote_file) prepare_remote_shard(*file);
     for_each_cell(in_shard, meta_.chunk_shape, [&](const VecN& chunk) {
       VecN chunk_begin(chunk.size()), local(chunk.size());
       for (size_t i = 0; i < chunk.size(); ++i) {
         chunk_begin[i] = chunk[i] * meta_.chunk_shape[i];
         local[i] = chunk[i] - shard[i] * cps[i];
       }
-      ChunkKey key{file.string(), static_cast<uint64_t>(st.st_ino),
-                   static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
-                   static_cast<uint64_t>(st.st_size), linear_index(local, cps)};
-      std::shared_ptr<const Bytes> data = cache_ ? cache_->get(key) : nullptr;
+      std::optional<ChunkKey> key;
+      std::shared_ptr<const Bytes> data;
+      if (cache_) {
+        ShardFileVersion v = file->version();
+        key = ChunkKey{file->name(), v.inode, v.mtime_ns, v.size, linear_index(local, cps)};
+        data = cache_->get(*key);
+      }
       if (!data) {
-        auto decoded = decode_chunk(fd, static_cast<uint64_t>(st.st_size), file, local);
+        auto decoded = decode_chunk(*file, local);
         if (!decoded) return;  // not stored: fill
         if (decoded->size() != meta_.chunk_bytes())
-          fail(ErrorKind::Corrupt, file.string() + ": chunk " + to_string(local) + " decodes to " +
+          fail(ErrorKind::Corrupt, file->name() + ": chunk " + to_string(local) + " decodes to " +
                                        std::to_string(decoded->size()) + " bytes, expected " +
                                        std::to_string(meta_.chunk_bytes()));
         data = std::make_shared<const Bytes>(std::move(*decoded));
-        if (cache_) cache_->put(key, data);
+        if (cache_) cache_->put(*key, data);
       }
       NdBox part = in_shard.intersect(NdBox{chunk_begin, meta_.chunk_shape});
       copy_box(es, data->data(), meta_.chunk_shape, sub(part.begin, chunk_begin), out.data(),
                box.shape, sub(part.begin, box.begin), part.shape);
     });
-  });
+  } catch (const Error& e) {
+    // A remote shard that is not there reads as fill, like a missing local file.
+    if (remote_file && remote_file->missing() && e.kind() == ErrorKind::NotFound) return;
+    throw;
+  }
+}
+
+void Array::require_local(const std::string& what) const {
+  if (store_) fail(ErrorKind::ReadOnly, what + " " + path_.string() + ": a remote array is read-only");
 }
 
 void Array::patch(ShardChunks& chunks, const VecN& shard, const NdBox& box, ByteSpan in) const {
@@ -183,6 +219,7 @@ std::optional<Bytes> Array::encode(const NdBox& box, ByteSpan in) const {
 }
 
 void Array::write(const NdBox& box, ByteSpan in) {
+  require_local("write to");
   const size_t es = meta_.elem_size();
   if (box.rank() != meta_.rank())
     fail(ErrorKind::InvalidArgument, "write to " + path_.string() + ": box rank mismatch");

@@ -19,6 +19,12 @@
 #include "core/dtype.hpp"
 #include "core/vec.hpp"
 #include "formats/chunk_cache.hpp"
+#include "formats/shard_file.hpp"
+
+namespace wkfs::storage {
+class Store;
+struct StoreContext;
+}
 
 namespace wkfs {
 
@@ -51,7 +57,13 @@ class Array {
   Array& operator=(const Array&) = delete;
 
   const ArrayMeta& meta() const { return meta_; }
+  /// The mag folder, or for a remote array its URL (shard_path joins keys to it with '/').
   const fs::path& path() const { return path_; }
+  /// True when the array lives in a remote store (read-only, every shard read is a request).
+  bool remote() const { return store_ != nullptr; }
+  /// Makes the array read its shards from `store` (rooted at the array) instead of local files;
+  /// writes and resizes then fail with ReadOnly naming the URL. Used by open_array for URLs.
+  void attach_store(std::shared_ptr<storage::Store> store) { store_ = std::move(store); }
 
   /// Reads `box` (array coordinates) into `out` (C order over box.shape); voxels outside the
   /// shape or in missing chunks/shards read as the fill value.
@@ -60,7 +72,8 @@ class Array {
   /// The shard files of one consistent version, opened once: shard index -> descriptor, -1 = no
   /// file (fill). An open descriptor keeps its version however often the file is replaced.
   using PinnedShards = std::function<int(const VecN& shard)>;
-  /// Reads `box` from pinned shard files instead of opening them by path.
+  /// Reads `box` from pinned shard files instead of opening them by path (a remote array has no
+  /// files to pin: it reads the store, one consistent version per shard).
   void read(const NdBox& box, MutableByteSpan out, const PinnedShards& pinned) const;
 
   /// Writes `in` (C order over box.shape) to `box`, which must lie inside the shape; each touched
@@ -71,8 +84,10 @@ class Array {
   /// what write would store for that shard if it had no file yet; nullopt = no file.
   std::optional<Bytes> encode(const NdBox& box, ByteSpan in) const;
 
-  /// Path of the file holding a shard (whether or not it exists).
-  virtual fs::path shard_path(const VecN& shard_index) const = 0;
+  /// Path (or URL) of the file holding a shard (whether or not it exists).
+  fs::path shard_path(const VecN& shard_index) const { return path_ / shard_key(shard_index); }
+  /// The shard's file name relative to the array ('/'-separated: "c/0/0/0", "z0/y0/x0.wkw").
+  virtual std::string shard_key(const VecN& shard_index) const = 0;
 
   /// Changes `shape` in the array's metadata file (no data is touched). No-op for WKW.
   virtual void resize(const VecN& new_shape) = 0;
@@ -96,8 +111,14 @@ class Array {
 
   /// Decodes one chunk of an existing shard file; nullopt when the shard does not store it.
   /// chunk_in_shard is the chunk's grid position relative to the shard's first chunk.
-  virtual std::optional<Bytes> decode_chunk(int fd, uint64_t file_size, const fs::path& file,
-                                            const VecN& chunk_in_shard) const = 0;
+  virtual std::optional<Bytes> decode_chunk(ShardFile& file, const VecN& chunk_in_shard) const = 0;
+
+  /// Reads what every chunk of a remote shard needs first (Zarr3's index, WKW's header and jump
+  /// table), which fixes the file's version before the chunk cache is asked. Default: nothing.
+  virtual void prepare_remote_shard(ShardFile&) const {}
+
+  /// ReadOnly naming the URL when the array is remote; `what` is the refused operation.
+  void require_local(const std::string& what) const;
 
   /// Decodes every chunk of a whole shard file (for read-modify-write).
   virtual ShardChunks decode_shard(ByteSpan file, const fs::path& path) const = 0;
@@ -119,6 +140,9 @@ class Array {
   /// Writes `in` (C order over `box`) into the decoded chunks of `shard`, adding fill chunks where needed.
   void patch(ShardChunks& chunks, const VecN& shard, const NdBox& box, ByteSpan in) const;
   void read_shards(const NdBox& box, MutableByteSpan out, const PinnedShards* pinned) const;
+  /// Reads the part `in_shard` of `box` from one shard; returns without copying for a missing one.
+  void read_shard(const VecN& shard, const NdBox& in_shard, const NdBox& box, MutableByteSpan out,
+                  const PinnedShards* pinned) const;
   std::shared_ptr<const Bytes> cached_chunk(const VecN& chunk_index) const;
 
   fs::path path_;
@@ -129,6 +153,7 @@ class Array {
   mutable std::array<std::mutex, kShardLockStripes> shard_locks_;
   bool store_fill_chunks_ = false;
   std::shared_ptr<ChunkCache> cache_;
+  std::shared_ptr<storage::Store> store_;  // null: local files
 };
 
 /// What a new array looks like; formats take what applies to them (WKW: chunk = block, shard = file,
@@ -152,6 +177,17 @@ void require_no_array(const fs::path& mag_dir);
 /// Opens the array in `mag_dir` by what is there: zarr.json (Zarr3), .zarray (Zarr v2) or
 /// header.wkw (WKW), its reads cached in `cache` (null: no caching). NotFound / InvalidArgument otherwise.
 std::unique_ptr<Array> open_array(const fs::path& mag_dir, std::shared_ptr<ChunkCache> cache = nullptr);
+
+/// Opens the read-only array in `store` (rooted at the mag; `location` is its URL for paths and
+/// messages), its metadata fetched through the store in the order zarr.json, .zarray, header.wkw.
+/// NotFound naming the URL when none is there; the store's errors (EACCES, EIO) otherwise.
+std::unique_ptr<Array> open_array(std::shared_ptr<storage::Store> store, const std::string& location,
+                                  std::shared_ptr<ChunkCache> cache = nullptr);
+
+/// Opens the read-only array at `url` (https://, http://, s3://host:port/bucket/key as the library
+/// writes them) through a store of `context` (its HttpClient, auth token, cache).
+std::unique_ptr<Array> open_remote_array(const std::string& url, const storage::StoreContext& context,
+                                         std::shared_ptr<ChunkCache> cache = nullptr);
 
 /// The indices of the shards that hold part of `box` (clipped to the array), in C order.
 std::vector<VecN> shards_covering(const ArrayMeta& meta, const NdBox& box);

@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "formats/morton.hpp"
+#include "formats/versioned_cache.hpp"
 #include "formats/wkw_block_layout.hpp"
 #include "formats/wkw_header.hpp"
 
@@ -26,27 +27,6 @@ std::string block_where(const fs::path& file, uint64_t morton_index) {
          "," + std::to_string(c.y) + "," + std::to_string(c.z) + ")";
 }
 
-// Reads exactly len bytes at offset into a per-thread buffer that is reused from block to block
-// (pread_exact would allocate and zero a fresh buffer per block); valid until the next call.
-ByteSpan pread_scratch(int fd, uint64_t offset, size_t len, const fs::path& file) {
-  thread_local Bytes scratch;
-  if (scratch.size() < len) scratch.resize(len);
-  size_t done = 0;
-  while (done < len) {
-    ssize_t n = ::pread(fd, scratch.data() + done, len - done, static_cast<off_t>(offset + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      fail_errno("cannot read " + file.string());
-    }
-    if (n == 0)
-      fail(ErrorKind::Corrupt, file.string() + ": file ends at " + std::to_string(offset + done) +
-                                   ", expected " + std::to_string(len) + " bytes at offset " +
-                                   std::to_string(offset));
-    done += static_cast<size_t>(n);
-  }
-  return ByteSpan(scratch.data(), len);
-}
-
 bool all_zero(ByteSpan b) {
   size_t i = 0;
   for (; i + 8 <= b.size(); i += 8)
@@ -61,9 +41,8 @@ class WkwArray final : public Array {
   WkwArray(fs::path dir, ArrayMeta meta, WkwHeader header)
       : Array(std::move(dir), std::move(meta)), header_(header) {}
 
-  fs::path shard_path(const VecN& s) const override {
-    return path() / ("z" + std::to_string(s[3])) / ("y" + std::to_string(s[2])) /
-           ("x" + std::to_string(s[1]) + ".wkw");
+  std::string shard_key(const VecN& s) const override {
+    return "z" + std::to_string(s[3]) + "/y" + std::to_string(s[2]) + "/x" + std::to_string(s[1]) + ".wkw";
   }
 
   void resize(const VecN&) override {}
@@ -80,33 +59,38 @@ class WkwArray final : public Array {
   bool compressed() const override { return header_.compressed(); }
 
  protected:
-  std::optional<Bytes> decode_chunk(int fd, uint64_t file_size, const fs::path& file,
-                                    const VecN& chunk_in_shard) const override {
-    const std::string where = file.string();
-    WkwHeader fh = parse_wkw_header(pread_exact(fd, 0, kWkwHeaderSize, file), where);
-    check_file_header(fh, where);
+  std::optional<Bytes> decode_chunk(ShardFile& file, const VecN& chunk_in_shard) const override {
     const uint64_t m = morton_encode(static_cast<uint32_t>(chunk_in_shard[1]),
                                      static_cast<uint32_t>(chunk_in_shard[2]),
                                      static_cast<uint32_t>(chunk_in_shard[3]));
+    if (file.remote()) return decode_remote_block(file, m);
+    const std::string& where = file.name();
+    const uint64_t file_size = file.version().size;
+    WkwHeader fh = parse_wkw_header(file.read(storage::ByteRange::span(0, kWkwHeaderSize)), where);
+    check_file_header(fh, where);
     const uint64_t block_bytes = fh.block_bytes();
     check_wkw_file_size(fh, file_size, where);
     if (!fh.compressed()) {
-      return to_cxyz(pread_scratch(fd, fh.data_offset + m * block_bytes, block_bytes, file));
+      return to_cxyz(file.read_scratch(fh.data_offset + m * block_bytes, block_bytes));
     }
     // Only the two jump table entries around this block are read: entry m-1 ends the previous
     // block (where this one starts) and entry m ends this one.
     uint64_t begin = fh.data_offset, end = 0;
     if (m == 0) {
-      end = load_le<uint64_t>(pread_exact(fd, kWkwHeaderSize, 8, file).data());
+      end = load_le<uint64_t>(file.read(storage::ByteRange::span(kWkwHeaderSize, 8)).data());
     } else {
-      Bytes entries = pread_exact(fd, kWkwHeaderSize + 8 * (m - 1), 16, file);
+      Bytes entries = file.read(storage::ByteRange::span(kWkwHeaderSize + 8 * (m - 1), 16));
       begin = load_le<uint64_t>(entries.data());
       end = load_le<uint64_t>(entries.data() + 8);
     }
     check_wkw_block_extent(fh, m, begin, end, file_size, where);
-    ByteSpan stored = pread_scratch(fd, begin, end - begin, file);
-    return to_cxyz(decompress(stored, block_bytes, file, m));
+    ByteSpan stored = file.read_scratch(begin, end - begin);
+    return to_cxyz(decompress(stored, block_bytes, where, m));
   }
+
+  // Remote files: header and jump table come in one request per file version (kept in
+  // layouts_), then one ranged request per block, instead of three requests per block.
+  void prepare_remote_shard(ShardFile& file) const override { remote_layout(file); }
 
   ShardChunks decode_shard(ByteSpan file, const fs::path& path) const override {
     const std::string where = path.string();
@@ -204,6 +188,49 @@ class WkwArray final : public Array {
     std::vector<Bytes> payloads;  // by Morton index
   };
 
+  // Header and jump table of one remote data file version (jump_table empty for RAW files).
+  std::shared_ptr<const WkwFileLayout> remote_layout(ShardFile& file) const {
+    if (auto v = file.known_version())
+      if (auto hit = layouts_.get({file.name(), *v})) return hit;
+    // header.wkw tells whether data files have a jump table; a file may differ, then a second
+    // request fetches the table its own header announces.
+    const uint64_t want = kWkwHeaderSize + (header_.compressed() ? 8 * header_.file_vol() : 0);
+    const auto range = storage::ByteRange::span(0, want);
+    auto held = layouts_.latest(file.name());
+    std::optional<Bytes> raw = held ? file.read_if_changed(range, held->first.version) : file.read(range);
+    if (!raw) return held->second;
+    const std::string& where = file.name();
+    WkwFileLayout layout;
+    layout.header = parse_wkw_header(*raw, where);
+    check_file_header(layout.header, where);
+    const WkwHeader& fh = layout.header;
+    const uint64_t file_size = file.version().size;
+    check_wkw_file_size(fh, file_size, where);
+    if (fh.compressed()) {
+      const uint64_t table = 8 * fh.file_vol();
+      Bytes more;
+      if (raw->size() < kWkwHeaderSize + table)
+        more = file.read(storage::ByteRange::span(kWkwHeaderSize, table));
+      const std::byte* t = more.empty() ? raw->data() + kWkwHeaderSize : more.data();
+      layout.jump_table.resize(fh.file_vol());
+      for (uint64_t i = 0; i < fh.file_vol(); ++i) layout.jump_table[i] = load_le<uint64_t>(t + 8 * i);
+    }
+    auto kept = std::make_shared<const WkwFileLayout>(std::move(layout));
+    layouts_.put({file.name(), file.version()}, kept);
+    return kept;
+  }
+
+  std::optional<Bytes> decode_remote_block(ShardFile& file, uint64_t m) const {
+    auto layout = remote_layout(file);
+    const WkwHeader& fh = layout->header;
+    const std::string& where = file.name();
+    if (!fh.compressed()) return to_cxyz(file.read_scratch(fh.data_offset + m * fh.block_bytes(), fh.block_bytes()));
+    const uint64_t begin = m == 0 ? fh.data_offset : layout->jump_table[m - 1];
+    const uint64_t end = layout->jump_table[m];
+    check_wkw_block_extent(fh, m, begin, end, file.version().size, where);
+    return to_cxyz(decompress(file.read_scratch(begin, end - begin), fh.block_bytes(), where, m));
+  }
+
   static void continue_jump_table(Bytes& out, uint64_t m) {
     store_le<uint64_t>(out.data() + kWkwHeaderSize + 8 * m, out.size());
   }
@@ -243,6 +270,7 @@ class WkwArray final : public Array {
   }
 
   static Bytes decompress(ByteSpan stored, uint64_t block_bytes, const fs::path& file, uint64_t m) {
+    // (file is a path or, for a remote array, the object's URL)
     try {
       return lz4_block_decompress(stored, block_bytes);
     } catch (const Error& e) {
@@ -267,6 +295,7 @@ class WkwArray final : public Array {
   mutable Bytes zero_block_;
   mutable std::mutex kept_mutex_;
   mutable std::optional<StoredBlocks> kept_;
+  mutable VersionedCache<WkwFileLayout> layouts_;
 };
 
 ArrayMeta meta_from_header(const WkwHeader& h) {
@@ -292,12 +321,15 @@ int exact_log2(int64_t v, int max_log2) {
 
 }  // namespace
 
+std::unique_ptr<Array> wkw_array_from_header(const fs::path& location, ByteSpan header_bytes) {
+  WkwHeader h = parse_wkw_header(header_bytes, (location / "header.wkw").string());
+  return std::make_unique<WkwArray>(location, meta_from_header(h), h);
+}
+
 std::unique_ptr<Array> open_wkw_array(const fs::path& mag_dir) {
-  const fs::path header_path = mag_dir / "header.wkw";
-  auto bytes = read_file_if_exists(header_path);
+  auto bytes = read_file_if_exists(mag_dir / "header.wkw");
   if (!bytes) fail(ErrorKind::NotFound, "no WKW array in " + mag_dir.string() + " (header.wkw missing)");
-  WkwHeader h = parse_wkw_header(*bytes, header_path.string());
-  return std::make_unique<WkwArray>(mag_dir, meta_from_header(h), h);
+  return wkw_array_from_header(mag_dir, *bytes);
 }
 
 std::unique_ptr<Array> create_wkw_array(const fs::path& mag_dir, const ArraySpec& spec) {

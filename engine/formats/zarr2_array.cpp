@@ -17,9 +17,10 @@ class Zarr2Array final : public Array {
  public:
   Zarr2Array(fs::path path, Zarr2Metadata md) : Array(std::move(path), md.meta), md_(std::move(md)) {}
 
-  fs::path shard_path(const VecN& shard_index) const override { return path() / md_.key(shard_index); }
+  std::string shard_key(const VecN& shard_index) const override { return md_.key(shard_index); }
 
   void resize(const VecN& new_shape) override {
+    require_local("resize of");
     rewrite_metadata_shape(path(), ".zarray", new_shape, meta().rank());
     set_shape(new_shape);
   }
@@ -28,9 +29,9 @@ class Zarr2Array final : public Array {
   bool compressed() const override { return md_.codec.compressed(); }
 
  protected:
-  std::optional<Bytes> decode_chunk(int fd, uint64_t file_size, const fs::path& file, const VecN&) const override {
-    Bytes stored = pread_exact(fd, 0, file_size, file);
-    return md_.codec.decode(stored, meta().chunk_shape, meta().elem_size(), file.string());
+  std::optional<Bytes> decode_chunk(ShardFile& file, const VecN&) const override {
+    Bytes stored = file.read(storage::ByteRange::whole());  // a remote chunk: one GET
+    return md_.codec.decode(stored, meta().chunk_shape, meta().elem_size(), file.name());
   }
 
   ShardChunks decode_shard(ByteSpan file, const fs::path& path) const override {
@@ -51,10 +52,13 @@ class Zarr2Array final : public Array {
 
 }  // namespace
 
+std::unique_ptr<Array> zarr2_array_from_metadata(const fs::path& location, std::string_view text) {
+  Zarr2Metadata md = parse_zarray(text, (location / ".zarray").string());
+  return std::make_unique<Zarr2Array>(location, std::move(md));
+}
+
 std::unique_ptr<Array> open_zarr2_array(const fs::path& mag_dir) {
-  fs::path file = mag_dir / ".zarray";
-  Zarr2Metadata md = parse_zarray(text_of(read_file(file)), file.string());
-  return std::make_unique<Zarr2Array>(mag_dir, std::move(md));
+  return zarr2_array_from_metadata(mag_dir, text_of(read_file(mag_dir / ".zarray")));
 }
 
 std::unique_ptr<Array> create_zarr2_array(const fs::path& mag_dir, const ArraySpec& spec) {

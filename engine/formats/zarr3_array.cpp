@@ -1,12 +1,11 @@
 #include "formats/zarr3_array.hpp"
 
-#include <sys/stat.h>
-
 #include <mutex>
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "formats/metadata_file.hpp"
+#include "formats/versioned_cache.hpp"
 #include "formats/zarr3_metadata.hpp"
 
 namespace wkfs {
@@ -23,62 +22,17 @@ std::string text_of(const Bytes& b) { return std::string(reinterpret_cast<const 
 
 // Decoded shard indexes of recently read shard files. A read of one chunk needs the index of
 // its shard; re-reading and re-checking a 512 KiB index per 32 KiB chunk would dominate. Keyed by
-// file identity, so a rewritten shard is never served a stale index.
-class ShardIndexCache {
- public:
-  struct Key {
-    std::string file;
-    uint64_t inode = 0;
-    int64_t mtime_ns = 0;
-    uint64_t size = 0;
-    friend bool operator==(const Key&, const Key&) = default;
-  };
-
-  std::shared_ptr<const ShardIndex> get(const Key& key) {
-    std::lock_guard lock(mutex_);
-    for (auto& e : entries_)
-      if (e.key == key) {
-        e.last_use = ++tick_;
-        return e.index;
-      }
-    return nullptr;
-  }
-
-  void put(const Key& key, std::shared_ptr<const ShardIndex> index) {
-    std::lock_guard lock(mutex_);
-    for (auto& e : entries_)
-      if (e.key.file == key.file) {  // a newer version of the same file replaces the old one
-        e = Entry{key, std::move(index), ++tick_};
-        return;
-      }
-    if (entries_.size() >= kCapacity) {
-      auto oldest = std::min_element(entries_.begin(), entries_.end(),
-                                     [](const Entry& a, const Entry& b) { return a.last_use < b.last_use; });
-      *oldest = Entry{key, std::move(index), ++tick_};
-      return;
-    }
-    entries_.push_back(Entry{key, std::move(index), ++tick_});
-  }
-
- private:
-  static constexpr size_t kCapacity = 32;
-  struct Entry {
-    Key key;
-    std::shared_ptr<const ShardIndex> index;
-    uint64_t last_use = 0;
-  };
-  std::mutex mutex_;
-  std::vector<Entry> entries_;
-  uint64_t tick_ = 0;
-};
+// file version (local identity, remote ETag), so a rewritten shard is never served a stale index.
+using ShardIndexCache = VersionedCache<ShardIndex>;
 
 class Zarr3Array final : public Array {
  public:
   Zarr3Array(fs::path path, Zarr3Metadata md) : Array(std::move(path), md.meta), md_(std::move(md)) {}
 
-  fs::path shard_path(const VecN& shard_index) const override { return path() / md_.key.key(shard_index); }
+  std::string shard_key(const VecN& shard_index) const override { return md_.key.key(shard_index); }
 
   void resize(const VecN& new_shape) override {
+    require_local("resize of");
     rewrite_metadata_shape(path(), "zarr.json", new_shape, meta().rank());
     set_shape(new_shape);
   }
@@ -90,19 +44,21 @@ class Zarr3Array final : public Array {
   bool compressed() const override { return md_.codec.compressed(); }
 
  protected:
-  std::optional<Bytes> decode_chunk(int fd, uint64_t file_size, const fs::path& file,
-                                    const VecN& chunk_in_shard) const override {
+  std::optional<Bytes> decode_chunk(ShardFile& file, const VecN& chunk_in_shard) const override {
     const ArrayMeta& m = meta();
     if (!md_.sharding) {
-      Bytes stored = pread_exact(fd, 0, file_size, file);
-      return md_.codec.decode(stored, m.chunk_shape, m.elem_size(), file.string());
+      Bytes stored = file.read(storage::ByteRange::whole());
+      return md_.codec.decode(stored, m.chunk_shape, m.elem_size(), file.name());
     }
-    std::shared_ptr<const ShardIndex> index = load_index(fd, file_size, file);
+    std::shared_ptr<const ShardIndex> index = load_index(file);
     size_t i = linear_index(chunk_in_shard, md_.sharding->chunks_per_shard);
     if (!index->stored(i)) return std::nullopt;
-    Bytes stored = pread_exact(fd, index->offset(i), static_cast<size_t>(index->nbytes(i)), file);
-    return md_.codec.decode(stored, m.chunk_shape, m.elem_size(),
-                            file.string() + " chunk " + to_string(chunk_in_shard));
+    Bytes stored = file.read(storage::ByteRange::span(index->offset(i), index->nbytes(i)));
+    return md_.codec.decode(stored, m.chunk_shape, m.elem_size(), file.name() + " chunk " + to_string(chunk_in_shard));
+  }
+
+  void prepare_remote_shard(ShardFile& file) const override {
+    if (md_.sharding) load_index(file);
   }
 
   ShardChunks decode_shard(ByteSpan file, const fs::path& path) const override {
@@ -142,16 +98,31 @@ class Zarr3Array final : public Array {
   }
 
  private:
-  std::shared_ptr<const ShardIndex> load_index(int fd, uint64_t file_size, const fs::path& file) const {
-    struct stat st {};
-    if (::fstat(fd, &st) != 0) fail_errno("cannot stat " + file.string());
-    ShardIndexCache::Key key{file.string(), static_cast<uint64_t>(st.st_ino),
-                             static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec, file_size};
-    if (auto hit = index_cache_.get(key)) return hit;
+  std::shared_ptr<const ShardIndex> load_index(ShardFile& file) const {
     const ShardIndexLayout& layout = *md_.sharding;
-    uint64_t at = shard_index_offset(layout, file_size, file.string());
-    Bytes raw = pread_exact(fd, at, layout.encoded_size(), file);
-    auto index = std::make_shared<const ShardIndex>(decode_shard_index(raw, layout, file_size, file.string()));
+    const size_t n = layout.encoded_size();
+    if (auto v = file.known_version()) {
+      ShardIndexCache::Key key{file.name(), *v};
+      if (auto hit = index_cache_.get(key)) return hit;
+      uint64_t at = shard_index_offset(layout, v->size, file.name());
+      Bytes raw = file.read(storage::ByteRange::span(at, n));
+      return keep_index(std::move(key), raw);
+    }
+    // A remote shard not read yet: one request for its index, conditional on the version of the
+    // index held (a 304 costs no index bytes); an index at the end is its last n bytes, whatever
+    // the shard's size.
+    auto held = index_cache_.latest(file.name());
+    const storage::ByteRange range = layout.at_end ? storage::ByteRange::suffix(n) : storage::ByteRange::span(0, n);
+    std::optional<Bytes> raw = held ? file.read_if_changed(range, held->first.version) : file.read(range);
+    if (!raw) return held->second;
+    ShardFileVersion v = file.version();
+    shard_index_offset(layout, v.size, file.name());  // Corrupt when too short for an index
+    return keep_index(ShardIndexCache::Key{file.name(), v}, *raw);
+  }
+
+  std::shared_ptr<const ShardIndex> keep_index(ShardIndexCache::Key key, ByteSpan raw) const {
+    auto index = std::make_shared<const ShardIndex>(
+        decode_shard_index(raw, *md_.sharding, key.version.size, key.file));
     index_cache_.put(key, index);
     return index;
   }
@@ -162,10 +133,13 @@ class Zarr3Array final : public Array {
 
 }  // namespace
 
+std::unique_ptr<Array> zarr3_array_from_metadata(const fs::path& location, std::string_view text) {
+  Zarr3Metadata md = parse_zarr3_metadata(text, (location / "zarr.json").string());
+  return std::make_unique<Zarr3Array>(location, std::move(md));
+}
+
 std::unique_ptr<Array> open_zarr3_array(const fs::path& mag_dir) {
-  fs::path file = mag_dir / "zarr.json";
-  Zarr3Metadata md = parse_zarr3_metadata(text_of(read_file(file)), file.string());
-  return std::make_unique<Zarr3Array>(mag_dir, std::move(md));
+  return zarr3_array_from_metadata(mag_dir, text_of(read_file(mag_dir / "zarr.json")));
 }
 
 std::unique_ptr<Array> create_zarr3_array(const fs::path& mag_dir, const ArraySpec& spec) {

@@ -1,6 +1,8 @@
 #include "lazy/lazy_registry.hpp"
 
 #include <algorithm>
+#include <cstdint>
+#include <string>
 #include "core/json.hpp"
 
 #include "core/error.hpp"
@@ -11,7 +13,23 @@ namespace wkfs {
 namespace {
 
 Json mag_json(const Mag& m) { return Json::array({m.x(), m.y(), m.z()}); }
-Mag mag_from(const Json& j) { return Mag(j.at(0).get<int64_t>(), j.at(1).get<int64_t>(), j.at(2).get<int64_t>()); }
+// Only JSON integers: nlohmann holds an out-of-range number as a double, and converting that to an
+// integer is undefined behaviour (fuzz_lazy_registry found it with a 43-digit mag component).
+int64_t int_from(const Json& j, int64_t min, int64_t max) {
+  if (!j.is_number_integer() || (j.is_number_unsigned() && j.get<uint64_t>() > static_cast<uint64_t>(max)))
+    fail(ErrorKind::Corrupt, "expected an integer in [" + std::to_string(min) + ", " + std::to_string(max) +
+                                 "], got " + j.dump());
+  const int64_t v = j.get<int64_t>();
+  if (v < min || v > max)
+    fail(ErrorKind::Corrupt, "expected an integer in [" + std::to_string(min) + ", " + std::to_string(max) +
+                                 "], got " + j.dump());
+  return v;
+}
+Mag mag_from(const Json& j) {
+  if (!j.is_array() || j.size() != 3) fail(ErrorKind::Corrupt, "a mag must be [x, y, z], got " + j.dump());
+  constexpr int64_t kMaxMag = int64_t{1} << 30;
+  return Mag(int_from(j[0], 1, kMaxMag), int_from(j[1], 1, kMaxMag), int_from(j[2], 1, kMaxMag));
+}
 }  // namespace
 
 LazyRegistry LazyRegistry::load(const fs::path& root) {
@@ -31,11 +49,11 @@ LazyRegistry LazyRegistry::load(const fs::path& root) {
       m.kind = e.at("kind").get<std::string>() == "upsample" ? LazyKind::Upsample : LazyKind::Downsample;
       m.interpolation = e.at("interpolation").get<std::string>();
       m.complete = e.value("complete", false);
-      m.generation = e.value("generation", uint64_t{0});
+      m.generation = e.contains("generation") ? static_cast<uint64_t>(int_from(e["generation"], 0, INT64_MAX)) : 0;
       r.mags_.push_back(std::move(m));
     }
-  } catch (const Error&) {
-    throw;
+  } catch (const Error& e) {
+    fail(ErrorKind::Corrupt, file.string() + ": unreadable lazy registry: " + e.what());
   } catch (const std::exception& e) {
     fail(ErrorKind::Corrupt, file.string() + ": unreadable lazy registry: " + e.what());
   }

@@ -1,6 +1,7 @@
 #include "storage/open_store.hpp"
 
 #include "core/error.hpp"
+#include "storage/caching_store.hpp"
 #include "storage/http_store.hpp"
 #include "storage/local_store.hpp"
 #include "storage/s3_store.hpp"
@@ -16,8 +17,13 @@ std::unique_ptr<Store> open_store(std::string_view location, const StoreContext&
   }
   StoreUrl url = StoreUrl::parse(location);
   if (!context.client) fail(ErrorKind::InvalidArgument, "no HTTP client to open " + url.to_string());
-  if (url.scheme() == StoreUrl::Scheme::S3) return open_s3_store(url, context.client);
-  return std::make_unique<HttpStore>(url, context.client, context.auth_token);
+  std::unique_ptr<Store> store;
+  if (url.scheme() == StoreUrl::Scheme::S3)
+    store = open_s3_store(url, context.client);
+  else
+    store = std::make_unique<HttpStore>(url, context.client, context.auth_token);
+  if (!context.cache && !context.counters) return store;
+  return std::make_unique<CachingStore>(std::move(store), context.cache, context.counters, context.revalidate_after);
 }
 
 }  // namespace wkfs::storage

@@ -2,27 +2,17 @@
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
-#include <openssl/sha.h>
 
 #include <algorithm>
 #include <ctime>
 
 #include "core/error.hpp"
 #include "storage/percent_encoding.hpp"
+#include "storage/sha256.hpp"
 
 namespace wkfs::storage {
 
 namespace {
-
-std::string hex(const unsigned char* p, size_t n) {
-  static const char* digits = "0123456789abcdef";
-  std::string out(2 * n, '0');
-  for (size_t i = 0; i < n; ++i) {
-    out[2 * i] = digits[p[i] >> 4];
-    out[2 * i + 1] = digits[p[i] & 15];
-  }
-  return out;
-}
 
 std::string hmac(const std::string& key, const std::string& data) {
   unsigned char out[EVP_MAX_MD_SIZE];
@@ -59,11 +49,7 @@ std::string trimall(const std::string& v) {
 SigV4Signer::SigV4Signer(S3Credentials credentials, std::string region, std::string service)
     : credentials_(std::move(credentials)), region_(std::move(region)), service_(std::move(service)) {}
 
-std::string SigV4Signer::sha256_hex(ByteSpan data) {
-  unsigned char md[SHA256_DIGEST_LENGTH];
-  SHA256(reinterpret_cast<const unsigned char*>(data.data()), data.size(), md);
-  return hex(md, sizeof md);
-}
+std::string SigV4Signer::sha256_hex(ByteSpan data) { return storage::sha256_hex(data); }
 
 std::string SigV4Signer::canonical_query(const std::vector<std::pair<std::string, std::string>>& query) {
   std::vector<std::pair<std::string, std::string>> enc;
@@ -127,7 +113,7 @@ HttpHeaders SigV4Signer::sign(const SigV4Request& request, std::chrono::system_c
   if (!credentials_.session_token.empty()) out.emplace_back("x-amz-security-token", credentials_.session_token);
   out.emplace_back("Authorization", "AWS4-HMAC-SHA256 Credential=" + credentials_.access_key + "/" + scope +
                                         ", SignedHeaders=" + signed_headers + ", Signature=" +
-                                        hex(reinterpret_cast<const unsigned char*>(sig.data()), sig.size()));
+                                        to_hex(reinterpret_cast<const unsigned char*>(sig.data()), sig.size()));
   return out;
 }
 

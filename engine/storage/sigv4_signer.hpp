@@ -34,7 +34,7 @@ class SigV4Signer {
 
   /// Query string in canonical form: names and values RFC 3986-encoded, sorted by name then value.
   static std::string canonical_query(const std::vector<std::pair<std::string, std::string>>& query);
-  /// Lower-case hex SHA-256.
+  /// Lower-case hex SHA-256 (storage/sha256.hpp; kept here for the signer's callers).
   static std::string sha256_hex(ByteSpan data);
 
   const S3Credentials& credentials() const { return credentials_; }

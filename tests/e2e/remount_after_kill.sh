@@ -29,7 +29,10 @@ diff -r -x .wkfs "$WORK/src/ds" "$WORK/mnt/ds" || fail "the last remount serves 
 
 # A daemon that is alive but does not answer (stopped) is not taken for dead: refused, with a hint.
 pkill -STOP -f "wkfs mount $WORK/src $WORK/mnt"
-expect_failure "has not answered" "$WKFS" mount "$WORK/src" "$WORK/mnt"
+# (Under ASan the refused command's exit runs LeakSanitizer, whose stop-the-world hangs on a thread
+# still inside a request to the stopped mount: leaks are checked on every other exit.)
+ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+  expect_failure "has not answered" "$WKFS" mount "$WORK/src" "$WORK/mnt"
 pkill -CONT -f "wkfs mount $WORK/src $WORK/mnt"
 ls "$WORK/mnt/ds" > /dev/null || fail "the stopped daemon's mount was touched"
 "$WKFS" unmount "$WORK/mnt"

@@ -71,6 +71,11 @@ set -e
 [[ ! -e "$WORK/src/held/color/2" ]] || fail "a refused mkdir left a mag folder"
 grep -q "held/color/2 is not written: dataset $WORK/src/held is in use by pid $bpid" "$WORK/daemon.log" ||
   fail "the log does not say why the mkdir was refused: $(tail -3 "$WORK/daemon.log")"
+# control commands there: the ones that change refused with EBUSY naming the holder, the ones that read run
+before=$(cat "$WORK/src/held/datasource-properties.json")
+expect_failure "in use by pid $bpid" "$WKFS" ctl "$WORK/a/held/color" add-mag 2
+[[ $before == "$(cat "$WORK/src/held/datasource-properties.json")" ]] || fail "a refused add-mag changed the properties"
+"$WKFS" ctl "$WORK/a/held/color" info | /usr/bin/python3 -c 'import json,sys; assert json.load(sys.stdin)["ok"]' || fail "info on a held dataset"
 "$WKFS" unmount "$WORK/b"
 "$WKFS" unmount "$WORK/a"
 echo "two_mounts: ok"

@@ -4,6 +4,8 @@
 #include "core/error.hpp"
 #include "control/command_table.hpp"
 
+#include <cerrno>
+
 using namespace wkfs;
 using namespace wkfs::control;
 
@@ -96,4 +98,37 @@ TEST(CommandTable, RefusedLinesNeverReachTheHandler) {
     auto msg = refusal(*t, ctx, line);
     EXPECT_NE(msg.find("(usage: "), std::string::npos) << line << ": " << msg;
   }
+}
+
+// Where nothing may change (a -o ro mount, a dataset another mount holds), the commands that only
+// read still run and every other one fails with the context's errno before its handler runs.
+TEST(CommandTable, OnlyReadingCommandsRunWhereChangesAreRefused) {
+  auto t = make_builtin_command_table();
+  int changed = 0;
+  t->set({.name = "add-mag", .scope = CommandScope::Layer, .schema = {{{"MAG", "m"}}, {}},
+          .run = [&](CommandContext&, const CommandLine&) { ++changed; return Json(); }});
+  t->set({.name = "peek", .scope = CommandScope::Any,
+          .run = [&](CommandContext&, const CommandLine&) { return Json("seen"); }, .reads_only = true});
+  CommandContext ctx;
+  ctx.layer = "color";
+  ctx.refuse_changes_errno = EBUSY;
+  ctx.refuse_changes_why = "held by pid 7 on host h";
+  EXPECT_EQ(t->run(ctx, "peek")["result"], "seen");
+  EXPECT_EQ(t->run(ctx, "help add-mag")["ok"], true);
+  try {
+    t->run(ctx, "add-mag 2");
+    ADD_FAILURE() << "ran";
+  } catch (const Error& e) {
+    EXPECT_EQ(errno_of(e), EBUSY);
+    EXPECT_NE(std::string(e.what()).find("held by pid 7"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(changed, 0);
+  ctx.refuse_changes_errno = 0;
+  t->run(ctx, "add-mag 2");
+  EXPECT_EQ(changed, 1);
+  // help says which commands only read
+  for (const auto& h : t->help())
+    EXPECT_EQ(h["reads_only"].get<bool>(), h["name"] == "peek" || h["name"] == "help" || h["name"] == "info" ||
+                                               h["name"] == "lazy-status")
+        << h["name"];
 }

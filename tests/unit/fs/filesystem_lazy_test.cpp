@@ -272,6 +272,12 @@ TEST(CoreLazy, ReadOnlyCoreOverPendingLazyMags) {
   // a command that would compute or register is refused
   auto o = ro.open(lookup_path(ro, "ds/color/.wkfs-ctl"), O_WRONLY);
   EXPECT_EQ(errno_from([&] { write_str(ro, o, "materialize"); }), EROFS);
+  // the commands that only read run (and their reply is the file's content)
+  for (const char* cmd : {"lazy-status", "info", "help add-mag"}) {
+    EXPECT_EQ(errno_from([&] { write_str(ro, o, cmd); }), 0) << cmd;
+    auto reply = Json::parse(read_all(ro, o));
+    EXPECT_EQ(reply["ok"], true) << cmd << ": " << reply.dump();
+  }
   ro.release(std::move(o.file));
   EXPECT_EQ(changes(before, tree_digest(m.src)), "");
 }

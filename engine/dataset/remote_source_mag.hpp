@@ -1,0 +1,41 @@
+#pragma once
+// A mag of a remote dataset, given by its URL (the source of add_remote_mag / add_mag_as_ref with
+// a URL): as the library's MagView._ensure_mag_view finds it, the dataset is the URL's
+// grandparent, the layer its parent's name, the mag its last part; the dataset's
+// datasource-properties.json is fetched through the store and the mag's array metadata decoded.
+#include <memory>
+#include <string>
+
+#include "dataset/properties.hpp"
+#include "formats/array.hpp"
+#include "storage/open_store.hpp"
+
+namespace wkfs {
+
+struct RemoteSourceMag {
+  std::string dataset_url;  // the remote dataset's root
+  LayerProperties layer;
+  MagEntry entry;
+  std::string url;          // where the mag's array is, as the library stores it (dump_path)
+  std::shared_ptr<Array> array;
+};
+
+/// Finds and opens the remote mag at `url`; InvalidArgument for a URL without dataset/layer/mag
+/// parts, NotFound (naming the URL) for a missing dataset, layer, mag or array, the store's errors
+/// (EACCES, EIO) otherwise.
+RemoteSourceMag locate_remote_source_mag(const std::string& url, const storage::StoreContext& context);
+
+/// The URL of a mag entry of the remote dataset at `dataset_url`: its own URL path, or its
+/// relative path below the dataset, or (legacy, no path) <dataset>/<layer>/<short name>.
+std::string remote_mag_url(const std::string& dataset_url, const LayerProperties& layer, const MagEntry& entry);
+
+/// A mag of a remote dataset opened: its URL and array. A legacy entry (no path) is looked for as
+/// the library does, in <layer>/<short name>, then <layer>/<long name>.
+struct RemoteMag {
+  std::string url;
+  std::shared_ptr<Array> array;
+};
+RemoteMag open_remote_mag(const std::string& dataset_url, const LayerProperties& layer, const MagEntry& entry,
+                          const storage::StoreContext& context, std::shared_ptr<ChunkCache> cache = nullptr);
+
+}  // namespace wkfs

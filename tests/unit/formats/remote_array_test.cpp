@@ -1,0 +1,387 @@
+// Arrays read through a storage::Store from real servers (nginx-light over HTTP and HTTPS/h2,
+// OpenStack Swift's s3api behind an nginx TLS front), compared voxel for voxel with the local read
+// of the same files, with the fixture pattern and with python3-zarr; nginx's access log shows
+// which requests a read made (ranged only for shards, never a whole shard).
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "core/file_io.hpp"
+#include "formats/array.hpp"
+#include "formats/store_shard_file.hpp"
+#include "storage/http_store.hpp"
+#include "storage/open_store.hpp"
+#include "storage/store_url.hpp"
+#include "support/test_support.hpp"
+#include "unit/storage/test_servers.hpp"
+
+using namespace wkfs;
+using namespace wkfs::storage;
+using namespace std::chrono_literals;
+using test::TempDir;
+
+namespace {
+
+std::shared_ptr<HttpClient> client_for(const std::string& ca_file = "") {
+  HttpOptions o;
+  o.ca_file = ca_file;
+  o.backoff_initial = 20ms;
+  return std::make_shared<HttpClient>(o);
+}
+
+Bytes read_box(const Array& a, const NdBox& box) {
+  Bytes out(static_cast<size_t>(box.volume()) * a.meta().elem_size());
+  a.read(box, out);
+  return out;
+}
+
+// The box a test reads: the whole shape, or for WKW (no shape) the first 64^3 voxels.
+NdBox whole(const Array& a) {
+  VecN shape = a.meta().shape;
+  for (size_t i = 1; i < shape.size(); ++i) shape[i] = std::min<int64_t>(shape[i], 64);
+  return NdBox{VecN(shape.size(), 0), shape};
+}
+
+Bytes random_bytes(size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  Bytes b(n);
+  // Runs of equal values, so that compressors have something to do and sizes vary with the seed.
+  for (size_t i = 0; i < n;) {
+    auto v = static_cast<std::byte>(rng() % 7);
+    for (size_t k = 1 + rng() % 9; k-- > 0 && i < n;) b[i++] = v;
+  }
+  return b;
+}
+
+// A wkfs-written array with several shards and compressed chunks, and the bytes written to it.
+struct WrittenArray {
+  fs::path dir;
+  Bytes data;
+  NdBox box;
+};
+WrittenArray write_array(const fs::path& dir, DataFormat format, VecN shape, VecN chunk, VecN shard, unsigned seed) {
+  ArraySpec spec;
+  spec.shape = shape;
+  spec.chunk_shape = chunk;
+  spec.shard_shape = shard;
+  auto a = create_array(dir, format, spec);
+  NdBox box{VecN(shape.size(), 0), shape};
+  Bytes data = random_bytes(static_cast<size_t>(box.volume()), seed);
+  a->write(box, data);
+  return {dir, data, box};
+}
+
+struct LogLine {
+  int status = 0;
+  std::string request, range;
+  uint64_t bytes = 0;
+};
+std::vector<LogLine> parse_log(const std::vector<std::string>& lines, const std::string& needle) {
+  std::vector<LogLine> out;
+  for (const auto& l : lines) {
+    if (l.find(needle) == std::string::npos) continue;
+    // $connection $connection_requests $status "$request" $server_protocol "$http_range" "$token" $bytes
+    LogLine r;
+    std::istringstream in(l);
+    std::string conn, reqs;
+    in >> conn >> reqs >> r.status;
+    auto q1 = l.find('"'), q2 = l.find('"', q1 + 1);
+    r.request = l.substr(q1 + 1, q2 - q1 - 1);
+    auto q3 = l.find('"', l.find(' ', q2 + 2) + 1), q4 = l.find('"', q3 + 1);
+    r.range = l.substr(q3 + 1, q4 - q3 - 1);
+    r.bytes = std::stoull(l.substr(l.rfind(' ') + 1));
+    out.push_back(r);
+  }
+  return out;
+}
+
+std::string error_of(const std::function<void()>& f, int* err = nullptr) {
+  try {
+    f();
+  } catch (const Error& e) {
+    if (err) *err = to_errno(e);
+    return e.what();
+  }
+  return "";
+}
+
+const std::vector<std::pair<std::string, std::string>> kFixtureMags = {
+    {"simple_zarr3_dataset", "color/1"}, {"simple_zarr_dataset", "color/1-1-1"}, {"simple_wkw_dataset", "color/1"}};
+
+}  // namespace
+
+TEST(RemoteArray, EveryFixtureMagReadsAsItsLocalFilesOverHttpAndHttps) {
+  TempDir tmp;
+  fs::create_directories(tmp / "www");
+  fs::create_directories(tmp / "up");
+  for (const auto& [name, mag] : kFixtureMags) test::copy_fixture(name, tmp / "www");
+  test::NginxServer nginx(tmp / "nginx", tmp / "www");
+  auto plain = client_for();
+  auto tls = client_for(nginx.ca_file().string());
+  for (const auto& [name, mag] : kFixtureMags) {
+    SCOPED_TRACE(name);
+    auto local = open_array(tmp / "www" / name / mag);
+    const Bytes want = read_box(*local, whole(*local));
+    for (const auto& [base, client] : {std::pair{nginx.http_url(), plain}, std::pair{nginx.https_url(), tls}}) {
+      const std::string url = base + "/" + name + "/" + mag;
+      auto remote = open_remote_array(url, StoreContext{client, ""});
+      EXPECT_TRUE(remote->remote());
+      EXPECT_EQ(remote->meta().shape, local->meta().shape);
+      EXPECT_EQ(remote->meta().chunk_shape, local->meta().chunk_shape);
+      EXPECT_EQ(remote->codec_summary(), local->codec_summary());
+      EXPECT_EQ(remote->shard_path(VecN(local->meta().rank(), 0)).string(),
+                url + "/" + local->shard_key(VecN(local->meta().rank(), 0)));
+      EXPECT_EQ(read_box(*remote, whole(*remote)), want) << url;
+      NdBox odd{{1, 5, 15, 17}, {2, 30, 3, 9}};  // unaligned, crossing chunks and the shape
+      EXPECT_EQ(read_box(*remote, odd), read_box(*local, odd)) << url;
+    }
+  }
+  // The Zarr3 fixture against its known pattern, independently of the local reader.
+  auto remote = open_remote_array(nginx.http_url() + "/simple_zarr3_dataset/color/1", StoreContext{plain, ""});
+  Bytes got = read_box(*remote, {{0, 0, 0, 0}, {3, 24, 24, 24}});
+  size_t bad = 0, i = 0;
+  for (int c = 0; c < 3; ++c)
+    for (int x = 0; x < 24; ++x)
+      for (int y = 0; y < 24; ++y)
+        for (int z = 0; z < 24; ++z) bad += static_cast<unsigned char>(got[i++]) != test::fixture_value(x, y, z);
+  EXPECT_EQ(bad, 0u);
+}
+
+TEST(RemoteArray, Zarr2MatchesPythonZarr) {
+  TempDir tmp;
+  fs::create_directories(tmp / "www");
+  fs::create_directories(tmp / "up");
+  fs::path ds = test::copy_fixture("simple_zarr_dataset", tmp / "www");
+  const fs::path raw = tmp / "py.raw";
+  test::run_command("/usr/bin/python3 -c \"import zarr, sys; a = zarr.open(sys.argv[1], mode='r'); "
+                    "open(sys.argv[2], 'wb').write(a[:].tobytes())\" '" +
+                    (ds / "color/1-1-1").string() + "' '" + raw.string() + "'");
+  test::NginxServer nginx(tmp / "nginx", tmp / "www");
+  auto remote = open_remote_array(nginx.http_url() + "/simple_zarr_dataset/color/1-1-1", StoreContext{client_for(), ""});
+  EXPECT_EQ(read_box(*remote, {{0, 0, 0, 0}, {3, 24, 24, 24}}), read_file(raw));
+}
+
+TEST(RemoteArray, ShardedZarr3ReadsTheIndexSuffixThenOneRangePerChunkNeverAWholeShard) {
+  TempDir tmp;
+  fs::create_directories(tmp / "www");
+  fs::create_directories(tmp / "up");
+  auto w = write_array(tmp / "www/mag", DataFormat::Zarr3, {1, 128, 96, 64}, {1, 16, 16, 16}, {1, 64, 64, 64}, 1);
+  test::NginxServer nginx(tmp / "nginx", tmp / "www");
+  auto client = client_for();
+  auto remote = open_remote_array(nginx.http_url() + "/mag", StoreContext{client, ""});
+  ASSERT_EQ(read_box(*remote, w.box), w.data);
+
+  // 2x2x1 shards; each: one suffix read of its index, then one range per stored inner chunk.
+  auto local = open_array(tmp / "www/mag");
+  const size_t total = 1 + 4 + 64 + 64 + 32 + 32;  // zarr.json, 4 indexes, the stored chunks
+  nginx.wait_access_log(total);
+  uint64_t requests = 4;
+  for (int64_t sx = 0; sx < 2; ++sx)
+    for (int64_t sy = 0; sy < 2; ++sy) {
+      const std::string key = local->shard_key({0, sx, sy, 0});
+      const uint64_t size = fs::file_size(local->shard_path({0, sx, sy, 0}));
+      auto log = parse_log(nginx.access_log(), "/mag/" + key + " ");
+      const size_t chunks = sy == 0 ? 64 : 32;  // y 64..95 holds 2 of the shard's 4 chunk rows
+      ASSERT_EQ(log.size(), 1 + chunks) << key;
+      requests += chunks;
+      uint64_t sent = 0;
+      for (const auto& l : log) {
+        EXPECT_EQ(l.status, 206) << key << " " << l.request;
+        EXPECT_EQ(l.range.rfind("bytes=", 0), 0u) << key << ": every shard request is ranged";
+        sent += l.bytes;
+      }
+      EXPECT_EQ(log.front().range.rfind("bytes=-", 0), 0u) << "the index first, as a suffix";
+      EXPECT_EQ(sent, size) << key << ": each byte of the shard exactly once (index + chunks)";
+    }
+  EXPECT_EQ(parse_log(nginx.access_log(), "GET /mag/").size(), 1 + requests) << "zarr.json + the shards";
+
+  // Again, one chunk: the index is still held, so one conditional suffix (304) and one range.
+  size_t before = nginx.access_log().size();
+  NdBox one{{0, 70, 10, 20}, {1, 4, 4, 4}};
+  EXPECT_EQ(read_box(*remote, one), read_box(*local, one));
+  auto again = nginx.wait_access_log(before + 2);
+  auto tail = parse_log(std::vector<std::string>(again.begin() + static_cast<ptrdiff_t>(before), again.end()), "/mag/");
+  ASSERT_EQ(tail.size(), 2u);
+  EXPECT_EQ(tail[0].status, 304);
+  EXPECT_EQ(tail[0].bytes, 0u);
+  EXPECT_EQ(tail[1].status, 206);
+  EXPECT_LT(tail[1].bytes, 16u * 16 * 16 + 64);
+}
+
+TEST(RemoteArray, ChangedShardBetweenReadsGivesTheNewData) {
+  TempDir tmp;
+  fs::create_directories(tmp / "www");
+  fs::create_directories(tmp / "up");
+  auto w = write_array(tmp / "www/mag", DataFormat::Zarr3, {1, 64, 64, 32}, {1, 16, 16, 16}, {1, 64, 64, 32}, 2);
+  test::NginxServer nginx(tmp / "nginx", tmp / "www");
+  auto cache = std::make_shared<ChunkCache>(64 << 20);
+  auto remote = open_remote_array(nginx.http_url() + "/mag", StoreContext{client_for(), ""}, cache);
+  ASSERT_EQ(read_box(*remote, w.box), w.data);
+  ASSERT_EQ(read_box(*remote, w.box), w.data);  // from the chunk cache, index revalidated
+  // New bytes in the shard; nginx's ETag is mtime-size, so the mtime is moved on explicitly.
+  auto local = open_array(tmp / "www/mag");
+  Bytes fresh = random_bytes(w.data.size(), 3);
+  local->write(w.box, fresh);
+  fs::path shard = local->shard_path({0, 0, 0, 0});
+  fs::last_write_time(shard, fs::last_write_time(shard) + 10s);
+  EXPECT_EQ(read_box(*remote, w.box), fresh);
+}
+
+TEST(RemoteArray, AVersionChangeUnderOneHandleIsEstaleNeverAMix) {
+  TempDir tmp;
+  fs::create_directories(tmp / "www");
+  fs::create_directories(tmp / "up");
+  auto w = write_array(tmp / "www/mag", DataFormat::Zarr3, {1, 32, 32, 32}, {1, 16, 16, 16}, {1, 32, 32, 32}, 4);
+  test::NginxServer nginx(tmp / "nginx", tmp / "www");
+  auto local = open_array(tmp / "www/mag");
+  HttpStore store(StoreUrl::parse(nginx.http_url() + "/mag"), client_for());
+  const std::string key = local->shard_key({0, 0, 0, 0});
+  StoreShardFile file(store, key, nginx.http_url() + "/mag/" + key);
+  Bytes index = file.read(ByteRange::suffix(8 * 16 + 4));
+  EXPECT_EQ(index.size(), 8u * 16 + 4);
+  EXPECT_EQ(file.known_version()->size, fs::file_size(local->shard_path({0, 0, 0, 0})));
+  local->write(w.box, random_bytes(w.data.size(), 5));
+  fs::path shard = local->shard_path({0, 0, 0, 0});
+  fs::last_write_time(shard, fs::last_write_time(shard) + 10s);
+  int err = 0;
+  std::string msg = error_of([&] { file.read(ByteRange::span(0, 16)); }, &err);
+  EXPECT_EQ(err, ESTALE) << msg;
+  EXPECT_NE(msg.find(key), std::string::npos) << msg;
+  fs::remove(shard);
+  msg = error_of([&] { file.read(ByteRange::span(0, 16)); }, &err);
+  EXPECT_EQ(err, ESTALE) << "a shard gone after the first read changed too: " << msg;
+}
+
+TEST(RemoteArray, WkwReadsHeaderAndJumpTableOnceThenBlockRanges) {
+  TempDir tmp;
+  fs::create_directories(tmp / "www");
+  fs::create_directories(tmp / "up");
+  auto w = write_array(tmp / "www/mag", DataFormat::Wkw, {1, 64, 64, 64}, {1, 16, 16, 16}, {1, 32, 32, 32}, 6);
+  test::NginxServer nginx(tmp / "nginx", tmp / "www");
+  auto remote = open_remote_array(nginx.https_url() + "/mag", StoreContext{client_for(nginx.ca_file().string()), ""});
+  EXPECT_EQ(remote->codec_summary(), "lz4hc(9)");
+  ASSERT_EQ(read_box(*remote, w.box), w.data);
+  auto log = parse_log(nginx.wait_access_log(1 + 8 * 9), "/mag/z0/y0/x0.wkw ");
+  ASSERT_EQ(log.size(), 1u + 8) << "header + jump table, then 8 blocks";
+  EXPECT_EQ(log[0].range, "bytes=0-" + std::to_string(16 + 8 * 8 - 1));
+  for (const auto& l : log) EXPECT_EQ(l.status, 206);
+}
+
+TEST(RemoteArray, MissingShardsReadAsFillMissingArraysAndWritesAreClearErrors) {
+  TempDir tmp;
+  fs::create_directories(tmp / "www");
+  fs::create_directories(tmp / "up");
+  auto w = write_array(tmp / "www/mag", DataFormat::Zarr, {1, 64, 32, 32}, {1, 32, 32, 32}, {1, 32, 32, 32}, 7);
+  auto local = open_array(tmp / "www/mag");
+  fs::remove(local->shard_path({0, 1, 0, 0}));
+  test::NginxServer nginx(tmp / "nginx", tmp / "www");
+  auto client = client_for();
+  const std::string url = nginx.http_url() + "/mag";
+  auto remote = open_remote_array(url, StoreContext{client, ""});
+  Bytes got = read_box(*remote, w.box);
+  EXPECT_EQ(got, read_box(*local, w.box));
+  EXPECT_EQ(std::count(got.begin() + static_cast<ptrdiff_t>(got.size() / 2), got.end(), std::byte{0}),
+            static_cast<ptrdiff_t>(got.size() / 2))
+      << "the missing chunk file reads as fill";
+
+  int err = 0;
+  std::string msg = error_of([&] { open_remote_array(nginx.http_url() + "/nothing", StoreContext{client, ""}); }, &err);
+  EXPECT_EQ(err, ENOENT);
+  EXPECT_NE(msg.find(nginx.http_url() + "/nothing"), std::string::npos) << msg;
+  msg = error_of([&] { remote->write(w.box, w.data); }, &err);
+  EXPECT_EQ(err, EROFS);
+  EXPECT_NE(msg.find(url), std::string::npos) << msg;
+  msg = error_of([&] { remote->resize({1, 128, 32, 32}); }, &err);
+  EXPECT_EQ(err, EROFS) << msg;
+  // A server that fails (503 after retries) is EIO naming the URL, not fill.
+  HttpOptions o;
+  o.max_attempts = 2;
+  o.backoff_initial = 10ms;
+  auto failing = std::make_shared<HttpClient>(o);
+  msg = error_of([&] { open_remote_array(nginx.http_url() + "/fail/mag", StoreContext{failing, ""}); }, &err);
+  EXPECT_EQ(err, EIO);
+  EXPECT_NE(msg.find("503"), std::string::npos) << msg;
+}
+
+namespace {
+
+// boto3 as the independent uploader: every file of DIR under its relative key in bucket wk-data.
+const char* kBotoUpload = R"PY(
+import os, sys, boto3
+from botocore.config import Config
+endpoint, ca, root = sys.argv[1:4]
+s3 = boto3.client("s3", endpoint_url=endpoint, verify=ca, aws_access_key_id="test:tester",
+                  aws_secret_access_key="testing", region_name="us-east-1",
+                  config=Config(s3={"addressing_style": "path"}))
+s3.create_bucket(Bucket="wk-data")
+for d, _, files in os.walk(root):
+    for f in files:
+        p = os.path.join(d, f)
+        s3.upload_file(p, "wk-data", os.path.relpath(p, root))
+print("ok")
+)PY";
+
+class SwiftServer {
+ public:
+  explicit SwiftServer(const fs::path& dir) : dir_(dir) {
+    std::istringstream in(test::run_command("bash " WKFS_SOURCE_DIR "/tests/servers/swift_s3.sh start '" + dir.string() + "'"));
+    in >> http_port >> tls_port;
+    if (!tls_port) throw std::runtime_error("swift_s3.sh printed no ports");
+  }
+  ~SwiftServer() {
+    int rc = std::system(("bash " WKFS_SOURCE_DIR "/tests/servers/swift_s3.sh stop '" + dir_.string() + "'").c_str());
+    (void)rc;
+  }
+  fs::path ca_file() const { return dir_ / "front/cert.pem"; }
+  int http_port = 0, tls_port = 0;
+
+ private:
+  fs::path dir_;
+};
+
+}  // namespace
+
+// One test: Swift takes seconds to start.
+TEST(RemoteArraySwift, EveryFixtureMagAndAShardedArrayOverS3WithSigV4) {
+  TempDir tmp;
+  fs::create_directories(tmp / "www");
+  fs::create_directories(tmp / "up");
+  for (const auto& [name, mag] : kFixtureMags) test::copy_fixture(name, tmp / "up");
+  auto w = write_array(tmp / "up/big/color/1", DataFormat::Zarr3, {1, 96, 64, 64}, {1, 16, 16, 16}, {1, 64, 64, 64}, 8);
+  SwiftServer swift(tmp / "swift");
+  const std::string authority = "127.0.0.1:" + std::to_string(swift.tls_port);
+  std::ofstream(tmp / "boto.py") << kBotoUpload;
+  ASSERT_EQ(test::run_command("/usr/bin/python3 " + (tmp / "boto.py").string() + " https://" + authority + " " +
+                              swift.ca_file().string() + " " + (tmp / "up").string()),
+            "ok\n");
+  // Credentials as webknossos-libs looks them up for this endpoint and bucket.
+  const std::string suffix = "127_0_0_1_" + std::to_string(swift.tls_port) + "__WK_DATA";
+  ::setenv(("AWS_ACCESS_KEY_ID__" + suffix).c_str(), "test:tester", 1);
+  ::setenv(("AWS_SECRET_ACCESS_KEY__" + suffix).c_str(), "testing", 1);
+  StoreContext context{client_for(swift.ca_file().string()), ""};
+  for (const auto& [name, mag] : kFixtureMags) {
+    SCOPED_TRACE(name);
+    auto local = open_array(tmp / "up" / name / mag);
+    auto remote = open_remote_array("s3://" + authority + "/wk-data/" + name + "/" + mag, context);
+    EXPECT_EQ(read_box(*remote, whole(*remote)), read_box(*local, whole(*local)));
+  }
+  auto big = open_remote_array("s3://" + authority + "/wk-data/big/color/1", context);
+  EXPECT_EQ(read_box(*big, w.box), w.data);
+  NdBox odd{{0, 60, 3, 50}, {1, 10, 40, 14}};
+  EXPECT_EQ(read_box(*big, odd), read_box(*open_array(tmp / "up/big/color/1"), odd));
+
+  // A wrong secret: 403 from the server, EACCES naming the object.
+  ::setenv(("AWS_SECRET_ACCESS_KEY__" + suffix).c_str(), "not-the-secret", 1);
+  int err = 0;
+  std::string msg = error_of([&] { open_remote_array("s3://" + authority + "/wk-data/big/color/1", context); }, &err);
+  EXPECT_EQ(err, EACCES) << msg;
+  EXPECT_NE(msg.find("403"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("/wk-data/big/color/1/zarr.json"), std::string::npos) << msg;
+  ::unsetenv(("AWS_ACCESS_KEY_ID__" + suffix).c_str());
+  ::unsetenv(("AWS_SECRET_ACCESS_KEY__" + suffix).c_str());
+}
