@@ -67,7 +67,10 @@ Filesystem::Filesystem(FilesystemConfig config)
           [this](const std::string& a, const fs::path& dir, const std::string& cwd) {
             return paths_.resolve_argument(a, dir, cwd);
           },
-          [this](const Location& loc, const std::optional<std::string>& layer) { changed_dataset(loc, layer); }) {}
+          [this](const Location& loc, const std::optional<std::string>& layer) { changed_dataset(loc, layer); }) {
+  // the datasets' own reads of URL mags (ctl commands, lazy sources) use the mount's client too
+  catalog_.set_remote_context([this] { return remote_.store_context(); });
+}
 
 // --- helpers ------------------------------------------------------------------------------------
 

@@ -21,6 +21,11 @@ const storage::StoreContext& RemoteCatalog::context() {
   return *context_;
 }
 
+storage::StoreContext RemoteCatalog::store_context() {
+  std::lock_guard lock(mutex_);
+  return context();
+}
+
 std::shared_ptr<RemoteTree> RemoteCatalog::source_tree() {
   std::lock_guard lock(mutex_);
   if (!source_tree_) source_tree_ = open_remote_dataset(context(), config_.source_url);

@@ -53,6 +53,8 @@ class RemoteCatalog {
                                  const std::filesystem::path& source);
   /// For .wkfs-status: the SOURCE URL, the remote mags opened, the HTTP client's counters.
   Json status();
+  /// The mount's store context (one HTTP client, made now if not yet: never before the daemon forks).
+  storage::StoreContext store_context();
   /// The mags of `layer` with URL paths, by the folder name the mount shows them under.
   static std::map<std::string, const MagEntry*> remote_mags(const LayerProperties& layer);
 
