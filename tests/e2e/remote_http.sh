@@ -106,6 +106,11 @@ grep -q "$URL/zarr.json" "$WORK/daemon.log" || fail "the refused write's log lin
 expect_failure "Invalid argument" ln -s "$URL" "$M/ds/color/2"
 grep -q "add-remote-mag" "$WORK/daemon.log" || fail "the refused ln -s does not name add-remote-mag"
 [[ ! -e $WORK/local/ds/color/2 ]] || fail "ln -s URL left something behind"
+# the command ln -s names: the dataset fetches the remote metadata through the mount's client (its CA file)
+"$WKFS" ctl "$M/ds/color" add-remote-mag "$URL" --mag 2 > /dev/null || fail "add-remote-mag through the mount"
+[[ $(json "$WORK/local/ds/datasource-properties.json" '[m["path"] for m in d["dataLayers"][0]["mags"]][-1]') == "$URL" ]] ||
+  fail "add-remote-mag did not store the URL"
+same_tree "$WORK/root/simple_zarr3_dataset/color/1" "$M/ds/color/2"
 "$WKFS" unmount "$M"
 
 # --- -o overlay=DIR: the overlay takes the changes, the store is never written --------------------------
