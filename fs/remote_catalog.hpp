@@ -40,6 +40,7 @@ class RemoteCatalog {
 
   /// True if the mount's SOURCE is a URL.
   bool has_source() const { return !config_.source_url.empty(); }
+  /// The SOURCE URL; empty for a local SOURCE.
   const std::string& source_url() const { return config_.source_url; }
   /// The tree of the SOURCE URL, built at first use (a failure is retried at the next).
   std::shared_ptr<RemoteTree> source_tree();
