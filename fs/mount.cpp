@@ -245,7 +245,7 @@ int run_mount(const MountOptions& options) {
     // would not survive it); the daemon makes its own at first use.
     storage::StoreContext probe{std::make_shared<storage::HttpClient>(http_options(options)), options.auth_token};
     auto tree = open_remote_dataset(probe, options.source.string());
-    if (options.overlay) seed_overlay(*tree, *options.overlay);
+    if (options.overlay && !options.read_only) seed_overlay(*tree, *options.overlay);  // -o ro writes nothing
     else private_folder.emplace();
   }
 

@@ -21,6 +21,11 @@ const storage::StoreContext& RemoteCatalog::context() {
   return *context_;
 }
 
+storage::StoreContext RemoteCatalog::store_context() {
+  std::lock_guard lock(mutex_);
+  return context();
+}
+
 std::shared_ptr<RemoteTree> RemoteCatalog::source_tree() {
   std::lock_guard lock(mutex_);
   if (!source_tree_) source_tree_ = open_remote_dataset(context(), config_.source_url);
@@ -33,6 +38,21 @@ std::shared_ptr<RemoteTree> RemoteCatalog::mag_tree(const std::string& url, cons
   auto& tree = mag_trees_[url];
   if (!tree) tree = open_remote_mag(context(), url, layer, mag);
   return tree;
+}
+
+Json RemoteCatalog::status() {
+  std::lock_guard lock(mutex_);
+  Json mags = Json::array();
+  for (const auto& [url, tree] : mag_trees_) mags.push_back(url);
+  Json j{{"source", config_.source_url}, {"mags", mags}};
+  if (context_) {
+    const auto& st = context_->client->stats();
+    j["http"] = Json{{"requests", st.requests.load()},
+                     {"retries", st.retries.load()},
+                     {"bytes_received", st.bytes_received.load()},
+                     {"in_flight", st.in_flight.load()}};
+  }
+  return j;
 }
 
 std::map<std::string, const MagEntry*> RemoteCatalog::remote_mags(const LayerProperties& layer) {

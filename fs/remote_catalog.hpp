@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/diagnostics.hpp"
+#include "core/json.hpp"
 #include "dataset/properties.hpp"
 #include "fs/dataset_catalog.hpp"
 #include "fs/remote_tree.hpp"
@@ -39,6 +40,7 @@ class RemoteCatalog {
 
   /// True if the mount's SOURCE is a URL.
   bool has_source() const { return !config_.source_url.empty(); }
+  /// The SOURCE URL; empty for a local SOURCE.
   const std::string& source_url() const { return config_.source_url; }
   /// The tree of the SOURCE URL, built at first use (a failure is retried at the next).
   std::shared_ptr<RemoteTree> source_tree();
@@ -50,6 +52,10 @@ class RemoteCatalog {
   /// below a mag whose stored path is a URL (whether or not the name exists there).
   std::optional<RemotePath> find(const std::filesystem::path& rel, DatasetCatalog& catalog,
                                  const std::filesystem::path& source);
+  /// For .wkfs-status: the SOURCE URL, the remote mags opened, the HTTP client's counters.
+  Json status();
+  /// The mount's store context (one HTTP client, made now if not yet: never before the daemon forks).
+  storage::StoreContext store_context();
   /// The mags of `layer` with URL paths, by the folder name the mount shows them under.
   static std::map<std::string, const MagEntry*> remote_mags(const LayerProperties& layer);
 
