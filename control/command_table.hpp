@@ -34,6 +34,8 @@ struct CommandContext {
   /// dataset another mount holds): only commands that read run; the others fail with it.
   int refuse_changes_errno = 0;
   std::string refuse_changes_why;
+  /// Drops the mount's remote cache and says what it dropped (`cache-clear`); null: no mount set it.
+  std::function<Json()> clear_remote_cache;
 
   /// The layer name; InvalidArgument if the command was sent to a dataset control file.
   const std::string& require_layer(const std::string& command) const;

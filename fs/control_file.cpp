@@ -30,6 +30,7 @@ ControlChannel::Outcome ControlChannel::run(const fs::path& ctl_rel, std::string
     ctx.dataset = target.loc->dataset;
     if (target.kind == PathKind::Layer) ctx.layer = target.layer;
     ctx.lazy = &tree_.engines();
+    if (auto* remote = tree_.remote()) ctx.clear_remote_cache = [remote] { return remote->clear_cache(); };
     if (read_only_) {
       ctx.refuse_changes_errno = EROFS;
       ctx.refuse_changes_why = "the mount is read-only (-o ro)";

@@ -884,6 +884,7 @@ Json Filesystem::status_json() {
   j["control_commands"] = cmds;
   // lazy pyramids of every dataset: files total / computed / stale, bytes, compute time, queue
   j["lazy"] = engines_.status();
+  j["remote"] = remote_.status();  // hits, misses, bytes fetched...; with remote_cache_dir its "cache"
   return j;
 }
 
