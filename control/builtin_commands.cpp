@@ -232,7 +232,7 @@ void add_help_command(const std::shared_ptr<CommandTable>& table) {
 // `cache-clear`: the mount's remote cache. It changes no dataset (the bytes are fetched again), so
 // it runs on read-only mounts and on datasets held by another mount.
 void add_cache_command(CommandTable& t) {
-  t.set({.name = "cache-clear", .scope = CommandScope::Any,
+  t.set({.name = "cache-clear", .scope = CommandScope::Mount,
          .description = "drops every entry of the mount's remote cache (remote_cache_dir=): reads fetch again",
          .run = [](CommandContext& c, const CommandLine&) {
            if (!c.clear_remote_cache)

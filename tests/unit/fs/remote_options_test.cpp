@@ -289,6 +289,18 @@ TEST(RemoteCacheCore, StatusCountsReadsAndCacheClearDropsTheEntries) {
       EXPECT_EQ(log[i].substr(log[i].rfind(' ') + 1), "0") << log[i];
     }
     EXPECT_EQ(f->status_json()["remote"]["misses"], 0) << f->status_json()["remote"].dump();
+    // the mount root of a URL SOURCE takes cache-clear (and only mount-wide commands)
+    auto [err, reply] = ctl(*f, "", "cache-clear");
+    ASSERT_EQ(err, 0) << reply.dump();
+    EXPECT_EQ(reply["result"]["dir"], cache_dir.string()) << reply.dump();
+    EXPECT_EQ(entry_files(cache_dir), 0u);
+    auto [info_err, info] = ctl(*f, "", "info");
+    EXPECT_EQ(info_err, EINVAL);
+    EXPECT_NE(info.dump().find("needs a dataset"), std::string::npos) << info.dump();
+    const size_t gets = s.gets();
+    f = remote_core(s, tmp / "local3", cache_dir);  // the kernel's page cache aside: a fresh core
+    expect_every_file_served(*f, s.dataset());
+    EXPECT_GT(s.gets(), gets);
   }
 }
 
