@@ -1,6 +1,7 @@
 #include "control/layer_attributes.hpp"
 
 #include "dataset/mag_paths.hpp"
+#include "storage/store_url.hpp"
 
 #include <algorithm>
 
@@ -13,7 +14,7 @@ namespace {
 const std::vector<std::string> kSettable = {"bounding_box", "largest_segment_id", "default_view_configuration"};
 const std::vector<std::string> kReadOnly = {"category",     "dtype_per_layer", "dtype_per_channel", "num_channels",
                                             "data_format",  "read_only",       "mags",              "path",
-                                            "is_remote_to_dataset", "finest_mag"};
+                                            "is_remote_to_dataset", "remote_mags", "finest_mag"};
 
 std::string short_name(const std::string& name) { return name.substr(std::string(kLayerAttributePrefix).size()); }
 
@@ -58,6 +59,12 @@ std::string get_layer_attribute(const Dataset& ds, const LayerProperties& l, con
   if (n == "path") return (ds.root() / l.name).string();
   if (n == "is_remote_to_dataset")  // the layer folder, symlinks followed, is not directly in the dataset
     return resolve_path(ds.root() / l.name).parent_path() == resolve_path(ds.root()) ? "false" : "true";
+  if (n == "remote_mags") {  // mags whose path is a URL (add_remote_mag of a remote dataset's mag)
+    std::string s;
+    for (const auto& m : l.mags)
+      if (m.path && storage::StoreUrl::is_url(*m.path)) s += (s.empty() ? "" : ",") + m.mag.long_name();
+    return s;
+  }
   if (n == "finest_mag")
     if (auto m = ds.finest_mag(l.name)) return m->long_name();
   fail(ErrorKind::NotFound, "layer " + l.name + " has no attribute " + name);

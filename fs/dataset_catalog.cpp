@@ -67,7 +67,8 @@ std::shared_ptr<Dataset> DatasetCatalog::open_cached(const fs::path& rel, std::s
       entry.busy = e.what();
     }
   }
-  entry.dataset = Dataset::open(dir, read_only_ || !entry.busy.empty(), cache_);
+  entry.dataset = Dataset::open(dir, read_only_ || !entry.busy.empty(), cache_,
+                                remote_context_ ? remote_context_() : storage::StoreContext{});
   busy = entry.busy;
   auto ds = entry.dataset;
   open_[rel.string()] = std::move(entry);

@@ -2,6 +2,7 @@
 // Which dataset a path of the mount belongs to: SOURCE is one dataset or a folder of datasets.
 // Datasets are opened on first use and re-read when their properties file changes on disk.
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -38,6 +39,9 @@ class DatasetCatalog {
   DatasetCatalog(fs::path source, bool read_only, std::shared_ptr<ChunkCache> cache = nullptr,
                  std::string lock_purpose = "wkfs mount", bool may_be_empty = false);
 
+  /// Where datasets opened from now on get the context their remote (URL) mags are read through
+  /// (the mount's client: its CA file, token and timeouts). Unset: each dataset makes a default one.
+  void set_remote_context(std::function<storage::StoreContext()> context) { remote_context_ = std::move(context); }
   const fs::path& source() const { return source_; }
   /// True if SOURCE itself is a dataset (the mount root is the dataset root).
   bool single() const { return single_; }
@@ -67,6 +71,7 @@ class DatasetCatalog {
     std::string busy;                 // another mount's lock refused ours: opened read-only
   };
   std::map<std::string, Entry> open_;
+  std::function<storage::StoreContext()> remote_context_;
 };
 
 }  // namespace wkfs::mount

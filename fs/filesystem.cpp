@@ -67,7 +67,10 @@ Filesystem::Filesystem(FilesystemConfig config)
           [this](const std::string& a, const fs::path& dir, const std::string& cwd) {
             return paths_.resolve_argument(a, dir, cwd);
           },
-          [this](const Location& loc, const std::optional<std::string>& layer) { changed_dataset(loc, layer); }) {}
+          [this](const Location& loc, const std::optional<std::string>& layer) { changed_dataset(loc, layer); }) {
+  // the datasets' own reads of URL mags (ctl commands, lazy sources) use the mount's client too
+  catalog_.set_remote_context([this] { return remote_.store_context(); });
+}
 
 // --- helpers ------------------------------------------------------------------------------------
 
@@ -884,7 +887,9 @@ Json Filesystem::status_json() {
   j["control_commands"] = cmds;
   // lazy pyramids of every dataset: files total / computed / stale, bytes, compute time, queue
   j["lazy"] = engines_.status();
-  j["remote"] = remote_.status();  // hits, misses, bytes fetched...; with remote_cache_dir its "cache"
+  // remote stores: the URL SOURCE, the URL mags opened, the HTTP client's counters, the reads'
+  // counters (hits, misses, bytes fetched...) and with remote_cache_dir the cache's status
+  j["remote"] = remote_.status();
   return j;
 }
 

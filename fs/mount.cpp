@@ -285,7 +285,7 @@ int run_mount(const MountOptions& options) {
     probe.cache = probe_cache;
     probe.revalidate_after = std::chrono::seconds(options.remote_revalidate_s);
     auto tree = open_remote_dataset(probe, options.source.string());
-    if (options.overlay) seed_overlay(*tree, *options.overlay);
+    if (options.overlay && !options.read_only) seed_overlay(*tree, *options.overlay);  // -o ro writes nothing
     else private_folder.emplace();
   }
   probe_cache.reset();

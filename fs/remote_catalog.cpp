@@ -26,23 +26,16 @@ const storage::StoreContext& RemoteCatalog::context() {
   return *context_;
 }
 
+storage::StoreContext RemoteCatalog::store_context() {
+  std::lock_guard lock(mutex_);
+  return context();
+}
+
 std::shared_ptr<storage::RemoteCache> RemoteCatalog::cache() {
   if (!config_.cache_dir) return nullptr;
   std::lock_guard lock(cache_mutex_);
   if (!cache_) cache_ = std::make_shared<storage::RemoteCache>(*config_.cache_dir, config_.cache_bytes, diagnostics_);
   return cache_;
-}
-
-Json RemoteCatalog::status() {
-  Json j = counters_->snapshot();
-  if (!config_.cache_dir) return j;
-  try {
-    j["cache"] = cache()->status();
-    j["cache"]["revalidate_after_s"] = config_.revalidate_after.count();
-  } catch (const std::exception& e) {
-    j["cache"] = Json{{"dir", config_.cache_dir->string()}, {"error", e.what()}};
-  }
-  return j;
 }
 
 Json RemoteCatalog::clear_cache() {
@@ -66,6 +59,32 @@ std::shared_ptr<RemoteTree> RemoteCatalog::mag_tree(const std::string& url, cons
   auto& tree = mag_trees_[url];
   if (!tree) tree = open_remote_mag(context(), url, layer, mag);
   return tree;
+}
+
+Json RemoteCatalog::status() {
+  Json j = counters_->snapshot();  // reads: hits, revalidated, misses, bytes fetched, latencies, errors
+  {
+    std::lock_guard lock(mutex_);
+    Json mags = Json::array();
+    for (const auto& [url, tree] : mag_trees_) mags.push_back(url);
+    j["source"] = config_.source_url;
+    j["mags"] = mags;
+    if (context_) {
+      const auto& st = context_->client->stats();
+      j["http"] = Json{{"requests", st.requests.load()},
+                       {"retries", st.retries.load()},
+                       {"bytes_received", st.bytes_received.load()},
+                       {"in_flight", st.in_flight.load()}};
+    }
+  }
+  if (!config_.cache_dir) return j;
+  try {
+    j["cache"] = cache()->status();
+    j["cache"]["revalidate_after_s"] = config_.revalidate_after.count();
+  } catch (const std::exception& e) {
+    j["cache"] = Json{{"dir", config_.cache_dir->string()}, {"error", e.what()}};
+  }
+  return j;
 }
 
 std::map<std::string, const MagEntry*> RemoteCatalog::remote_mags(const LayerProperties& layer) {

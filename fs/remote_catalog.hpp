@@ -45,6 +45,7 @@ class RemoteCatalog {
 
   /// True if the mount's SOURCE is a URL.
   bool has_source() const { return !config_.source_url.empty(); }
+  /// The SOURCE URL; empty for a local SOURCE.
   const std::string& source_url() const { return config_.source_url; }
   /// The tree of the SOURCE URL, built at first use (a failure is retried at the next).
   std::shared_ptr<RemoteTree> source_tree();
@@ -56,11 +57,14 @@ class RemoteCatalog {
   /// below a mag whose stored path is a URL (whether or not the name exists there).
   std::optional<RemotePath> find(const std::filesystem::path& rel, DatasetCatalog& catalog,
                                  const std::filesystem::path& source);
+  /// The mount's store context (one HTTP client, made now if not yet: never before the daemon forks).
+  storage::StoreContext store_context();
   /// The mags of `layer` with URL paths, by the folder name the mount shows them under.
   static std::map<std::string, const MagEntry*> remote_mags(const LayerProperties& layer);
 
-  /// The "remote" member of .wkfs-status: the counters, and with remote_cache_dir a "cache" member
-  /// (its status, or the error opening it). Never throws.
+  /// The "remote" member of .wkfs-status: the SOURCE URL, the remote mags opened, the HTTP client's
+  /// counters ("http"), the reads' counters (RemoteCounters::snapshot), and with remote_cache_dir a
+  /// "cache" member (its status, or the error opening it). Never throws for the cache.
   Json status();
   /// Drops every entry of the remote cache (`cache-clear`); InvalidArgument (EINVAL) without
   /// remote_cache_dir. Returns {"dir", "bytes_dropped"}.

@@ -32,8 +32,12 @@ storage::GetResult fetch(const RemoteTree& tree, const std::string& key, uint64_
 
 }  // namespace
 
-RemoteFile::~RemoteFile() {
-  if (ahead_.valid()) ahead_.wait();  // bounded by the client's deadline
+RemoteFile::~RemoteFile() { drop_ahead(); }
+
+void RemoteFile::drop_ahead() {
+  for (auto& a : ahead_)
+    if (a.data.valid()) a.data.wait();  // bounded by the client's deadline
+  ahead_.clear();
 }
 
 size_t RemoteFile::read(char* buf, size_t size, off_t off) {
@@ -49,18 +53,21 @@ size_t RemoteFile::read(char* buf, size_t size, off_t off) {
     // sequential (this read starts inside or at the end of the window): the next GET is larger
     // (a first read at offset 0 is taken as the start of one: most whole-file readers begin there)
     const bool sequential = window_.empty() ? begin == 0 : begin >= window_off_ && begin <= have_end;
-    const bool in_ahead = ahead_.valid() && begin >= ahead_off_ && end <= ahead_off_ + ahead_len_;
+    // the kernel's requests may come out of order (several in flight): any window fetched ahead serves
+    auto ahead = std::find_if(ahead_.begin(), ahead_.end(),
+                              [&](const Ahead& a) { return begin >= a.off && end <= a.off + a.len; });
+    const bool in_ahead = ahead != ahead_.end();
     uint64_t got_off = begin, got_len = 0;
     try {
       storage::GetResult got;
       if (in_ahead) {
-        got_off = ahead_off_;
-        got_len = ahead_len_;
-        got = ahead_.get();
-        next_window_ = std::min(kMaxWindow, next_window_ * kGrowth);
+        Ahead next = std::move(*ahead);
+        ahead_.erase(ahead);
+        got_off = next.off;
+        got_len = next.len;
+        got = next.data.get();
       } else {
-        if (ahead_.valid()) ahead_.wait();  // a seek: what was fetched ahead is not wanted
-        ahead_ = {};
+        drop_ahead();  // a seek: what was fetched ahead is not wanted
         next_window_ = sequential && !window_.empty() ? std::min(kMaxWindow, next_window_ * kGrowth) : kMinWindow;
         got_len = std::min(total - begin, std::max<uint64_t>(end - begin, next_window_));
         got = fetch(*tree_, key_, begin, got_len, total);
@@ -68,20 +75,27 @@ size_t RemoteFile::read(char* buf, size_t size, off_t off) {
       window_ = std::move(got.data);
       window_off_ = got_off;
     } catch (const Error& e) {
+      drop_ahead();
       failed_begin_ = got_off;
       failed_end_ = got_off + got_len;
       failed_message_ = e.what();
       throw;
     }
-    // A sequential reader: the following window is fetched while this one is served, so the
+    // A sequential reader: the following windows are fetched while this one is served, so the
     // connection never idles between two GETs (as a streaming download's does not).
-    const uint64_t wend = window_off_ + window_.size();
-    if ((sequential || in_ahead) && wend < total) {
-      ahead_off_ = wend;
-      ahead_len_ = std::min(total - wend, next_window_);
-      ahead_ = std::async(std::launch::async, [tree = tree_, key = key_, o = ahead_off_, l = ahead_len_, total] {
-        return fetch(*tree, key, o, l, total);
-      });
+    if (sequential || in_ahead) {
+      uint64_t from = ahead_.empty() ? window_off_ + window_.size() : ahead_.back().off + ahead_.back().len;
+      while (ahead_.size() < kAhead && from < total) {
+        next_window_ = std::min(kMaxWindow, next_window_ * kGrowth);
+        Ahead a;
+        a.off = from;
+        a.len = std::min(total - from, next_window_);
+        a.data = std::async(std::launch::async, [tree = tree_, key = key_, o = a.off, l = a.len, total] {
+          return fetch(*tree, key, o, l, total);
+        });
+        from += a.len;
+        ahead_.push_back(std::move(a));
+      }
     }
   }
   const uint64_t n = end - begin;

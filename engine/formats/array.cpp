@@ -179,6 +179,21 @@ void Array::read_shard(const VecN& shard, const NdBox& in_shard, const NdBox& bo
   }
 }
 
+std::optional<ShardFileVersion> Array::shard_version(const VecN& shard) const {
+  if (!store_) {
+    auto file = LocalShardFile::open(shard_path(shard).string());
+    if (!file) return std::nullopt;
+    return file->version();
+  }
+  StoreShardFile file(*store_, shard_key(shard), shard_path(shard).string());
+  try {
+    return file.version();
+  } catch (const Error& e) {
+    if (file.missing() && e.kind() == ErrorKind::NotFound) return std::nullopt;
+    throw;
+  }
+}
+
 void Array::require_local(const std::string& what) const {
   if (store_) fail(ErrorKind::ReadOnly, what + " " + path_.string() + ": a remote array is read-only");
 }

@@ -86,6 +86,9 @@ class Array {
 
   /// Path (or URL) of the file holding a shard (whether or not it exists).
   fs::path shard_path(const VecN& shard_index) const { return path_ / shard_key(shard_index); }
+  /// The version of a shard's file now (local: its stat identity; remote: a HEAD request);
+  /// nullopt when the shard has no file.
+  std::optional<ShardFileVersion> shard_version(const VecN& shard_index) const;
   /// The shard's file name relative to the array ('/'-separated: "c/0/0/0", "z0/y0/x0.wkw").
   virtual std::string shard_key(const VecN& shard_index) const = 0;
 

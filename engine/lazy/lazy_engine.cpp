@@ -243,33 +243,47 @@ UniqueFd LazyEngine::open_stored(MagState& st, const VecN& shard) {
   // through the mount and by replayed intents.
   struct stat own {};
   if (::fstat(fd.get(), &own) != 0) fail_errno("cannot stat " + file.string());
-  std::shared_ptr<Array> source;
-  {
-    std::lock_guard lock(st.source_mu);
-    if (!st.source_array) {
-      auto src_state = state(st.spec.layer, st.spec.source_mag);
-      st.source_array = src_state ? src_state->array
-                                  : std::shared_ptr<Array>(open_array(dataset_->mag_path(st.spec.layer, st.spec.source_mag)));
-    }
-    source = st.source_array;
-  }
+  std::shared_ptr<Array> source = source_of(st);
   const NdBox target = st.grid->shard_box(shard).intersect(st.grid->region());
   bool stale = false;
-  for (const auto& s : shards_covering(source->meta(), st.step.source_box(target))) {
-    struct stat sb {};
-    if (::stat(source->shard_path(s).c_str(), &sb) != 0) continue;
-    if (changed_at(sb) > static_cast<int64_t>(own.st_mtim.tv_sec) * 1000000000 + own.st_mtim.tv_nsec) {
-      stale = true;
-      break;
+  if (source->remote()) {
+    // No mtimes to stat over the network: the source shards' ETags against those it was computed from.
+    const int64_t own_ns = static_cast<int64_t>(own.st_mtim.tv_sec) * 1000000000 + own.st_mtim.tv_nsec;
+    stale = st.remote_sources.changed(file, *source, st.step.source_box(target), own_ns);
+  } else {
+    for (const auto& s : shards_covering(source->meta(), st.step.source_box(target))) {
+      struct stat sb {};
+      if (::stat(source->shard_path(s).c_str(), &sb) != 0) continue;
+      if (changed_at(sb) > static_cast<int64_t>(own.st_mtim.tv_sec) * 1000000000 + own.st_mtim.tv_nsec) {
+        stale = true;
+        break;
+      }
     }
   }
   if (!stale) return fd;
+  st.remote_sources.forget(file);
   diag_.report(LogLevel::Info, "lazy", file.string(),
-               "a source is newer (changed outside the mount): computed again");
+               source->remote() ? "a remote source changed (ETag): computed again"
+                                : "a source is newer (changed outside the mount): computed again");
   std::vector<fs::path> changed;
   invalidate(st, target, changed);
   notify(changed);
   return {};
+}
+
+std::shared_ptr<Array> LazyEngine::source_of(const MagState& st) const {
+  std::lock_guard lock(st.source_mu);
+  if (!st.source_array) {
+    auto src_state = state(st.spec.layer, st.spec.source_mag);
+    if (src_state)
+      st.source_array = src_state->array;
+    else if (dataset_->is_remote_mag(st.spec.layer, st.spec.source_mag))
+      st.source_array = std::shared_ptr<Array>(open_remote_array(dataset_->mag_location(st.spec.layer, st.spec.source_mag),
+                                                                 dataset_->store_context(), dataset_->chunk_cache()));
+    else
+      st.source_array = std::shared_ptr<Array>(open_array(dataset_->mag_path(st.spec.layer, st.spec.source_mag)));
+  }
+  return st.source_array;
 }
 
 bool LazyEngine::retired(const MagState& st) const {
@@ -284,6 +298,8 @@ std::shared_ptr<Array> LazyEngine::pin_sources(const MagState& st, const NdBox& 
   const NdBox source_box = st.step.source_box(target);
   auto source_state = state(st.spec.layer, st.spec.source_mag);
   if (!source_state) {
+    // A remote source has no files to pin: each of its shards is read as one version (ETag).
+    if (dataset_->is_remote_mag(st.spec.layer, st.spec.source_mag)) return source_of(st);
     auto source = std::shared_ptr<Array>(open_array(dataset_->mag_path(st.spec.layer, st.spec.source_mag), dataset_->chunk_cache()));
     snapshot.add_by_path(*source, source_box);
     return source;
@@ -316,6 +332,10 @@ LazyEngine::Computed LazyEngine::compute(MagState& st, const VecN& shard, Flight
   }
   SourceSnapshot snapshot;
   std::shared_ptr<Array> source = pin_sources(st, target, snapshot);
+  // Taken before the read: a source that changes meanwhile then differs from the record at the
+  // next open (computed again), never the other way round (a new ETag recorded with old data).
+  std::optional<RemoteSourceVersions::Versions> remote_versions;
+  if (source->remote()) remote_versions = RemoteSourceVersions::read(*source, st.step.source_box(target));
 
   size_t out_bytes = static_cast<size_t>(target.volume()) * meta.elem_size();
   size_t tile_budget = std::max<size_t>(size_t{16} << 20, config_.memory_cap_bytes / 8);
@@ -341,6 +361,7 @@ LazyEngine::Computed LazyEngine::compute(MagState& st, const VecN& shard, Flight
     store_->remove(file);
     return {retired(st) ? nullptr : fd, false};
   }
+  if (remote_versions) st.remote_sources.record(file, std::move(*remote_versions));
   struct stat sb {};
   if (::fstat(fd->get(), &sb) == 0) st.bytes += static_cast<uint64_t>(sb.st_size);
   ++st.computed;

@@ -188,6 +188,9 @@ class LazyEngine {
   UniqueFd open_stored(MagState& st, const VecN& shard);
   /// True once the state is no longer the registered one for its mag (overwritten, deleted, renamed).
   bool retired(const MagState& st) const;
+  /// The array `st` is computed from (its lazy source's, a remote mag's, or the local mag's),
+  /// opened once per state.
+  std::shared_ptr<Array> source_of(const MagState& st) const;
   /// Makes the dependents of the changes a crash left recorded stale.
   void replay_intents();
   /// Writes made while no daemon ran (the library or a cluster job writing a source mag directly):

@@ -15,6 +15,7 @@
 #include "lazy/computed_store.hpp"
 #include "lazy/lazy_registry.hpp"
 #include "lazy/mag_step.hpp"
+#include "lazy/remote_source_versions.hpp"
 #include "lazy/shard_grid.hpp"
 
 namespace wkfs {
@@ -29,6 +30,7 @@ struct MagState {
   MagStep step;
   mutable std::mutex source_mu;
   mutable std::shared_ptr<Array> source_array;  // for the source's shard paths (freshness checks)
+  RemoteSourceVersions remote_sources;          // what files were computed from, when the source is remote
   std::atomic<uint64_t> computed{0}, stale{0}, bytes{0}, compute_ns{0}, queued{0}, in_progress{0}, errors{0};
 
   std::shared_ptr<ComputedStore> store;  // where its computed files are

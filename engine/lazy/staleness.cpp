@@ -93,6 +93,8 @@ void LazyEngine::scan_offline_changes() {
     // the files of the store are as new as the older of both times (a cache without times: none)
     const int64_t since = std::min(scan_time(dataset_stamps, key), own_dir ? scan_time(stamps_before, key) : INT64_MAX);
     try {
+      // A remote source has no folder to scan: its ETags are checked when a dependent is opened.
+      if (dataset_->is_remote_mag(layer, mag)) continue;
       const fs::path dir = dataset_->mag_path(layer, mag);
       std::shared_ptr<Array> arr(open_array(dir));
       NdBox whole{VecN(arr->meta().rank(), 0), arr->meta().shape};

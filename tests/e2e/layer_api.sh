@@ -82,7 +82,7 @@ setfattr -n user.wk.default_view_configuration -v '{"color": [0, 255, 0]}' "$M/c
 [[ $(json "$P" "d['dataLayers'][0]['defaultViewConfiguration']") == '{"color": [0, 255, 0]}' ]] ||
   fail "setfattr default_view_configuration"
 all=$(getfattr -d -m user.wk "$M/color")
-for a in category dtype_per_layer dtype_per_channel num_channels data_format read_only mags path is_remote_to_dataset finest_mag bounding_box default_view_configuration; do
+for a in category dtype_per_layer dtype_per_channel num_channels data_format read_only mags path is_remote_to_dataset remote_mags finest_mag bounding_box default_view_configuration; do
   [[ $all == *"user.wk.$a="* ]] || fail "getfattr -d does not list $a: $all"
 done
 [[ $(getfattr --only-values -n user.wk.dtype_per_channel "$M/color") == uint8 ]] || fail "dtype_per_channel"

@@ -79,6 +79,8 @@ expect_failure "$RO" rm "$M/color/1/zarr.json"
 expect_failure "$RO" mv "$M/color" "$M/colour"
 grep -q "https://127.0.0.1:$HTTPS/simple_zarr3_dataset" "$WORK/daemon.log" || fail "no log line names the URL: $(tail -3 "$WORK/daemon.log")"
 "$WKFS" mount --help | grep -q "overlay=DIR" || fail "mount --help does not name overlay="
+[[ $(json "$M/.wkfs-status" 'd["remote"]["source"]') == "https://127.0.0.1:$HTTPS/simple_zarr3_dataset" ]] || fail "status: remote source"
+[[ $(json "$M/.wkfs-status" 'd["remote"]["http"]["requests"] > 0') == true ]] || fail "status: remote requests"
 "$WKFS" unmount "$M"
 
 # --- a local dataset's https:// mag --------------------------------------------------------------------
@@ -101,9 +103,16 @@ same_tree "$WORK/root/simple_zarr3_dataset/color/1" "$M/ds/color/1"
 expect_failure "$RO" touch "$M/ds/color/1/new"
 expect_failure "$RO" sh -c "echo x > '$M/ds/color/1/zarr.json'"
 grep -q "$URL/zarr.json" "$WORK/daemon.log" || fail "the refused write's log line does not name the URL"
+[[ $(getfattr --only-values -n user.wk.remote_mags "$M/ds/color") == 1-1-1 ]] ||
+  fail "user.wk.remote_mags: $(getfattr -d -m user.wk "$M/ds/color")"
 expect_failure "Invalid argument" ln -s "$URL" "$M/ds/color/2"
 grep -q "add-remote-mag" "$WORK/daemon.log" || fail "the refused ln -s does not name add-remote-mag"
 [[ ! -e $WORK/local/ds/color/2 ]] || fail "ln -s URL left something behind"
+# the command ln -s names: the dataset fetches the remote metadata through the mount's client (its CA file)
+"$WKFS" ctl "$M/ds/color" add-remote-mag "$URL" --mag 2 > /dev/null || fail "add-remote-mag through the mount"
+[[ $(json "$WORK/local/ds/datasource-properties.json" '[m["path"] for m in d["dataLayers"][0]["mags"]][-1]') == "$URL" ]] ||
+  fail "add-remote-mag did not store the URL"
+same_tree "$WORK/root/simple_zarr3_dataset/color/1" "$M/ds/color/2"
 "$WKFS" unmount "$M"
 
 # --- -o overlay=DIR: the overlay takes the changes, the store is never written --------------------------

@@ -104,6 +104,12 @@ TEST(RemoteS3, APrefixOfDatasetsADatasetAndAMagAreListedAndReadThroughTheCore) {
     for (const char* f : {"simple_zarr3_dataset", "simple_zarr_dataset", "simple_wkw_dataset"})
       for (auto& [k, v] : files_below(up / f, std::string(f) + "/")) expect[k] = v;
     EXPECT_EQ(files_of(*all), expect);
+    // an overlay for the prefix gets each dataset's properties (then each is a dataset there)
+    EXPECT_EQ(seed_overlay(*all, tmp / "overlay"), 3);
+    EXPECT_EQ(seed_overlay(*all, tmp / "overlay"), 0);  // present: kept as they are
+    for (const char* f : {"simple_zarr3_dataset", "simple_zarr_dataset", "simple_wkw_dataset"})
+      EXPECT_EQ(file_text(tmp / "overlay" / f / "datasource-properties.json"),
+                file_text(up / f / "datasource-properties.json"));
     auto one = open_remote_dataset(context, prefix + "/simple_wkw_dataset");
     EXPECT_EQ(files_of(*one), files_below(up / "simple_wkw_dataset"));
     auto props = DatasetProperties::parse(file_text(up / "simple_zarr3_dataset/datasource-properties.json"));

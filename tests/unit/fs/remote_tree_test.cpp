@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <map>
+#include <future>
 #include <random>
 
 #include "core/error.hpp"
@@ -273,7 +274,18 @@ TEST(RemoteFileHttp, MeasureSequentialReadsBesideOneWholeGet) {
   auto t2 = clock::now();
   EXPECT_EQ(got, big);
   EXPECT_EQ(whole.data.size(), big.size());
+  auto t3 = clock::now();
+  {
+    std::vector<std::future<storage::GetResult>> parts;
+    for (int i = 0; i < 4; ++i)
+      parts.push_back(std::async(std::launch::async, [&, i] {
+        return store->get("big.bin", storage::ByteRange::span(uint64_t(i) * (8 << 20), 8 << 20));
+      }));
+    for (auto& p : parts) EXPECT_EQ(p.get().data.size(), size_t(8 << 20));
+  }
+  auto t4 = clock::now();
   auto rate = [](auto a, auto b) { return 32.0 / std::chrono::duration<double>(b - a).count(); };
+  std::cout << "[ measure ] 32 MiB over https in 4 parallel range GETs: " << rate(t3, t4) << " MB/s\n";
   std::cout << "[ measure ] 32 MiB over https: one whole GET " << rate(t0, t1) << " MB/s, RemoteFile 128 KiB reads "
             << rate(t1, t2) << " MB/s, ratio " << rate(t1, t2) / rate(t0, t1) << "\n";
 }
@@ -300,5 +312,53 @@ TEST(RemoteTreeHttp, SparseMultiFileMagsOfEveryFormatAreDerivedExactly) {
     // no folder whose candidates are all missing (the first shard row is a hole)
     auto fresh = open_remote_dataset(s.context, s.nginx->http_url() + "/" + f);
     EXPECT_EQ(dirs_of(*fresh), dirs_below(s.root / f));
+  }
+}
+
+TEST(RemoteMagCore, BadUrlsAndHostileMetadataAreClearErrorsThatChangeNothing) {
+  Served s;
+  fs::create_directories(s.root / "bad/color/1");
+  put_file(s.root / "bad/color/1/zarr.json", "{not json");
+  fs::create_directories(s.root / "huge/color/1");
+  auto meta = Json::parse(file_text(s.root / "simple_zarr3_dataset/color/1/zarr.json"));
+  meta["shape"] = Json::array({3, 1000000000000LL, 1000000000000LL, 1000000000000LL});
+  meta["chunk_grid"]["configuration"]["chunk_shape"] = Json::array({1, 1, 1, 1});
+  put_file(s.root / "huge/color/1/zarr.json", meta.dump());
+  fs::create_directories(s.root / "rank/color/1");
+  meta["chunk_grid"]["configuration"]["chunk_shape"] = Json::array({1, 1});
+  put_file(s.root / "rank/color/1/zarr.json", meta.dump());
+  struct Case {
+    std::string path;
+    int err;
+  } cases[] = {
+      {"s3://127.0.0.1:1", EINVAL},                                      // no bucket
+      {"ftp://host/x", 0},                                               // not a URL we read: a local path, absent
+      {s.nginx->http_url() + "/bad/color/1", EINVAL},                    // metadata that is no JSON
+      {s.nginx->http_url() + "/huge/color/1", ENOTSUP},                  // more keys than a tree holds
+      {s.nginx->http_url() + "/rank/color/1", EINVAL},                   // shape and chunk shape of other ranks
+      {s.nginx->http_url() + "/nothing/color/1", ENOENT},                // no metadata at all
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.path);
+    Mount m;
+    fs::remove_all(m.src / "ds/color/1");
+    auto props = read_json(m.props_path());
+    props["dataLayers"][0]["mags"][0]["path"] = c.path;
+    put_file(m.props_path(), props.dump(2));
+    const std::string before = file_text(m.props_path());
+    FilesystemConfig cfg;
+    cfg.source = m.src;
+    cfg.mountpoint = kMountpoint;
+    cfg.log = nullptr;
+    cfg.lazy.threads = 1;
+    cfg.remote.http.backoff_initial = std::chrono::milliseconds(10);
+    Filesystem f(std::move(cfg));
+    const Ino layer = lookup_path(f, "ds/color");
+    if (c.err) {
+      EXPECT_EQ(errno_from([&] { f.lookup(layer, "1"); }), c.err);
+      EXPECT_EQ(errno_from([&] { f.lookup(layer, "1"); }), c.err);  // asked again: the same answer
+    }
+    EXPECT_EQ(read_path(f, "ds/color/zarr.json"), file_text(m.src / "ds/color/zarr.json"));  // still serving
+    EXPECT_EQ(file_text(m.props_path()), before);
   }
 }
