@@ -229,6 +229,19 @@ void add_help_command(const std::shared_ptr<CommandTable>& table) {
               .reads_only = true});
 }
 
+// `cache-clear`: the mount's remote cache. It changes no dataset (the bytes are fetched again), so
+// it runs on read-only mounts and on datasets held by another mount.
+void add_cache_command(CommandTable& t) {
+  t.set({.name = "cache-clear", .scope = CommandScope::Mount,
+         .description = "drops every entry of the mount's remote cache (remote_cache_dir=): reads fetch again",
+         .run = [](CommandContext& c, const CommandLine&) {
+           if (!c.clear_remote_cache)
+             fail(ErrorKind::InvalidArgument, "cache-clear: the mount has no remote cache (no remote_cache_dir= option)");
+           return c.clear_remote_cache();
+         },
+         .reads_only = true});
+}
+
 }  // namespace
 
 std::shared_ptr<CommandTable> make_builtin_command_table() {
@@ -238,6 +251,7 @@ std::shared_ptr<CommandTable> make_builtin_command_table() {
   add_property_commands(*t);
   add_dataset_commands(*t);
   add_help_command(t);
+  add_cache_command(*t);
   add_lazy_commands(*t);
   return t;
 }

@@ -21,6 +21,7 @@ const char* scope_name(CommandScope scope) {
   switch (scope) {
     case CommandScope::Dataset: return "dataset";
     case CommandScope::Layer: return "layer";
+    case CommandScope::Mount: return "mount";
     case CommandScope::Any: break;
   }
   return "any";

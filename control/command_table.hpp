@@ -34,6 +34,8 @@ struct CommandContext {
   /// dataset another mount holds): only commands that read run; the others fail with it.
   int refuse_changes_errno = 0;
   std::string refuse_changes_why;
+  /// Drops the mount's remote cache and says what it dropped (`cache-clear`); null: no mount set it.
+  std::function<Json()> clear_remote_cache;
 
   /// The layer name; InvalidArgument if the command was sent to a dataset control file.
   const std::string& require_layer(const std::string& command) const;
@@ -41,12 +43,14 @@ struct CommandContext {
   LazyEngineRegistry& require_lazy() const;
 };
 
-enum class CommandScope { Dataset, Layer, Any };
+/// Any: a dataset's or a layer's control file; Mount: needs no dataset, so it also runs at the root
+/// of a URL SOURCE mount (which has a control file there for such commands).
+enum class CommandScope { Dataset, Layer, Any, Mount };
 
 /// Handler: does the work and returns the "result" member of the reply (null if nothing to say).
 using CommandHandler = std::function<Json(CommandContext&, const CommandLine&)>;
 
-/// "dataset", "layer" or "any", as `help` shows it.
+/// "dataset", "layer", "any" or "mount", as `help` shows it.
 const char* scope_name(CommandScope scope);
 
 struct ControlCommand {

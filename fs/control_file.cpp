@@ -23,17 +23,22 @@ ControlChannel::Outcome ControlChannel::run(const fs::path& ctl_rel, std::string
   try {
     control::check_command_text(text);
     auto target = tree_.classify(dir);
-    if (!target.has_control_file()) fail(ErrorKind::NotFound, "no dataset or layer at " + dir.string());
+    const bool mount_root = dir.empty() && target.kind == PathKind::Root;  // a URL SOURCE's root (mount_tree)
+    if (!target.has_control_file() && !mount_root) fail(ErrorKind::NotFound, "no dataset or layer at " + dir.string());
     auto line = control::CommandLine::parse(text);
+    if (mount_root && line.name != "help")
+      if (const auto* c = commands_->find(line.name); c && c->scope != control::CommandScope::Mount)
+        fail(ErrorKind::InvalidArgument, line.name + " needs a dataset: the mount root takes only mount-wide commands (cache-clear, help)");
     std::string cwd = line.option(control::kCwdOption).value_or("");
     control::CommandContext ctx;
-    ctx.dataset = target.loc->dataset;
+    if (target.loc) ctx.dataset = target.loc->dataset;
     if (target.kind == PathKind::Layer) ctx.layer = target.layer;
     ctx.lazy = &tree_.engines();
+    if (auto* remote = tree_.remote()) ctx.clear_remote_cache = [remote] { return remote->clear_cache(); };
     if (read_only_) {
       ctx.refuse_changes_errno = EROFS;
       ctx.refuse_changes_why = "the mount is read-only (-o ro)";
-    } else if (!target.loc->busy.empty()) {
+    } else if (target.loc && !target.loc->busy.empty()) {
       ctx.refuse_changes_errno = EBUSY;
       ctx.refuse_changes_why = "the dataset is not written here: " + target.loc->busy;
     }
@@ -43,7 +48,7 @@ ControlChannel::Outcome ControlChannel::run(const fs::path& ctl_rel, std::string
       return resolve_(a, dir, cwd);
     };
     reply = commands_->run(ctx, std::move(line));
-    changed_(*target.loc, ctx.layer);
+    if (target.loc) changed_(*target.loc, ctx.layer);
   } catch (const std::exception& e) {
     err = errno_of(e);
     message = e.what();

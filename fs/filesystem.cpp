@@ -887,7 +887,8 @@ Json Filesystem::status_json() {
   j["control_commands"] = cmds;
   // lazy pyramids of every dataset: files total / computed / stale, bytes, compute time, queue
   j["lazy"] = engines_.status();
-  // remote stores: the URL SOURCE, the URL mags opened, the HTTP client's counters
+  // remote stores: the URL SOURCE, the URL mags opened, the HTTP client's counters, the reads'
+  // counters (hits, misses, bytes fetched...) and with remote_cache_dir the cache's status
   j["remote"] = remote_.status();
   return j;
 }

@@ -19,6 +19,7 @@
 #include "fs/fuse_session.hpp"
 #include "fs/kernel_invalidator.hpp"
 #include "fs/remote_dataset.hpp"
+#include "storage/remote_cache.hpp"
 #include "storage/store_url.hpp"
 
 namespace wkfs::mount {
@@ -31,6 +32,10 @@ constexpr unsigned kMaxLazyThreads = 256;
 /// A remote read that has not answered in an hour is not going to: the bound keeps a typo (say a
 /// value in milliseconds) from making reads of a dead server hang for days.
 constexpr unsigned kMaxRemoteTimeoutS = 3600;
+/// 2^30 MiB (1 EiB) is more disk than any cache folder has: the bound only catches nonsense.
+constexpr uint64_t kMaxRemoteCacheMb = uint64_t{1} << 30;
+/// Trusting a cached range for more than a day hides a changed dataset for longer than anyone expects.
+constexpr unsigned kMaxRemoteRevalidateS = 86400;
 
 /// The machine's physical memory in MiB: no memory cap may promise more.
 uint64_t physical_memory_mb() {
@@ -42,7 +47,7 @@ uint64_t physical_memory_mb() {
 /// The value of a numeric option, checked against its range; InvalidArgument saying why otherwise.
 uint64_t bounded_number(const std::string& key, const std::string& v, uint64_t min, uint64_t max,
                         const std::string& why_max) {
-  if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 9)
+  if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 18)
     fail(ErrorKind::InvalidArgument, "option " + key + " wants a number, got '" + v + "'");
   uint64_t n = std::stoull(v);
   if (n < min) fail(ErrorKind::InvalidArgument, "option " + key + "=" + v + " is too small: at least " + std::to_string(min));
@@ -73,6 +78,28 @@ void check_cache_dir(const MountOptions& o, const fs::path& mountpoint) {
   if (::access(dir.c_str(), W_OK | X_OK) != 0) fail_errno(what + ": the folder is not writable");
   if (is_within(dir, o.source)) fail(ErrorKind::InvalidArgument, what + " is inside SOURCE " + o.source.string() + ", which a read-only mount must not change");
   if (is_within(dir, mountpoint)) fail(ErrorKind::InvalidArgument, what + " is inside the mount point " + mountpoint.string());
+}
+
+/// remote_cache_dir= lies outside SOURCE, the overlay and the mount point (the cache's files must
+/// neither change a dataset nor show up in the mount), and is a cache folder or can become one:
+/// opening it here reports a foreign or unwritable folder before anything is mounted. Returns the
+/// opened cache (for the probe of a URL SOURCE; the daemon opens its own after the fork), or null.
+std::shared_ptr<storage::RemoteCache> open_remote_cache_dir(const MountOptions& o, const fs::path& mountpoint,
+                                                            bool remote_source) {
+  if (!o.remote_cache_dir) return nullptr;
+  const fs::path& dir = *o.remote_cache_dir;
+  const std::string what = "option remote_cache_dir=" + dir.string();
+  if (!remote_source && is_within(dir, o.source))
+    fail(ErrorKind::InvalidArgument, what + " is inside SOURCE " + o.source.string());
+  if (o.overlay && is_within(dir, *o.overlay))
+    fail(ErrorKind::InvalidArgument, what + " is inside the overlay " + o.overlay->string());
+  if (is_within(dir, mountpoint) || is_within(mountpoint, dir))
+    fail(ErrorKind::InvalidArgument, what + " and the mount point " + mountpoint.string() + " overlap");
+  try {
+    return std::make_shared<storage::RemoteCache>(absolute_clean(dir), o.remote_cache_mb << 20);
+  } catch (const Error& e) {
+    throw Error(e.kind(), what + ": " + e.what(), e.sys_errno());
+  }
 }
 
 /// The HTTP client options of a mount: its CA file and one bound on every remote read (all its
@@ -154,6 +181,14 @@ void apply_option_string(MountOptions& o, const std::string& text) {
     } else if (opt.rfind("auth_token=", 0) == 0) {
       if (opt.size() == 11) fail(ErrorKind::InvalidArgument, "option auth_token= wants a token");
       o.auth_token = opt.substr(11);
+    } else if (opt.rfind("remote_cache_dir=", 0) == 0) {
+      if (opt.size() == 17) fail(ErrorKind::InvalidArgument, "option remote_cache_dir= wants a folder");
+      o.remote_cache_dir = fs::path(opt.substr(17));
+    } else if (opt.rfind("remote_cache_mb=", 0) == 0) {
+      o.remote_cache_mb = bounded_number("remote_cache_mb", opt.substr(16), 1, kMaxRemoteCacheMb, "2^30 MiB");
+    } else if (opt.rfind("remote_revalidate_s=", 0) == 0) {
+      o.remote_revalidate_s = static_cast<unsigned>(
+          bounded_number("remote_revalidate_s", opt.substr(20), 0, kMaxRemoteRevalidateS, "one day"));
     } else if (opt.rfind("remote_timeout_s=", 0) == 0) {
       o.remote_timeout_s = static_cast<unsigned>(
           bounded_number("remote_timeout_s", opt.substr(17), 1, kMaxRemoteTimeoutS, "one hour"));
@@ -237,17 +272,23 @@ int run_mount(const MountOptions& options) {
     fail(ErrorKind::AlreadyExists, "mountpoint " + mountpoint.string() + " is busy: something is mounted there");
   check_cache_dir(options, mountpoint);
   check_remote_options(options, mountpoint, remote_source);
+  // Closed before the fork: its flock would otherwise be shared with the daemon's own.
+  auto probe_cache = open_remote_cache_dir(options, mountpoint, remote_source);
   const bool read_only = options.read_only || (remote_source && !options.overlay);
   std::optional<PrivateFolder> private_folder;
   if (remote_source) {
     // Reachable and a dataset (or, on S3, a prefix with objects) before mounting, so a wrong URL,
     // certificate or credential is reported here. The client goes before the fork (its thread
-    // would not survive it); the daemon makes its own at first use.
+    // would not survive it); the daemon makes its own at first use. With a cache, the metadata
+    // read here comes from it and lands in it, so a remount asks the server nothing it cached.
     storage::StoreContext probe{std::make_shared<storage::HttpClient>(http_options(options)), options.auth_token};
+    probe.cache = probe_cache;
+    probe.revalidate_after = std::chrono::seconds(options.remote_revalidate_s);
     auto tree = open_remote_dataset(probe, options.source.string());
     if (options.overlay && !options.read_only) seed_overlay(*tree, *options.overlay);  // -o ro writes nothing
     else private_folder.emplace();
   }
+  probe_cache.reset();
 
   std::unique_ptr<std::FILE, decltype(&std::fclose)> log_file(nullptr, &std::fclose);
   if (options.log_file) {
@@ -262,6 +303,9 @@ int run_mount(const MountOptions& options) {
   config.remote.source_url = remote_source ? options.source.string() : std::string();
   config.remote.http = http_options(options);
   config.remote.auth_token = options.auth_token;
+  if (options.remote_cache_dir) config.remote.cache_dir = absolute_clean(*options.remote_cache_dir);
+  config.remote.cache_bytes = options.remote_cache_mb << 20;
+  config.remote.revalidate_after = std::chrono::seconds(options.remote_revalidate_s);
   config.log = log_file ? log_file.get() : stderr;
   config.lazy = options.lazy;
   config.auto_pyramid = options.auto_pyramid;

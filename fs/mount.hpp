@@ -28,12 +28,16 @@ struct MountOptions {
   std::string ca_file;                    // ca_file=PATH: PEM bundle for private https/s3 endpoints
   std::string auth_token;                 // auth_token=TOKEN: X-Auth-Token for http(s) stores
   unsigned remote_timeout_s = 30;         // remote_timeout_s=N: a remote read gives EIO after at most N s
+  std::optional<fs::path> remote_cache_dir;  // remote_cache_dir=DIR: remote bytes kept there across mounts
+  uint64_t remote_cache_mb = 1024;           // remote_cache_mb=N: its cap, 1..2^30 MiB
+  unsigned remote_revalidate_s = 60;         // remote_revalidate_s=S: a cached range is trusted S s, 0..86400
 };
 
 /// Parses a mount(8)-style option string ("ro,allow_other,log=/x") into `options`; drops the
 /// fstab-only words (defaults, auto, noauto, user, nofail, _netdev, x-*...). InvalidArgument for a
 /// number out of range (lazy_threads <= 256, lazy_memory_mb and chunk_cache_mb <= physical memory,
-/// 1 <= remote_timeout_s <= 3600) or an empty overlay=, ca_file=, auth_token=.
+/// 1 <= remote_timeout_s <= 3600, 1 <= remote_cache_mb <= 2^30, remote_revalidate_s <= 86400) or an
+/// empty overlay=, ca_file=, auth_token=, remote_cache_dir=.
 void apply_option_string(MountOptions& options, const std::string& text);
 
 /// Detaches every FUSE mount at `mountpoint` whose daemon is gone (killed); Busy if the daemon of

@@ -51,6 +51,12 @@ PathInfo MountTree::classify(const fs::path& rel) const {
     info.kind = PathKind::Hidden;
     return info;
   }
+  // A URL SOURCE without a local dataset (no overlay) still has a control file at its root, for
+  // the mount-wide commands (cache-clear); asked before the remote tree, which would look it up there.
+  if (rel == control::kControlFile && remote_ && remote_->has_source() && !catalog_.single()) {
+    info.kind = PathKind::Control;
+    return info;
+  }
   if (remote_)
     if (auto r = remote_->find(rel, catalog_, catalog_.source())) {
       info.kind = PathKind::Remote;

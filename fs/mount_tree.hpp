@@ -54,6 +54,8 @@ class MountTree {
   /// `remote`, if given, decides first which paths are remote.
   MountTree(DatasetCatalog& catalog, LazyEngineRegistry& engines, RemoteCatalog* remote = nullptr)
       : catalog_(catalog), engines_(engines), remote_(remote) {}
+  /// The remote catalog given at construction, or null.
+  RemoteCatalog* remote() const { return remote_; }
 
   /// What `rel` (relative to the mount root) is; `backing` is SOURCE (for the symlinked-mag check).
   PathInfo classify(const fs::path& rel) const;

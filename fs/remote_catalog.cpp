@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include "core/error.hpp"
 #include "dataset/mag_paths.hpp"
 #include "fs/remote_dataset.hpp"
 #include "fs/remote_mag.hpp"
@@ -9,13 +10,17 @@
 namespace wkfs::mount {
 
 RemoteCatalog::RemoteCatalog(RemoteConfig config, Diagnostics* diagnostics)
-    : config_(std::move(config)), diagnostics_(diagnostics) {}
+    : config_(std::move(config)), diagnostics_(diagnostics),
+      counters_(std::make_shared<storage::RemoteCounters>()) {}
 
 const storage::StoreContext& RemoteCatalog::context() {
   if (!context_) {
     storage::StoreContext c;
     c.client = std::make_shared<storage::HttpClient>(config_.http, diagnostics_);
     c.auth_token = config_.auth_token;
+    c.cache = cache();
+    c.counters = counters_;
+    c.revalidate_after = config_.revalidate_after;
     context_ = std::move(c);
   }
   return *context_;
@@ -24,6 +29,22 @@ const storage::StoreContext& RemoteCatalog::context() {
 storage::StoreContext RemoteCatalog::store_context() {
   std::lock_guard lock(mutex_);
   return context();
+}
+
+std::shared_ptr<storage::RemoteCache> RemoteCatalog::cache() {
+  if (!config_.cache_dir) return nullptr;
+  std::lock_guard lock(cache_mutex_);
+  if (!cache_) cache_ = std::make_shared<storage::RemoteCache>(*config_.cache_dir, config_.cache_bytes, diagnostics_);
+  return cache_;
+}
+
+Json RemoteCatalog::clear_cache() {
+  if (!config_.cache_dir)
+    fail(ErrorKind::InvalidArgument, "cache-clear: the mount has no remote cache (no remote_cache_dir= option)");
+  auto c = cache();
+  const uint64_t before = c->bytes_used();
+  c->clear();
+  return Json{{"dir", c->dir().string()}, {"bytes_dropped", before}};
 }
 
 std::shared_ptr<RemoteTree> RemoteCatalog::source_tree() {
@@ -41,16 +62,27 @@ std::shared_ptr<RemoteTree> RemoteCatalog::mag_tree(const std::string& url, cons
 }
 
 Json RemoteCatalog::status() {
-  std::lock_guard lock(mutex_);
-  Json mags = Json::array();
-  for (const auto& [url, tree] : mag_trees_) mags.push_back(url);
-  Json j{{"source", config_.source_url}, {"mags", mags}};
-  if (context_) {
-    const auto& st = context_->client->stats();
-    j["http"] = Json{{"requests", st.requests.load()},
-                     {"retries", st.retries.load()},
-                     {"bytes_received", st.bytes_received.load()},
-                     {"in_flight", st.in_flight.load()}};
+  Json j = counters_->snapshot();  // reads: hits, revalidated, misses, bytes fetched, latencies, errors
+  {
+    std::lock_guard lock(mutex_);
+    Json mags = Json::array();
+    for (const auto& [url, tree] : mag_trees_) mags.push_back(url);
+    j["source"] = config_.source_url;
+    j["mags"] = mags;
+    if (context_) {
+      const auto& st = context_->client->stats();
+      j["http"] = Json{{"requests", st.requests.load()},
+                       {"retries", st.retries.load()},
+                       {"bytes_received", st.bytes_received.load()},
+                       {"in_flight", st.in_flight.load()}};
+    }
+  }
+  if (!config_.cache_dir) return j;
+  try {
+    j["cache"] = cache()->status();
+    j["cache"]["revalidate_after_s"] = config_.revalidate_after.count();
+  } catch (const std::exception& e) {
+    j["cache"] = Json{{"dir", config_.cache_dir->string()}, {"error", e.what()}};
   }
   return j;
 }

@@ -4,6 +4,8 @@
 // of local datasets whose properties give them a URL path (shown as read-only folders). One HTTP
 // client for all of them, made at first use: the daemon forks after the filesystem is built, and
 // a client's thread would not survive that.
+#include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -25,6 +27,9 @@ struct RemoteConfig {
   std::string source_url;       // the mount's SOURCE if it is a URL; empty otherwise
   storage::HttpOptions http;    // ca_file, timeouts
   std::string auth_token;       // X-Auth-Token for http(s) stores
+  std::optional<std::filesystem::path> cache_dir;  // remote_cache_dir=DIR: remote bytes kept there; none if unset
+  uint64_t cache_bytes = uint64_t{1024} << 20;     // remote_cache_mb=N: the cache's cap
+  std::chrono::seconds revalidate_after{60};       // remote_revalidate_s=S: a cached range is trusted this long
 };
 
 /// A path inside a remote tree.
@@ -52,18 +57,29 @@ class RemoteCatalog {
   /// below a mag whose stored path is a URL (whether or not the name exists there).
   std::optional<RemotePath> find(const std::filesystem::path& rel, DatasetCatalog& catalog,
                                  const std::filesystem::path& source);
-  /// For .wkfs-status: the SOURCE URL, the remote mags opened, the HTTP client's counters.
-  Json status();
   /// The mount's store context (one HTTP client, made now if not yet: never before the daemon forks).
   storage::StoreContext store_context();
   /// The mags of `layer` with URL paths, by the folder name the mount shows them under.
   static std::map<std::string, const MagEntry*> remote_mags(const LayerProperties& layer);
 
+  /// The "remote" member of .wkfs-status: the SOURCE URL, the remote mags opened, the HTTP client's
+  /// counters ("http"), the reads' counters (RemoteCounters::snapshot), and with remote_cache_dir a
+  /// "cache" member (its status, or the error opening it). Never throws for the cache.
+  Json status();
+  /// Drops every entry of the remote cache (`cache-clear`); InvalidArgument (EINVAL) without
+  /// remote_cache_dir. Returns {"dir", "bytes_dropped"}.
+  Json clear_cache();
+
  private:
   const storage::StoreContext& context();
+  /// The cache, opened at first use (in the daemon, after the fork); null without remote_cache_dir.
+  std::shared_ptr<storage::RemoteCache> cache();
 
   RemoteConfig config_;
   Diagnostics* diagnostics_;
+  std::shared_ptr<storage::RemoteCounters> counters_;  // made with the catalog: status shows them from the start
+  std::mutex cache_mutex_;  // cache_ (not mutex_, which is held while trees are fetched)
+  std::shared_ptr<storage::RemoteCache> cache_;
   std::mutex mutex_;  // everything below
   std::optional<storage::StoreContext> context_;
   std::shared_ptr<RemoteTree> source_tree_;

@@ -23,6 +23,12 @@ constexpr const char* kUsage =
     "  auth_token=TOKEN    sent as X-Auth-Token to http(s) stores (WEBKNOSSOS' convention)\n"
     "  remote_timeout_s=N  a remote read that takes longer (all retries together) fails with EIO;\n"
     "                      1..3600, default 30\n"
+    "  remote_cache_dir=DIR   keep fetched remote bytes in DIR (outside SOURCE and MOUNTPOINT; made if\n"
+    "                      missing, a non-empty folder that is no wkfs cache is refused); it outlives\n"
+    "                      the mount and can be shared by mounts. `wkfs ctl MOUNT cache-clear` empties it\n"
+    "  remote_cache_mb=N   the cache's cap in MiB (least recently used entries go first); default 1024\n"
+    "  remote_revalidate_s=S  a cached range is served without asking the server for S s, then checked\n"
+    "                      with a conditional request (304: kept); 0..86400, default 60\n"
     "  S3 credentials: AWS_ACCESS_KEY_ID__<HOST>__<BUCKET>... as webknossos-libs, then AWS_ACCESS_KEY_ID\n"
     "  and AWS_SECRET_ACCESS_KEY, then ~/.aws/credentials.\n"
     "Control: DATASET/.wkfs-ctl and LAYER/.wkfs-ctl (hidden), MOUNTPOINT/.wkfs-status.\n";
