@@ -35,7 +35,7 @@ end=$(date +%s.%N)
 [[ $(cat "$WORK/slow.rc") != 0 ]] && grep -q "$EIO" "$WORK/slow.err" || fail "slow read: $(cat "$WORK/slow.rc") $(cat "$WORK/slow.err")"
 [[ ! -s $WORK/slow.out ]] || cmp -n "$(stat -c %s "$WORK/slow.out")" "$WORK/slow.out" "$WORK/root/simple_zarr3_dataset/$SHARD" ||
   fail "the slow read gave wrong bytes"
-echo "[ measure ] slow server, remote_timeout_s=2: EIO after $(echo "$end - $start" | bc) s"
+echo "[ measure ] slow server, remote_timeout_s=2: EIO after $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.2f", b - a }') s"
 "$WKFS" unmount "$M"
 
 # --- 503: retried, then EIO ---------------------------------------------------------------------------

@@ -34,7 +34,8 @@ SHARDS=$(cd "$D" && find color/1/c -type f | sort)
 (cd "$D" && sha256sum $SHARDS) > "$WORK/want"
 M=$WORK/mnt
 now() { date +%s.%N; }
-mb_s() { echo "scale=1; 64 / ($2 - $1)" | bc; }
+# awk, not bc: bc is not on a bare Debian root (fresh-root)
+mb_s() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", 64 / (b - a) }'; }
 
 # one curl process for all objects: one TLS handshake, connections reused, as the daemon has
 CURL_ARGS=()
@@ -60,6 +61,6 @@ for p in 1 4; do
   t5=$(now)
   "$WKFS" unmount "$M"
   local_rate=$(mb_s "$t4" "$t5")
-  echo "[ measure ] 64 MiB in 16 objects, $p in parallel: curl $curl_rate MB/s, through the mount (cold) $mount_rate MB/s, ratio $(echo "scale=2; $mount_rate / $curl_rate" | bc); a local mount of the served folder (page cache) $local_rate MB/s"
+  echo "[ measure ] 64 MiB in 16 objects, $p in parallel: curl $curl_rate MB/s, through the mount (cold) $mount_rate MB/s, ratio $(awk -v m="$mount_rate" -v c="$curl_rate" 'BEGIN { printf "%.2f", m / c }'); a local mount of the served folder (page cache) $local_rate MB/s"
 done
 echo "remote_throughput: ok"
