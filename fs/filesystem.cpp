@@ -877,6 +877,7 @@ Json Filesystem::status_json() {
   j["known_inodes"] = nodes_.size();
   j["operations"] = s["operations"];
   j["errors"] = s["errors"];
+  for (const char* key : {"version", "mount_options"}) j[key] = s[key];
   const ChunkCache* cache = config_.chunk_cache.get();
   j["chunk_cache"] = Json{{"capacity_bytes", cache ? cache->capacity() : 0},
                           {"size_bytes", cache ? cache->size_bytes() : 0},

@@ -165,6 +165,7 @@ void apply_option_string(MountOptions& o, const std::string& text) {
         opt == "users" || opt == "nofail" || opt == "_netdev" || opt == "rw" || opt.rfind("x-", 0) == 0 ||
         opt.rfind("comment=", 0) == 0)
       continue;
+    o.given.push_back(opt.rfind("auth_token=", 0) == 0 ? "auth_token=(hidden)" : opt);
     if (opt == "ro") {
       o.read_only = true;
     } else if (opt.rfind("log=", 0) == 0) {
@@ -311,6 +312,7 @@ int run_mount(const MountOptions& options) {
   config.auto_pyramid = options.auto_pyramid;
   config.chunk_cache = std::make_shared<ChunkCache>(options.chunk_cache_bytes.value_or(default_chunk_cache_bytes()));
   Filesystem filesystem(config);  // throws for a SOURCE that is not a dataset
+  filesystem.status().describe_mount(options.given);
   // Before anything writes to a dataset: its lock, so that a second writable mount is refused here,
   // before mounting, and never removes the first one's temp files or recovers under its feet.
   // Datasets created through the mount later are not locked (issue 15 coordinates mounts).

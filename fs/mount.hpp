@@ -31,6 +31,7 @@ struct MountOptions {
   std::optional<fs::path> remote_cache_dir;  // remote_cache_dir=DIR: remote bytes kept there across mounts
   uint64_t remote_cache_mb = 1024;           // remote_cache_mb=N: its cap, 1..2^30 MiB
   unsigned remote_revalidate_s = 60;         // remote_revalidate_s=S: a cached range is trusted S s, 0..86400
+  std::vector<std::string> given;            // every -o word taken, as typed (auth_token's value hidden): logs, .wkfs-status
 };
 
 /// Parses a mount(8)-style option string ("ro,allow_other,log=/x") into `options`; drops the

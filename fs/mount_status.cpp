@@ -3,6 +3,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "fs/wkfs_version.hpp"
+
 namespace wkfs::mount {
 
 namespace {
@@ -38,13 +40,20 @@ void MountStatus::report(LogLevel level, std::string_view component, std::string
   }
 }
 
+void MountStatus::describe_mount(std::vector<std::string> options) {
+  std::lock_guard lock(mutex_);
+  mount_options_ = std::move(options);
+}
+
 Json MountStatus::to_json() const {
   Json ops = Json::object();
   for (size_t i = 0; i < ops_.size(); ++i) ops[kOpNames[i]] = ops_[i].load(std::memory_order_relaxed);
   std::lock_guard lock(mutex_);
   Json recent = Json::array();
   for (const auto& e : recent_errors_) recent.push_back(e);
-  return Json{{"operations", ops},
+  return Json{{"version", Json{{"wkfs", kVersion}, {"commit", kGitCommit}}},
+              {"mount_options", mount_options_},
+              {"operations", ops},
               {"open_files", open_files_.load(std::memory_order_relaxed)},
               {"errors", Json{{"count", error_count_}, {"recent", recent}}}};
 }

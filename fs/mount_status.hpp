@@ -6,6 +6,7 @@
 #include <deque>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "core/diagnostics.hpp"
 #include "core/json.hpp"
@@ -30,7 +31,10 @@ class MountStatus final : public Diagnostics {
   /// Errors and warnings are recorded as error() does; info and debug are only logged.
   void report(LogLevel level, std::string_view component, std::string_view where, std::string_view message,
               int err = 0) override;
-  /// {"operations":{...},"open_files":N,"errors":{"count":N,"recent":[...]}}
+  /// The -o words the mount was made with (shown as "mount_options").
+  void describe_mount(std::vector<std::string> options);
+  /// {"version":{"wkfs":V,"commit":C},"mount_options":[...],"operations":{...},"open_files":N,
+  ///  "errors":{"count":N,"recent":[...]}}
   Json to_json() const;
 
  private:
@@ -40,6 +44,7 @@ class MountStatus final : public Diagnostics {
   mutable std::mutex mutex_;
   uint64_t error_count_ = 0;
   std::deque<Json> recent_errors_;
+  std::vector<std::string> mount_options_;
 };
 
 }  // namespace wkfs::mount

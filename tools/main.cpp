@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "core/error.hpp"
+#include "fs/wkfs_version.hpp"
 #include "tools/command.hpp"
 
 namespace wkfs::cli {
@@ -20,7 +21,7 @@ const std::vector<Command>& commands() { return registry(); }
 
 namespace {
 void usage(std::ostream& os) {
-  os << "usage: wkfs COMMAND [ARGS...]\n\ncommands:\n";
+  os << "usage: wkfs COMMAND [ARGS...]\n       wkfs --version\n\ncommands:\n";
   for (const auto& c : wkfs::cli::commands()) os << "  " << c.name << std::string(c.name.size() < 14 ? 14 - c.name.size() : 1, ' ') << c.summary << "\n";
   os << "\n`wkfs COMMAND --help` describes one command.\n";
 }
@@ -32,6 +33,12 @@ int main(int argc, char** argv) {
     return 2;
   }
   std::string name = argv[1];
+  if (name == "--version" || name == "-V") {
+    std::cout << "wkfs " << wkfs::kVersion;
+    if (*wkfs::kGitCommit) std::cout << " (commit " << wkfs::kGitCommit << ")";
+    std::cout << "\n";
+    return 0;
+  }
   if (name == "--help" || name == "-h" || name == "help") {
     usage(std::cout);
     return 0;

@@ -26,6 +26,19 @@ MOUNTS+=("$WORK/mnt")
 is_mounted "$WORK/mnt" || fail "mount.fuse.wkfs did not mount"
 expect_failure "Read-only file system" mkdir "$WORK/mnt/ds/color/2"
 "$PREFIX/bin/wkfs" unmount "$WORK/mnt"
+
+# .wkfs-status names the version (the one `wkfs --version` prints) and the -o words (a token hidden).
+"$PREFIX/sbin/mount.fuse.wkfs" "$WORK/src" "$WORK/mnt" -o ro,nofail,lazy_threads=2,auth_token=SECRET7
+python3 - "$WORK/mnt/.wkfs-status" "$("$PREFIX/bin/wkfs" --version)" <<'PY' || fail "version and options in .wkfs-status"
+import json, sys
+s = json.load(open(sys.argv[1]))
+want = sys.argv[2].split()[1]
+assert s["version"]["wkfs"] == want, (s["version"], want)
+assert s["version"]["commit"] in sys.argv[2], (s["version"], sys.argv[2])
+assert s["mount_options"] == ["ro", "lazy_threads=2", "auth_token=(hidden)"], s["mount_options"]
+assert "SECRET7" not in open(sys.argv[1]).read()
+PY
+"$PREFIX/bin/wkfs" unmount "$WORK/mnt"
 # mount -t fuse.wkfs and an fstab line: mount(8) finds the helper in /sbin. If none is installed
 # there (a test machine), ours is put there for this test and removed again.
 if [[ ! -e /sbin/mount.fuse.wkfs ]]; then

@@ -197,3 +197,25 @@ TEST(Cli, BadInputFailsWithOneLineAndChangesNothing) {
   EXPECT_EQ(slurp(broken / "datasource-properties.json"), "{\"dataLayers\": [");
   EXPECT_FALSE(fs::exists(broken / "x"));
 }
+
+TEST(Cli, VersionIsTheProjectVersionAndACommitOfThisRepository) {
+  TempDir tmp;
+  // The independent expectation: project(wkfs VERSION x.y.z) as CMakeLists.txt states it.
+  const std::string cmake = slurp(fs::path(WKFS_SOURCE_DIR) / "CMakeLists.txt");
+  const auto at = cmake.find("project(wkfs VERSION ");
+  ASSERT_NE(at, std::string::npos);
+  const auto start = at + std::string("project(wkfs VERSION ").size();
+  const std::string version = cmake.substr(start, cmake.find(' ', start) - start);
+  for (const std::string flag : {"--version", "-V"}) {
+    auto r = run_wkfs(tmp, {flag});
+    EXPECT_EQ(r.code, 0) << r.err;
+    ASSERT_EQ(r.out.rfind("wkfs " + version, 0), 0u) << r.out;
+    const auto c = r.out.find("(commit ");
+    if (c == std::string::npos) continue;  // not configured from a checkout
+    const std::string commit = r.out.substr(c + 8, r.out.find(')', c) - c - 8);
+    ASSERT_EQ(commit.find_first_not_of("0123456789abcdef"), std::string::npos) << commit;
+    // the commit is an object of this repository (HEAD may have moved on since configure)
+    const std::string check = "git -C " + quote(WKFS_SOURCE_DIR) + " cat-file -e " + commit + "^{commit} 2>/dev/null";
+    EXPECT_EQ(std::system(check.c_str()), 0) << commit;
+  }
+}
