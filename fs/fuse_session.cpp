@@ -1,5 +1,9 @@
 #include "fs/fuse_session.hpp"
 
+#include <systemd/sd-daemon.h>
+
+#include <csignal>
+
 #include "core/error.hpp"
 
 namespace wkfs::mount {
@@ -36,7 +40,15 @@ int FuseSession::loop() {
   fuse_loop_config* config = fuse_loop_cfg_create();
   fuse_loop_cfg_set_clone_fd(config, 0);
   fuse_loop_cfg_set_idle_threads(config, 10);
+  // systemd (Type=notify) learns the mount is up here: it exists and the kernel queues requests
+  // until the loop below reads them. Without NOTIFY_SOCKET sd_notify does nothing.
+  sd_notify(0, "READY=1");
   int rc = fuse_session_loop_mt(session_, config);
+  // SIGTERM/SIGINT (libfuse's handlers) or an unmount ended the loop; the destructor unmounts.
+  sd_notify(0, "STOPPING=1");
+  // libfuse returns the number of the signal that ended the loop; a stop asked for by SIGTERM,
+  // SIGINT or SIGHUP is a clean exit (systemd counts any other code as a failure).
+  if (rc == SIGTERM || rc == SIGINT || rc == SIGHUP) rc = 0;
   fuse_loop_cfg_destroy(config);
   return rc;
 }

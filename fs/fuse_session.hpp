@@ -20,7 +20,8 @@ class FuseSession {
 
   /// Mounts at `mountpoint`; Io if the kernel refuses (libfuse printed why).
   void mount(const std::filesystem::path& mountpoint);
-  /// Serves requests on several threads until unmounted or signalled; libfuse's return code.
+  /// Tells systemd READY=1, serves requests on several threads until unmounted or signalled
+  /// (SIGTERM), then STOPPING=1; libfuse's return code.
   int loop();
   fuse_session* get() const { return session_; }
 

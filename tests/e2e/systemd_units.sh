@@ -18,10 +18,35 @@ SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no "$WORK/units/wkfs@test
   fail "systemd-analyze verify: $(cat "$WORK/verify.log")"
 grep -v "ConditionPathExists\|/etc/wkfs" "$WORK/verify.log" | grep -qi "wkfs@" && fail "verify warnings: $(cat "$WORK/verify.log")"
 
-# The mount helper: mount(8)'s calling convention, fstab-only words ignored.
+grep -q "^Type=notify" "$UNIT" || fail "unit is not Type=notify"
+grep -q "^Documentation=man:wkfs(1)" "$UNIT" || fail "unit has no Documentation=man:wkfs(1)"
+
+# Type=notify as systemd runs it: READY=1 arrives on NOTIFY_SOCKET only once the mount is live
+# (checked when it arrives), SIGTERM gives STOPPING=1, the daemon exits 0 and the mount is gone.
 mkdir -p "$WORK/src" "$WORK/mnt"
 cp -r "$FIXTURES/simple_zarr3_dataset" "$WORK/src/ds"
 MOUNTS+=("$WORK/mnt")
+python3 - "$PREFIX/bin/wkfs" "$WORK/src" "$WORK/mnt" "$WORK/notify.sock" <<'PY' || fail "sd_notify protocol"
+import os, signal, socket, subprocess, sys
+wkfs, src, mnt, path = sys.argv[1:]
+sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+sock.bind(path)
+sock.settimeout(60)
+daemon = subprocess.Popen([wkfs, "mount", "-f", src, mnt, "-o", "ro"], env=dict(os.environ, NOTIFY_SOCKET=path))
+msg = sock.recv(4096).decode()
+assert "READY=1" in msg.split("\n"), msg
+with open("/proc/self/mountinfo") as f:
+    assert any(l.split()[4] == mnt for l in f), "READY=1 before the mount exists"
+assert os.path.isfile(os.path.join(mnt, "ds", "datasource-properties.json")), "mount does not answer"
+daemon.send_signal(signal.SIGTERM)
+msg = sock.recv(4096).decode()
+assert "STOPPING=1" in msg.split("\n"), msg
+assert daemon.wait(timeout=60) == 0, daemon.returncode
+with open("/proc/self/mountinfo") as f:
+    assert not any(l.split()[4] == mnt for l in f), "still mounted after SIGTERM"
+PY
+
+# The mount helper: mount(8)'s calling convention, fstab-only words ignored.
 "$PREFIX/sbin/mount.fuse.wkfs" "$WORK/src" "$WORK/mnt" -o ro,nofail,defaults,x-systemd.automount
 is_mounted "$WORK/mnt" || fail "mount.fuse.wkfs did not mount"
 expect_failure "Read-only file system" mkdir "$WORK/mnt/ds/color/2"
