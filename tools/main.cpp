@@ -1,4 +1,5 @@
 // wkfs command line: dispatches to the subcommands registered by tools/cmd_*.cpp.
+#include <filesystem>
 #include <iostream>
 
 #include "core/error.hpp"
@@ -54,6 +55,20 @@ int main(int argc, char** argv) {
     } catch (const std::exception& e) {
       std::cerr << "wkfs " << name << ": " << e.what() << "\n";
       return 1;
+    }
+  }
+  // mount.fuse3 (an fstab line of type fuse.wkfs) runs `wkfs SOURCE MOUNTPOINT -o OPTIONS`: a first
+  // word that is no command, followed by an existing folder, is that call of `wkfs mount`.
+  std::error_code ec;
+  if (argc >= 3 && name[0] != '-' && std::filesystem::is_directory(argv[2], ec)) {
+    for (const auto& c : wkfs::cli::commands()) {
+      if (c.name != "mount") continue;
+      try {
+        return c.run(std::vector<std::string>(argv + 1, argv + argc));
+      } catch (const std::exception& e) {
+        std::cerr << "wkfs mount: " << e.what() << "\n";
+        return 1;
+      }
     }
   }
   std::cerr << "wkfs: unknown command '" << name << "'\n";

@@ -80,4 +80,11 @@ mount -T "$WORK/fstab" "$WORK/mnt"
 is_mounted "$WORK/mnt" || fail "mount of an fstab line"
 [[ -f $WORK/mnt/ds/datasource-properties.json ]] || fail "fstab mount shows no dataset"
 umount "$WORK/mnt"
+# Without our helper in /sbin, mount(8) runs /sbin/mount.fuse (fuse3's mount.fuse3), which runs
+# `wkfs SOURCE MOUNTPOINT -o OPTIONS` from PATH, without the `mount` word: the same mount.
+PATH=$PREFIX/bin:$PATH mount.fuse3 "$WORK/src" "$WORK/mnt" -t fuse.wkfs -o ro,nofail
+is_mounted "$WORK/mnt" || fail "mount.fuse3 -t fuse.wkfs (wkfs SOURCE MOUNTPOINT -o ...) did not mount"
+expect_failure "Read-only file system" mkdir "$WORK/mnt/ds/color/2"
+"$PREFIX/bin/wkfs" unmount "$WORK/mnt"
+expect_failure "unknown command" "$PREFIX/bin/wkfs" nosuchcommand "$WORK/nosuchfolder"
 echo "systemd_units: ok"
