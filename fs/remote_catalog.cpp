@@ -1,16 +1,26 @@
 #include "fs/remote_catalog.hpp"
 
-#include <sys/stat.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <set>
 
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 #include "dataset/mag_paths.hpp"
+#include "fs/dir_listing.hpp"
+#include "fs/mount_tree.hpp"
+#include "fs/quiet_fail.hpp"
 #include "fs/remote_dataset.hpp"
+#include "fs/remote_file.hpp"
 #include "fs/remote_mag.hpp"
 
 namespace wkfs::mount {
 
-RemoteCatalog::RemoteCatalog(RemoteConfig config, Diagnostics* diagnostics)
-    : config_(std::move(config)), diagnostics_(diagnostics),
+RemoteCatalog::RemoteCatalog(RemoteConfig config, bool read_only, Diagnostics* diagnostics)
+    : config_(std::move(config)), read_only_(read_only), diagnostics_(diagnostics),
       counters_(std::make_shared<storage::RemoteCounters>()) {}
 
 const storage::StoreContext& RemoteCatalog::context() {
@@ -117,6 +127,101 @@ std::optional<RemotePath> RemoteCatalog::find(const std::filesystem::path& rel, 
   std::string key;
   for (size_t i = 2; i < loc->inner.size(); ++i) key += (key.empty() ? "" : "/") + loc->inner[i];
   return RemotePath{mag_tree(*it->second->path, *layer, it->second->mag), key};
+}
+
+// --- the core's questions -------------------------------------------------------------------
+
+std::optional<struct stat> RemoteCatalog::attr(const PathInfo& path) const {
+  if (path.kind != PathKind::Remote) return std::nullopt;
+  auto node = path.remote.tree->stat(path.remote.key);
+  if (!node) quiet_fail(ENOENT, "no " + path.remote.tree->url_of(path.remote.key));
+  struct stat st {};
+  st.st_ino = static_cast<ino_t>(std::hash<std::string>{}(path.remote.tree->url_of(path.remote.key)) | 1);
+  st.st_mode = node->dir ? (S_IFDIR | 0555) : (S_IFREG | 0444);
+  st.st_nlink = node->dir ? 2 : 1;
+  st.st_size = static_cast<off_t>(node->size);
+  st.st_blksize = 4096;
+  st.st_blocks = static_cast<blkcnt_t>((node->size + 511) / 512);
+  st.st_uid = ::getuid();
+  st.st_gid = ::getgid();
+  st.st_atim.tv_sec = st.st_mtim.tv_sec = st.st_ctim.tv_sec = path.remote.tree->made_at();
+  return st;
+}
+
+std::optional<Opened> RemoteCatalog::open(const PathInfo& path, int flags) const {
+  if (path.kind != PathKind::Remote || (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) return std::nullopt;
+  const auto st = *attr(path);
+  if (S_ISDIR(st.st_mode)) fail_errno(EISDIR, "open " + path.rel.string());
+  Opened o;
+  o.file = std::make_unique<RemoteFile>(path.rel, path.remote.tree, path.remote.key, st);
+  o.keep_cache = true;  // the tree's size and the bytes are the object's as of the mount
+  return o;
+}
+
+std::unique_ptr<OpenDir> RemoteCatalog::opendir(const PathInfo& path) const {
+  if (path.kind != PathKind::Remote) return nullptr;
+  auto dir = std::make_unique<OpenDir>();
+  dir->rel = path.rel;
+  const auto st = *attr(path);
+  if (!S_ISDIR(st.st_mode)) fail_errno(ENOTDIR, "opendir " + path.rel.string());
+  dir->entries.push_back({".", st.st_ino, DT_DIR});
+  dir->entries.push_back({"..", 1, DT_DIR});
+  for (const auto& e : path.remote.tree->list(path.remote.key))
+    dir->entries.push_back({e.name, lazy_ino(e.name), static_cast<unsigned char>(e.dir ? DT_DIR : DT_REG)});
+  return dir;
+}
+
+void RemoteCatalog::add_names(const PathInfo& dir, OpenDir& open) {
+  std::vector<RemoteDirEntry> names;
+  if (has_source()) {
+    auto tree = source_tree();
+    const std::string key = dir.rel.generic_string();
+    if (auto node = tree->stat(key); node && node->dir) names = tree->list(key);
+  } else if (dir.kind == PathKind::Layer && dir.loc) {
+    const auto props = dir.loc->dataset->properties();
+    if (const auto* layer = props.find_layer(dir.layer))
+      for (const auto& [name, entry] : remote_mags(*layer)) names.push_back({name, true});
+  }
+  if (names.empty()) return;
+  std::set<std::string> present;
+  for (const auto& e : open.entries) present.insert(e.name);
+  for (const auto& n : names)
+    if (!present.count(n.name) && !is_state_name(n.name))
+      open.entries.push_back({n.name, lazy_ino(n.name), static_cast<unsigned char>(n.dir ? DT_DIR : DT_REG)});
+}
+
+void RemoteCatalog::require_writable_source() const {
+  if (read_only_ && has_source())
+    fail(ErrorKind::ReadOnly, "the mount of " + config_.source_url +
+                                  " is read-only: the store is never written (-o overlay=DIR takes changes)");
+}
+
+void RemoteCatalog::require_local(const PathInfo& path) const {
+  if (path.kind == PathKind::Remote)
+    fail(ErrorKind::ReadOnly, "/" + path.rel.string() + " is remote (" + path.remote.tree->url_of(path.remote.key) +
+                                  "): the store is never written through the mount");
+}
+
+void RemoteCatalog::copy_up(const PathInfo& path, const MountPaths& paths) {
+  auto node = path.remote.tree->stat(path.remote.key);
+  if (!node) quiet_fail(ENOENT, "no " + path.remote.tree->url_of(path.remote.key));
+  const auto backing = paths.backing(path.rel);
+  if (node->dir) {
+    std::filesystem::create_directories(backing);
+  } else {
+    make_overlay_parent(path.rel, paths);
+    auto got = path.remote.tree->store().get(path.remote.key);
+    write_file_atomic(backing, got.data);
+  }
+}
+
+void RemoteCatalog::make_overlay_parent(const std::filesystem::path& rel, const MountPaths& paths) {
+  if (!has_overlay() || rel.parent_path().empty()) return;
+  const auto parent = paths.backing(rel.parent_path());
+  std::error_code ec;
+  if (std::filesystem::exists(parent, ec)) return;
+  if (auto node = source_tree()->stat(rel.parent_path().generic_string()); node && node->dir)
+    std::filesystem::create_directories(parent);
 }
 
 }  // namespace wkfs::mount
