@@ -37,10 +37,12 @@ bool is_special_name(const std::string& n) { return n == kControlFile || n == kS
 Filesystem::Filesystem(FilesystemConfig config)
     : config_(std::move(config)),
       status_(config_.log),
-      remote_(config_.remote, config_.read_only, &status_),
+      remote_context_(config_.remote, &status_),
+      remote_(remote_context_, config_.read_only),
+      // the datasets' own reads of URL mags (ctl commands, lazy sources) use the mount's context too
       catalog_(config_.source, config_.read_only, config_.chunk_cache,
                "wkfs mount " + config_.source.string() + " on " + config_.mountpoint.string(),
-               remote_.has_source()),
+               remote_.has_source(), &remote_context_),
       paths_(catalog_.source(), config_.mountpoint),
       overlay_(config_.read_only),
       engines_(config_.lazy, config_.auto_pyramid, status_,
@@ -55,10 +57,7 @@ Filesystem::Filesystem(FilesystemConfig config)
           [this](const std::string& a, const fs::path& dir, const std::string& cwd) {
             return paths_.resolve_argument(a, dir, cwd);
           },
-          [this](const Location& loc, const std::optional<std::string>& layer) { changed_dataset(loc, layer); }) {
-  // the datasets' own reads of URL mags (ctl commands, lazy sources) use the mount's client too
-  catalog_.set_remote_context([this] { return remote_.store_context(); });
-}
+          [this](const Location& loc, const std::optional<std::string>& layer) { changed_dataset(loc, layer); }) {}
 
 // --- helpers ------------------------------------------------------------------------------------
 

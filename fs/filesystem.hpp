@@ -143,6 +143,7 @@ class Filesystem {
 
   FilesystemConfig config_;
   MountStatus status_;
+  RemoteContext remote_context_;  // the one store context of every remote read of the mount
   RemoteCatalog remote_;
   DatasetCatalog catalog_;
   MountPaths paths_;

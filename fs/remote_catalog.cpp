@@ -19,47 +19,11 @@
 
 namespace wkfs::mount {
 
-RemoteCatalog::RemoteCatalog(RemoteConfig config, bool read_only, Diagnostics* diagnostics)
-    : config_(std::move(config)), read_only_(read_only), diagnostics_(diagnostics),
-      counters_(std::make_shared<storage::RemoteCounters>()) {}
-
-const storage::StoreContext& RemoteCatalog::context() {
-  if (!context_) {
-    storage::StoreContext c;
-    c.client = std::make_shared<storage::HttpClient>(config_.http, diagnostics_);
-    c.auth_token = config_.auth_token;
-    c.cache = cache();
-    c.counters = counters_;
-    c.revalidate_after = config_.revalidate_after;
-    context_ = std::move(c);
-  }
-  return *context_;
-}
-
-storage::StoreContext RemoteCatalog::store_context() {
-  std::lock_guard lock(mutex_);
-  return context();
-}
-
-std::shared_ptr<storage::RemoteCache> RemoteCatalog::cache() {
-  if (!config_.cache_dir) return nullptr;
-  std::lock_guard lock(cache_mutex_);
-  if (!cache_) cache_ = std::make_shared<storage::RemoteCache>(*config_.cache_dir, config_.cache_bytes, diagnostics_);
-  return cache_;
-}
-
-Json RemoteCatalog::clear_cache() {
-  if (!config_.cache_dir)
-    fail(ErrorKind::InvalidArgument, "cache-clear: the mount has no remote cache (no remote_cache_dir= option)");
-  auto c = cache();
-  const uint64_t before = c->bytes_used();
-  c->clear();
-  return Json{{"dir", c->dir().string()}, {"bytes_dropped", before}};
-}
+RemoteCatalog::RemoteCatalog(RemoteContext& context, bool read_only) : context_(context), read_only_(read_only) {}
 
 std::shared_ptr<RemoteTree> RemoteCatalog::source_tree() {
   std::lock_guard lock(mutex_);
-  if (!source_tree_) source_tree_ = open_remote_dataset(context(), config_.source_url);
+  if (!source_tree_) source_tree_ = open_remote_dataset(context_.get(), source_url());
   return source_tree_;
 }
 
@@ -67,33 +31,20 @@ std::shared_ptr<RemoteTree> RemoteCatalog::mag_tree(const std::string& url, cons
                                                     const Mag& mag) {
   std::lock_guard lock(mutex_);
   auto& tree = mag_trees_[url];
-  if (!tree) tree = open_remote_mag(context(), url, layer, mag);
+  if (!tree) tree = open_remote_mag(context_.get(), url, layer, mag);
   return tree;
 }
 
 Json RemoteCatalog::status() {
-  Json j = counters_->snapshot();  // reads: hits, revalidated, misses, bytes fetched, latencies, errors
+  Json j = context_.counters();
   {
     std::lock_guard lock(mutex_);
     Json mags = Json::array();
     for (const auto& [url, tree] : mag_trees_) mags.push_back(url);
-    j["source"] = config_.source_url;
+    j["source"] = source_url();
     j["mags"] = mags;
-    if (context_) {
-      const auto& st = context_->client->stats();
-      j["http"] = Json{{"requests", st.requests.load()},
-                       {"retries", st.retries.load()},
-                       {"bytes_received", st.bytes_received.load()},
-                       {"in_flight", st.in_flight.load()}};
-    }
   }
-  if (!config_.cache_dir) return j;
-  try {
-    j["cache"] = cache()->status();
-    j["cache"]["revalidate_after_s"] = config_.revalidate_after.count();
-  } catch (const std::exception& e) {
-    j["cache"] = Json{{"dir", config_.cache_dir->string()}, {"error", e.what()}};
-  }
+  context_.add_status(j);
   return j;
 }
 
@@ -192,7 +143,7 @@ void RemoteCatalog::add_names(const PathInfo& dir, OpenDir& open) {
 
 void RemoteCatalog::require_writable_source() const {
   if (read_only_ && has_source())
-    fail(ErrorKind::ReadOnly, "the mount of " + config_.source_url +
+    fail(ErrorKind::ReadOnly, "the mount of " + source_url() +
                                   " is read-only: the store is never written (-o overlay=DIR takes changes)");
 }
 
