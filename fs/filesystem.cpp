@@ -2,13 +2,11 @@
 
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <climits>
 
-#include "control/layer_attributes.hpp"
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "formats/chunk_cache.hpp"
@@ -51,6 +49,7 @@ Filesystem::Filesystem(FilesystemConfig config)
       attrs_(NodeParts{config_.read_only, nodes_, identities_, versions_, overlay_, paths_, tree_, remote_, status_,
                        kernel_}),
       listing_(overlay_),
+      xattrs_(paths_, overlay_),
       layer_api_(tree_, overlay_, paths_),
       control_(
           tree_, config_.commands ? config_.commands : control::make_builtin_command_table(), config_.read_only,
@@ -521,52 +520,12 @@ void Filesystem::fsyncdir(OpenDir& dir, bool datasync) {
 
 // --- extended attributes -------------------------------------------------------------------------
 
-std::string Filesystem::getxattr(Ino ino, const std::string& name) {
-  auto path = xattr_target(ino, false);
-  if (control::is_layer_attribute(name)) {
-    if (path.kind != PathKind::Layer) quiet_fail(ENODATA, name + " exists on layer folders only");
-    auto props = path.loc->dataset->properties();
-    const auto* layer = props.find_layer(path.layer);
-    if (!layer) quiet_fail(ENODATA, "layer " + path.layer + " is gone");
-    try {
-      return control::get_layer_attribute(*path.loc->dataset, *layer, name);
-    } catch (const Error& e) {
-      if (e.kind() == ErrorKind::NotFound) quiet_fail(ENODATA, e.what());
-      throw;
-    }
-  }
-  if (path.kind == PathKind::Remote) quiet_fail(ENODATA, "remote files have no attributes: " + path.rel.string());
-  const auto backing = paths_.backing(path.rel);
-  ssize_t len = ::lgetxattr(backing.c_str(), name.c_str(), nullptr, 0);
-  if (len < 0 && errno == ENOENT && overlay_.stat(path)) quiet_fail(ENODATA, "lazy file not computed yet");
-  if (len < 0 && errno == ENODATA) quiet_fail(ENODATA, name + " is not set on " + path.rel.string());
-  if (len < 0) fail_errno("getxattr " + path.rel.string());
-  std::string value(static_cast<size_t>(len), '\0');
-  len = ::lgetxattr(backing.c_str(), name.c_str(), value.data(), value.size());
-  if (len < 0) fail_errno("getxattr " + path.rel.string());
-  value.resize(static_cast<size_t>(len));
-  return value;
-}
+std::string Filesystem::getxattr(Ino ino, const std::string& name) { return xattrs_.get(xattr_target(ino, false), name); }
 
 std::string Filesystem::listxattr(Ino ino) {
   auto kind = nodes_.kind(ino);
   if (kind && *kind != NodeKind::Backing) return {};
-  auto path = xattr_target(ino, false);
-  if (path.kind == PathKind::Remote) return {};
-  const auto backing = paths_.backing(path.rel);
-  std::string list;
-  ssize_t len = ::llistxattr(backing.c_str(), nullptr, 0);
-  if (len > 0) {
-    list.resize(static_cast<size_t>(len));
-    len = ::llistxattr(backing.c_str(), list.data(), list.size());
-    list.resize(len > 0 ? static_cast<size_t>(len) : 0);
-  }
-  if (path.kind == PathKind::Layer) {
-    auto props = path.loc->dataset->properties();
-    if (const auto* layer = props.find_layer(path.layer))
-      for (const auto& n : control::layer_attribute_names(*layer)) list += n + '\0';
-  }
-  return list;
+  return xattrs_.list(xattr_target(ino, false));
 }
 
 PathInfo Filesystem::xattr_target(Ino ino, bool change) {
@@ -586,25 +545,12 @@ PathInfo Filesystem::xattr_target(Ino ino, bool change) {
 
 void Filesystem::setxattr(Ino ino, const std::string& name, const std::string& value, int flags) {
   auto path = xattr_target(ino, true);
-  if (control::is_layer_attribute(name)) {
-    if (path.kind != PathKind::Layer) fail_errno(ENOTSUP, name + " can be set on layer folders only");
-    control::set_layer_attribute(*path.loc->dataset, path.layer, name, value);
-    return changed_dataset(*path.loc, path.layer);
-  }
-  if (::lsetxattr(paths_.backing(path.rel).c_str(), name.c_str(), value.data(), value.size(), flags) != 0)
-    fail_errno("setxattr " + path.rel.string());
+  if (xattrs_.set(path, name, value, flags)) changed_dataset(*path.loc, path.layer);
 }
 
 void Filesystem::removexattr(Ino ino, const std::string& name) {
   auto path = xattr_target(ino, true);
-  if (control::is_layer_attribute(name)) {
-    if (path.kind != PathKind::Layer) quiet_fail(ENODATA, name + " exists on layer folders only");
-    control::remove_layer_attribute(*path.loc->dataset, path.layer, name);
-    return changed_dataset(*path.loc, path.layer);
-  }
-  if (::lremovexattr(paths_.backing(path.rel).c_str(), name.c_str()) == 0) return;
-  if (errno == ENODATA) quiet_fail(ENODATA, name + " is not set on " + path.rel.string());
-  fail_errno("removexattr " + path.rel.string());
+  if (xattrs_.remove(path, name)) changed_dataset(*path.loc, path.layer);
 }
 
 // --- status --------------------------------------------------------------------------------------

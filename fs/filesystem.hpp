@@ -3,7 +3,8 @@
 // returns a value (Entry, Attr, an open handle, a listing) or throws wkfs::Error carrying its errno.
 // It never talks to libfuse: fs/fuse_callbacks.cpp translates requests and replies, so the core is
 // unit-tested against a temporary SOURCE without a kernel mount. It dispatches: the answers about
-// nodes (lookup, attributes, shared versions) are NodeAttributes', remote paths RemoteCatalog's.
+// nodes (lookup, attributes, shared versions) are NodeAttributes', remote paths RemoteCatalog's,
+// extended attributes ExtendedAttributes'.
 //
 // Control channel (README): every dataset folder and every layer folder has a hidden file
 // `.wkfs-ctl` (not listed, found by name); the mount root has `.wkfs-status`.
@@ -22,6 +23,7 @@
 #include "fs/dataset_catalog.hpp"
 #include "fs/dir_listing.hpp"
 #include "fs/entry.hpp"
+#include "fs/extended_attributes.hpp"
 #include "fs/file_identity.hpp"
 #include "fs/kernel_invalidator.hpp"
 #include "fs/layer_api_ops.hpp"
@@ -158,6 +160,7 @@ class Filesystem {
   MountTree tree_;
   NodeAttributes attrs_;  // after everything it reads
   DirListing listing_;
+  ExtendedAttributes xattrs_;
   LayerApiOps layer_api_;
   ControlChannel control_;
 };
