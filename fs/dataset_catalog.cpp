@@ -17,11 +17,12 @@ constexpr int kLaterLockGraceMs = 500;
 }  // namespace
 
 DatasetCatalog::DatasetCatalog(fs::path source, bool read_only, std::shared_ptr<ChunkCache> cache,
-                               std::string lock_purpose, bool may_be_empty)
+                               std::string lock_purpose, bool may_be_empty, RemoteContext* remote)
     : source_(fs::absolute(std::move(source)).lexically_normal()),
       read_only_(read_only),
       cache_(std::move(cache)),
-      lock_purpose_(std::move(lock_purpose)) {
+      lock_purpose_(std::move(lock_purpose)),
+      remote_(remote) {
   if (source_.has_filename() == false && source_.has_parent_path()) source_ = source_.parent_path();
   std::error_code ec;
   if (!fs::is_directory(source_, ec)) fail(ErrorKind::NotFound, "source " + source_.string() + " is not a folder");
@@ -68,7 +69,7 @@ std::shared_ptr<Dataset> DatasetCatalog::open_cached(const fs::path& rel, std::s
     }
   }
   entry.dataset = Dataset::open(dir, read_only_ || !entry.busy.empty(), cache_,
-                                remote_context_ ? remote_context_() : storage::StoreContext{});
+                                remote_ ? remote_->get() : storage::StoreContext{});
   busy = entry.busy;
   auto ds = entry.dataset;
   open_[rel.string()] = std::move(entry);

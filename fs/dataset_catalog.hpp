@@ -2,7 +2,6 @@
 // Which dataset a path of the mount belongs to: SOURCE is one dataset or a folder of datasets.
 // Datasets are opened on first use and re-read when their properties file changes on disk.
 #include <filesystem>
-#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -13,6 +12,7 @@
 
 #include "dataset/dataset.hpp"
 #include "dataset/dataset_lock.hpp"
+#include "fs/remote_context.hpp"
 
 namespace wkfs::mount {
 
@@ -36,12 +36,11 @@ class DatasetCatalog {
   /// first opened, with `lock_purpose` as the holder's purpose; those present now are the mount's
   /// to lock (run_mount locks them before it serves).
   /// `may_be_empty`: SOURCE may hold no dataset (the local overlay of a remote SOURCE).
+  /// `remote`: the mount's context the datasets' URL mags are read through (its client, CA file,
+  /// token, timeouts, cache; it outlives the catalog); null: each dataset makes a default one.
   DatasetCatalog(fs::path source, bool read_only, std::shared_ptr<ChunkCache> cache = nullptr,
-                 std::string lock_purpose = "wkfs mount", bool may_be_empty = false);
+                 std::string lock_purpose = "wkfs mount", bool may_be_empty = false, RemoteContext* remote = nullptr);
 
-  /// Where datasets opened from now on get the context their remote (URL) mags are read through
-  /// (the mount's client: its CA file, token and timeouts). Unset: each dataset makes a default one.
-  void set_remote_context(std::function<storage::StoreContext()> context) { remote_context_ = std::move(context); }
   const fs::path& source() const { return source_; }
   /// True if SOURCE itself is a dataset (the mount root is the dataset root).
   bool single() const { return single_; }
@@ -71,7 +70,7 @@ class DatasetCatalog {
     std::string busy;                 // another mount's lock refused ours: opened read-only
   };
   std::map<std::string, Entry> open_;
-  std::function<storage::StoreContext()> remote_context_;
+  RemoteContext* remote_;
 };
 
 }  // namespace wkfs::mount

@@ -2,7 +2,9 @@
 // The filesystem core of a wkfs mount: every operation the kernel can ask for, as a method that
 // returns a value (Entry, Attr, an open handle, a listing) or throws wkfs::Error carrying its errno.
 // It never talks to libfuse: fs/fuse_callbacks.cpp translates requests and replies, so the core is
-// unit-tested against a temporary SOURCE without a kernel mount.
+// unit-tested against a temporary SOURCE without a kernel mount. It dispatches: the answers about
+// nodes (lookup, attributes, shared versions) are NodeAttributes', remote paths RemoteCatalog's,
+// extended attributes ExtendedAttributes'.
 //
 // Control channel (README): every dataset folder and every layer folder has a hidden file
 // `.wkfs-ctl` (not listed, found by name); the mount root has `.wkfs-status`.
@@ -21,6 +23,7 @@
 #include "fs/dataset_catalog.hpp"
 #include "fs/dir_listing.hpp"
 #include "fs/entry.hpp"
+#include "fs/extended_attributes.hpp"
 #include "fs/file_identity.hpp"
 #include "fs/kernel_invalidator.hpp"
 #include "fs/layer_api_ops.hpp"
@@ -28,9 +31,11 @@
 #include "fs/mount_paths.hpp"
 #include "fs/mount_status.hpp"
 #include "fs/mount_tree.hpp"
+#include "fs/node_attributes.hpp"
 #include "fs/node_table.hpp"
 #include "fs/node_versions.hpp"
 #include "fs/open_file.hpp"
+#include "fs/opened.hpp"
 #include "fs/properties_editor.hpp"
 #include "lazy/lazy_engine_registry.hpp"
 
@@ -58,13 +63,6 @@ struct SetAttr {
   std::optional<uid_t> uid;
   std::optional<gid_t> gid;
   std::optional<struct timespec> atime, mtime;
-};
-
-/// An opened file and how the kernel should treat its pages.
-struct Opened {
-  std::unique_ptr<OpenFile> file;
-  bool direct_io = false;   // daemon-made text: no page cache, sizes as read
-  bool keep_cache = false;  // the backing data did not change since the kernel cached it
 };
 
 class Filesystem {
@@ -127,10 +125,6 @@ class Filesystem {
   void require_writable() const;
   /// The mount writable, `path`'s dataset not held by another mount (EBUSY), `path` inside it.
   void require_writable(const PathInfo& path) const;
-  double timeout_for(const PathInfo& path, const struct stat& st) const;
-  struct stat stat_or_lazy(const PathInfo& path) const;
-  struct stat synthetic_attr(Ino ino) const;
-  Entry entry_for(Ino parent, const std::string& name, const PathInfo& path, const struct stat& st);
   /// The entry of a folder or symlink just made through the mount.
   Entry new_entry(Ino parent, const std::string& name, const fs::path& rel);
   void apply(const LayerApiChange& change, Ino parent, const std::string& name, const fs::path& rel);
@@ -138,34 +132,20 @@ class Filesystem {
   void source_changed(const char* op, const PathInfo& path);
   /// How a write handle of `rel` publishes its private copy: intent, swap, dependents stale, kernel told.
   PublishFn publisher(const fs::path& rel);
-  /// Opens a backing file (computing a lazy one first) with open(2) flags.
-  UniqueFd open_backing(const PathInfo& path, int flags);
-  /// Opens a lazy file or the properties file for reading as the version the node's open handles
-  /// share (`path`: the node's, if already classified).
-  Opened open_shared(Ino ino, std::optional<PathInfo> path);
-  /// False if the version the handles of `ino` share is no longer what `path` holds.
-  bool shared_version_current(Ino ino, const PathInfo& path) const;
   void commit_properties(const PathInfo& props, const std::string& text);
   /// The properties text as the mount shows it (what an editor starts from).
   std::string properties_text(const PathInfo& props) const;
   void invalidate_below(const fs::path& rel);
   void lazy_file_changed(const fs::path& dataset_root, const fs::path& rel);
-  /// Attributes of a remote file or folder.
-  struct stat remote_stat(const PathInfo& path) const;
-  /// Opens a remote file for reading (a write handle is opened on its copy in the overlay).
-  Opened open_remote(const PathInfo& path);
   /// A change of `path` goes to the overlay: a remote file is copied there first; the returned
   /// classification is the local one. Throws ReadOnly naming the URL without an overlay.
   PathInfo copy_up(const PathInfo& path);
-  /// A new name at `rel` in a folder that only the remote tree has: the folder is made in the overlay.
-  void make_overlay_parent(const fs::path& rel);
-  /// The remote names a local folder's listing gains (a URL SOURCE's folder, a layer's URL mags).
-  void add_remote_names(const PathInfo& dir, OpenDir& open);
   /// The node an xattr request is about; control files have none (ENODATA to read, ENOTSUP to change).
   PathInfo xattr_target(Ino ino, bool change);
 
   FilesystemConfig config_;
   MountStatus status_;
+  RemoteContext remote_context_;  // the one store context of every remote read of the mount
   RemoteCatalog remote_;
   DatasetCatalog catalog_;
   MountPaths paths_;
@@ -178,7 +158,9 @@ class Filesystem {
   // engines' workers are joined while all of that is alive.
   LazyEngineRegistry engines_;
   MountTree tree_;
+  NodeAttributes attrs_;  // after everything it reads
   DirListing listing_;
+  ExtendedAttributes xattrs_;
   LayerApiOps layer_api_;
   ControlChannel control_;
 };

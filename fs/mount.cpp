@@ -276,15 +276,20 @@ int run_mount(const MountOptions& options) {
   // Closed before the fork: its flock would otherwise be shared with the daemon's own.
   auto probe_cache = open_remote_cache_dir(options, mountpoint, remote_source);
   const bool read_only = options.read_only || (remote_source && !options.overlay);
+  RemoteConfig remote;
+  remote.source_url = remote_source ? options.source.string() : std::string();
+  remote.http = http_options(options);
+  remote.auth_token = options.auth_token;
+  if (options.remote_cache_dir) remote.cache_dir = absolute_clean(*options.remote_cache_dir);
+  remote.cache_bytes = options.remote_cache_mb << 20;
+  remote.revalidate_after = std::chrono::seconds(options.remote_revalidate_s);
   std::optional<PrivateFolder> private_folder;
   if (remote_source) {
     // Reachable and a dataset (or, on S3, a prefix with objects) before mounting, so a wrong URL,
     // certificate or credential is reported here. The client goes before the fork (its thread
     // would not survive it); the daemon makes its own at first use. With a cache, the metadata
     // read here comes from it and lands in it, so a remount asks the server nothing it cached.
-    storage::StoreContext probe{std::make_shared<storage::HttpClient>(http_options(options)), options.auth_token};
-    probe.cache = probe_cache;
-    probe.revalidate_after = std::chrono::seconds(options.remote_revalidate_s);
+    const storage::StoreContext probe = RemoteContext::probe(remote, probe_cache);
     auto tree = open_remote_dataset(probe, options.source.string());
     if (options.overlay && !options.read_only) seed_overlay(*tree, *options.overlay);  // -o ro writes nothing
     else private_folder.emplace();
@@ -301,12 +306,7 @@ int run_mount(const MountOptions& options) {
                                  : absolute_clean(options.source);
   config.mountpoint = mountpoint;
   config.read_only = read_only;
-  config.remote.source_url = remote_source ? options.source.string() : std::string();
-  config.remote.http = http_options(options);
-  config.remote.auth_token = options.auth_token;
-  if (options.remote_cache_dir) config.remote.cache_dir = absolute_clean(*options.remote_cache_dir);
-  config.remote.cache_bytes = options.remote_cache_mb << 20;
-  config.remote.revalidate_after = std::chrono::seconds(options.remote_revalidate_s);
+  config.remote = remote;  // the core's RemoteContext: the daemon's one client, made after the fork
   config.log = log_file ? log_file.get() : stderr;
   config.lazy = options.lazy;
   config.auto_pyramid = options.auto_pyramid;

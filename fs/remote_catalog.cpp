@@ -1,55 +1,29 @@
 #include "fs/remote_catalog.hpp"
 
-#include <sys/stat.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <set>
 
 #include "core/error.hpp"
+#include "core/file_io.hpp"
 #include "dataset/mag_paths.hpp"
+#include "fs/dir_listing.hpp"
+#include "fs/mount_tree.hpp"
+#include "fs/quiet_fail.hpp"
 #include "fs/remote_dataset.hpp"
+#include "fs/remote_file.hpp"
 #include "fs/remote_mag.hpp"
 
 namespace wkfs::mount {
 
-RemoteCatalog::RemoteCatalog(RemoteConfig config, Diagnostics* diagnostics)
-    : config_(std::move(config)), diagnostics_(diagnostics),
-      counters_(std::make_shared<storage::RemoteCounters>()) {}
-
-const storage::StoreContext& RemoteCatalog::context() {
-  if (!context_) {
-    storage::StoreContext c;
-    c.client = std::make_shared<storage::HttpClient>(config_.http, diagnostics_);
-    c.auth_token = config_.auth_token;
-    c.cache = cache();
-    c.counters = counters_;
-    c.revalidate_after = config_.revalidate_after;
-    context_ = std::move(c);
-  }
-  return *context_;
-}
-
-storage::StoreContext RemoteCatalog::store_context() {
-  std::lock_guard lock(mutex_);
-  return context();
-}
-
-std::shared_ptr<storage::RemoteCache> RemoteCatalog::cache() {
-  if (!config_.cache_dir) return nullptr;
-  std::lock_guard lock(cache_mutex_);
-  if (!cache_) cache_ = std::make_shared<storage::RemoteCache>(*config_.cache_dir, config_.cache_bytes, diagnostics_);
-  return cache_;
-}
-
-Json RemoteCatalog::clear_cache() {
-  if (!config_.cache_dir)
-    fail(ErrorKind::InvalidArgument, "cache-clear: the mount has no remote cache (no remote_cache_dir= option)");
-  auto c = cache();
-  const uint64_t before = c->bytes_used();
-  c->clear();
-  return Json{{"dir", c->dir().string()}, {"bytes_dropped", before}};
-}
+RemoteCatalog::RemoteCatalog(RemoteContext& context, bool read_only) : context_(context), read_only_(read_only) {}
 
 std::shared_ptr<RemoteTree> RemoteCatalog::source_tree() {
   std::lock_guard lock(mutex_);
-  if (!source_tree_) source_tree_ = open_remote_dataset(context(), config_.source_url);
+  if (!source_tree_) source_tree_ = open_remote_dataset(context_.get(), source_url());
   return source_tree_;
 }
 
@@ -57,33 +31,20 @@ std::shared_ptr<RemoteTree> RemoteCatalog::mag_tree(const std::string& url, cons
                                                     const Mag& mag) {
   std::lock_guard lock(mutex_);
   auto& tree = mag_trees_[url];
-  if (!tree) tree = open_remote_mag(context(), url, layer, mag);
+  if (!tree) tree = open_remote_mag(context_.get(), url, layer, mag);
   return tree;
 }
 
 Json RemoteCatalog::status() {
-  Json j = counters_->snapshot();  // reads: hits, revalidated, misses, bytes fetched, latencies, errors
+  Json j = context_.counters();
   {
     std::lock_guard lock(mutex_);
     Json mags = Json::array();
     for (const auto& [url, tree] : mag_trees_) mags.push_back(url);
-    j["source"] = config_.source_url;
+    j["source"] = source_url();
     j["mags"] = mags;
-    if (context_) {
-      const auto& st = context_->client->stats();
-      j["http"] = Json{{"requests", st.requests.load()},
-                       {"retries", st.retries.load()},
-                       {"bytes_received", st.bytes_received.load()},
-                       {"in_flight", st.in_flight.load()}};
-    }
   }
-  if (!config_.cache_dir) return j;
-  try {
-    j["cache"] = cache()->status();
-    j["cache"]["revalidate_after_s"] = config_.revalidate_after.count();
-  } catch (const std::exception& e) {
-    j["cache"] = Json{{"dir", config_.cache_dir->string()}, {"error", e.what()}};
-  }
+  context_.add_status(j);
   return j;
 }
 
@@ -117,6 +78,101 @@ std::optional<RemotePath> RemoteCatalog::find(const std::filesystem::path& rel, 
   std::string key;
   for (size_t i = 2; i < loc->inner.size(); ++i) key += (key.empty() ? "" : "/") + loc->inner[i];
   return RemotePath{mag_tree(*it->second->path, *layer, it->second->mag), key};
+}
+
+// --- the core's questions -------------------------------------------------------------------
+
+std::optional<struct stat> RemoteCatalog::attr(const PathInfo& path) const {
+  if (path.kind != PathKind::Remote) return std::nullopt;
+  auto node = path.remote.tree->stat(path.remote.key);
+  if (!node) quiet_fail(ENOENT, "no " + path.remote.tree->url_of(path.remote.key));
+  struct stat st {};
+  st.st_ino = static_cast<ino_t>(std::hash<std::string>{}(path.remote.tree->url_of(path.remote.key)) | 1);
+  st.st_mode = node->dir ? (S_IFDIR | 0555) : (S_IFREG | 0444);
+  st.st_nlink = node->dir ? 2 : 1;
+  st.st_size = static_cast<off_t>(node->size);
+  st.st_blksize = 4096;
+  st.st_blocks = static_cast<blkcnt_t>((node->size + 511) / 512);
+  st.st_uid = ::getuid();
+  st.st_gid = ::getgid();
+  st.st_atim.tv_sec = st.st_mtim.tv_sec = st.st_ctim.tv_sec = path.remote.tree->made_at();
+  return st;
+}
+
+std::optional<Opened> RemoteCatalog::open(const PathInfo& path, int flags) const {
+  if (path.kind != PathKind::Remote || (flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC)) return std::nullopt;
+  const auto st = *attr(path);
+  if (S_ISDIR(st.st_mode)) fail_errno(EISDIR, "open " + path.rel.string());
+  Opened o;
+  o.file = std::make_unique<RemoteFile>(path.rel, path.remote.tree, path.remote.key, st);
+  o.keep_cache = true;  // the tree's size and the bytes are the object's as of the mount
+  return o;
+}
+
+std::unique_ptr<OpenDir> RemoteCatalog::opendir(const PathInfo& path) const {
+  if (path.kind != PathKind::Remote) return nullptr;
+  auto dir = std::make_unique<OpenDir>();
+  dir->rel = path.rel;
+  const auto st = *attr(path);
+  if (!S_ISDIR(st.st_mode)) fail_errno(ENOTDIR, "opendir " + path.rel.string());
+  dir->entries.push_back({".", st.st_ino, DT_DIR});
+  dir->entries.push_back({"..", 1, DT_DIR});
+  for (const auto& e : path.remote.tree->list(path.remote.key))
+    dir->entries.push_back({e.name, lazy_ino(e.name), static_cast<unsigned char>(e.dir ? DT_DIR : DT_REG)});
+  return dir;
+}
+
+void RemoteCatalog::add_names(const PathInfo& dir, OpenDir& open) {
+  std::vector<RemoteDirEntry> names;
+  if (has_source()) {
+    auto tree = source_tree();
+    const std::string key = dir.rel.generic_string();
+    if (auto node = tree->stat(key); node && node->dir) names = tree->list(key);
+  } else if (dir.kind == PathKind::Layer && dir.loc) {
+    const auto props = dir.loc->dataset->properties();
+    if (const auto* layer = props.find_layer(dir.layer))
+      for (const auto& [name, entry] : remote_mags(*layer)) names.push_back({name, true});
+  }
+  if (names.empty()) return;
+  std::set<std::string> present;
+  for (const auto& e : open.entries) present.insert(e.name);
+  for (const auto& n : names)
+    if (!present.count(n.name) && !is_state_name(n.name))
+      open.entries.push_back({n.name, lazy_ino(n.name), static_cast<unsigned char>(n.dir ? DT_DIR : DT_REG)});
+}
+
+void RemoteCatalog::require_writable_source() const {
+  if (read_only_ && has_source())
+    fail(ErrorKind::ReadOnly, "the mount of " + source_url() +
+                                  " is read-only: the store is never written (-o overlay=DIR takes changes)");
+}
+
+void RemoteCatalog::require_local(const PathInfo& path) const {
+  if (path.kind == PathKind::Remote)
+    fail(ErrorKind::ReadOnly, "/" + path.rel.string() + " is remote (" + path.remote.tree->url_of(path.remote.key) +
+                                  "): the store is never written through the mount");
+}
+
+void RemoteCatalog::copy_up(const PathInfo& path, const MountPaths& paths) {
+  auto node = path.remote.tree->stat(path.remote.key);
+  if (!node) quiet_fail(ENOENT, "no " + path.remote.tree->url_of(path.remote.key));
+  const auto backing = paths.backing(path.rel);
+  if (node->dir) {
+    std::filesystem::create_directories(backing);
+  } else {
+    make_overlay_parent(path.rel, paths);
+    auto got = path.remote.tree->store().get(path.remote.key);
+    write_file_atomic(backing, got.data);
+  }
+}
+
+void RemoteCatalog::make_overlay_parent(const std::filesystem::path& rel, const MountPaths& paths) {
+  if (!has_overlay() || rel.parent_path().empty()) return;
+  const auto parent = paths.backing(rel.parent_path());
+  std::error_code ec;
+  if (std::filesystem::exists(parent, ec)) return;
+  if (auto node = source_tree()->stat(rel.parent_path().generic_string()); node && node->dir)
+    std::filesystem::create_directories(parent);
 }
 
 }  // namespace wkfs::mount

@@ -1,7 +1,7 @@
 // The lazy pyramid through a real mount (see bench_pyramid.hpp). For a color uint8 and a
 // segmentation uint32 layer of SIZE MiB each: registration time; first-read latency of one lazy
 // 2-2-1 file beside reading and decoding its mag-1 source natively; the full pyramid
-// (materialize --wait, both cores) beside a native one-thread read of the whole mag 1; after a
+// (materialize --wait, both cores) beside a native read+decode of the whole mag 1 on as many threads; after a
 // redownsample, the first read of one file of the coarsest mag (the chain below it computed on
 // demand) beside a native read of its mag-1 footprint; the daemon's peak RSS against its caps.
 #include "tools/bench_pyramid.hpp"
@@ -16,6 +16,10 @@
 #include <fstream>
 #include <iostream>
 #include <thread>
+#include <atomic>
+#include <algorithm>
+#include <mutex>
+#include <span>
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
@@ -84,17 +88,55 @@ void write_layer(Dataset& ds, const std::string& name, bool seg, int64_t edge) {
 }
 
 // Seconds to read and decode a mag-1 box natively (no mount, and no decoded-chunk cache: every
-// chunk is decoded), in slabs of at most 64 z so the bench itself stays small.
-double native_read_s(const fs::path& dataset, const std::string& layer, const BoundingBox& box) {
-  auto view = Dataset::open(dataset)->mag_view(layer, Mag(1, 1, 1));
-  const double t = now_s();
-  for (int64_t z0 = box.top_left.z; z0 < box.top_left.z + box.size.z; z0 += 64) {
-    const BoundingBox slab{{box.top_left.x, box.top_left.y, z0},
-                           {box.size.x, box.size.y, std::min<int64_t>(64, box.top_left.z + box.size.z - z0)}};
-    Bytes buf(view->buffer_size(slab));
-    view->read(slab, buf);
+// chunk is decoded) on `threads` threads, the way the daemon computes a pyramid (one worker per
+// core). Each thread reads whole-shard-deep z slabs of the box into one buffer it allocated and
+// touched before the clock starts, so the baseline pays no first-touch page faults (they were
+// half of the old one-thread baseline's time) and every dataset handle is opened untimed.
+double native_read_s(const fs::path& dataset, const std::string& layer, const BoundingBox& box, unsigned threads) {
+  threads = std::max(1u, threads);
+  auto view0 = Dataset::open(dataset)->mag_view(layer, Mag(1, 1, 1));
+  const int64_t depth = std::max<int64_t>(1, view0->array().meta().shard_shape.back());
+  std::vector<BoundingBox> slabs;
+  for (int64_t z0 = box.top_left.z; z0 < box.top_left.z + box.size.z; z0 += depth)
+    slabs.push_back(BoundingBox{{box.top_left.x, box.top_left.y, z0},
+                                {box.size.x, box.size.y, std::min<int64_t>(depth, box.top_left.z + box.size.z - z0)}});
+  std::vector<decltype(view0)> views{view0};
+  for (unsigned i = 1; i < threads; ++i) views.push_back(Dataset::open(dataset)->mag_view(layer, Mag(1, 1, 1)));
+  std::vector<Bytes> buffers(threads);
+  for (auto& b : buffers) {
+    b.resize(view0->buffer_size(slabs.front()));
+    std::memset(b.data(), 1, b.size());  // pre-fault
   }
-  return now_s() - t;
+  std::atomic<size_t> next{0};
+  std::exception_ptr error;
+  std::mutex error_mu;
+  const double t = now_s();
+  std::vector<std::thread> pool;
+  for (unsigned i = 0; i < threads; ++i)
+    pool.emplace_back([&, i] {
+      try {
+        for (size_t s = next++; s < slabs.size(); s = next++) {
+          std::span<std::byte> out(buffers[i].data(), views[i]->buffer_size(slabs[s]));
+          views[i]->read(slabs[s], out);
+        }
+      } catch (...) {
+        std::lock_guard lock(error_mu);
+        error = std::current_exception();
+      }
+    });
+  for (auto& th : pool) th.join();
+  const double seconds = now_s() - t;
+  if (error) std::rethrow_exception(error);
+  return seconds;
+}
+
+// Median of three runs of native_read_s (the machine is shared: one run is noise).
+double native_read_median_s(const fs::path& dataset, const std::string& layer, const BoundingBox& box,
+                            unsigned threads) {
+  std::vector<double> runs;
+  for (int i = 0; i < 3; ++i) runs.push_back(native_read_s(dataset, layer, box, threads));
+  std::sort(runs.begin(), runs.end());
+  return runs[1];
 }
 
 double timed_cat(const fs::path& file) {
@@ -114,7 +156,7 @@ BoundingBox footprint(const fs::path& mag_dir, const Mag& mag, int64_t edge) {
 }
 
 PyramidLayerFigures measure_layer(const std::string& self, const fs::path& src, const fs::path& mnt,
-                                  const std::string& layer, bool seg, int64_t edge) {
+                                  const std::string& layer, bool seg, int64_t edge, unsigned threads) {
   PyramidLayerFigures f;
   f.layer = layer;
   f.dtype = seg ? "uint32" : "uint8";
@@ -131,19 +173,19 @@ PyramidLayerFigures measure_layer(const std::string& self, const fs::path& src, 
   const fs::path file0 = fs::path("c") / "0" / "0" / "0" / "0";
 
   f.first_read_s = timed_cat(mnt / layer / "2-2-1" / file0);
-  f.first_source_s = native_read_s(src, layer, footprint(src / layer / "2-2-1", Mag::parse("2-2-1"), edge));
+  f.first_source_s = native_read_median_s(src, layer, footprint(src / layer / "2-2-1", Mag::parse("2-2-1"), edge), threads);
 
   t = now_s();
   capture(ctl + " materialize --wait");
   f.full_pyramid_s = now_s() - t;
-  f.native_layer_s = native_read_s(src, layer, BoundingBox{{0, 0, 0}, Vec3::full(edge)});
+  f.native_layer_s = native_read_median_s(src, layer, BoundingBox{{0, 0, 0}, Vec3::full(edge)}, threads);
 
   // everything lazy again, then one file of the coarsest mag: the whole chain below it, on demand
   capture(ctl + " redownsample");
   f.coarse_file = layer + "/" + f.coarsest_mag + "/" + file0.string();
   f.coarse_read_s = timed_cat(mnt / layer / f.coarsest_mag / file0);
   const Mag coarsest = Mag::parse(f.coarsest_mag);
-  f.coarse_source_s = native_read_s(src, layer, footprint(src / layer / f.coarsest_mag, coarsest, edge));
+  f.coarse_source_s = native_read_median_s(src, layer, footprint(src / layer / f.coarsest_mag, coarsest, edge), threads);
   return f;
 }
 
@@ -188,6 +230,8 @@ PyramidBenchFigures run_pyramid_bench(const PyramidBenchOptions& o) {
   PyramidBenchFigures out;
   out.memory_mb = o.memory_mb;
   out.chunk_cache_mb = o.chunk_cache_mb;
+  // the daemon's lazy workers: LazyConfig::threads = 0, one per core
+  out.threads = std::max(1u, std::thread::hardware_concurrency());
 
   // edge^3 * bytes ~ size, a multiple of 32
   auto edge_of = [&](int bytes) {
@@ -213,8 +257,8 @@ PyramidBenchFigures run_pyramid_bench(const PyramidBenchOptions& o) {
   if (!wkfs::mount::is_mount_point(mnt)) fail(ErrorKind::Io, "the mount did not come up");
   std::exception_ptr error;
   try {
-    out.layers.push_back(measure_layer(self, src, mnt, "color", false, edge_of(1)));
-    out.layers.push_back(measure_layer(self, src, mnt, "segmentation", true, edge_of(4)));
+    out.layers.push_back(measure_layer(self, src, mnt, "color", false, edge_of(1), out.threads));
+    out.layers.push_back(measure_layer(self, src, mnt, "segmentation", true, edge_of(4), out.threads));
     out.peak_rss_mib = static_cast<double>(vm_hwm_kb(pid)) / 1024;
     const auto status = nlohmann::json::parse(capture(self + " ctl " + mnt.string() + " status"));
     for (const auto& [name, ds] : status.at("lazy").items())
@@ -232,39 +276,52 @@ PyramidBenchFigures run_pyramid_bench(const PyramidBenchOptions& o) {
 void print_pyramid_figures(const PyramidBenchFigures& f, std::ostream& os) {
   char line[512];
   os << "lazy pyramid through the mount (lazy_memory_mb=" << f.memory_mb << ", chunk_cache_mb=" << f.chunk_cache_mb
-     << "; data generated in " << static_cast<int>(f.generate_s) << " s)\n";
-  std::snprintf(line, sizeof line, "%-20s %9s %9s | %11s %11s %6s | %16s %11s %11s %6s\n", "layer", "mag 1", "register",
-                "first read", "native src", "ratio", "coarsest file", "first read", "native src", "ratio");
-  os << line;
-  for (const auto& l : f.layers) {
-    std::snprintf(line, sizeof line, "%-20s %6.0f MiB %6.1f ms | %8.1f ms %8.1f ms %6.2f | %16s %8.2f s %8.2f s %6.2f\n",
-                  (l.layer + " " + l.dtype).c_str(), l.mib, l.register_s * 1e3, l.first_read_s * 1e3,
-                  l.first_source_s * 1e3, ratio(l.first_read_s, l.first_source_s), (l.coarsest_mag + " file 0").c_str(),
-                  l.coarse_read_s, l.coarse_source_s, ratio(l.coarse_read_s, l.coarse_source_s));
-    os << line;
-  }
-  std::snprintf(line, sizeof line, "\n%-20s %14s %14s %16s %8s\n", "full pyramid", "materialize", "MB/s of mag 1",
-                "native read MB/s", "ratio");
+     << ", " << f.threads << " lazy workers; data generated in " << static_cast<int>(f.generate_s) << " s)\n"
+     << "limits: read+decode of exactly the source bytes on " << f.threads
+     << " threads, buffers reused and pre-faulted, same process and run, median of 3;\n"
+     << "page cache warm (cold-read figures are not printed)\n";
+  std::snprintf(line, sizeof line, "%-62s %12s %12s %7s %8s\n", "what a user waits for", "measured", "limit", "ratio",
+                "goal");
   os << line;
   for (const auto& l : f.layers) {
     const double mb = l.mib * (1 << 20) / 1e6;
-    std::snprintf(line, sizeof line, "%-20s %12.1f s %14.1f %16.1f %8.2f\n", (l.layer + " " + l.dtype).c_str(),
-                  l.full_pyramid_s, mb / l.full_pyramid_s, mb / l.native_layer_s,
-                  ratio(l.native_layer_s, l.full_pyramid_s));
+    const std::string name = l.layer + " " + l.dtype + " " + std::to_string(static_cast<int>(l.mib)) + " MiB";
+    std::snprintf(line, sizeof line, "%-62s %7.0f MB/s %7.0f MB/s %7.2f %8s\n",
+                  ("full pyramid (materialize --wait), " + name).c_str(), mb / l.full_pyramid_s, mb / l.native_layer_s,
+                  ratio(l.native_layer_s, l.full_pyramid_s), ">= 0.8");
     os << line;
   }
-  std::snprintf(line, sizeof line,
-                "\ndaemon peak RSS %.0f MiB; caps: lazy memory %lld MiB (its peak use %.0f MiB) + decoded-chunk cache "
-                "%lld MiB\n",
-                f.peak_rss_mib, static_cast<long long>(f.memory_mb), f.lazy_peak_mib,
-                static_cast<long long>(f.chunk_cache_mb));
+  for (const auto& l : f.layers) {
+    std::snprintf(line, sizeof line, "%-62s %9.1f ms %9.1f ms %7.2f %8s\n",
+                  ("first read of one 2-2-1 file, " + l.layer).c_str(), l.first_read_s * 1e3, l.first_source_s * 1e3,
+                  ratio(l.first_read_s, l.first_source_s), "<= 1.5");
+    os << line;
+  }
+  for (const auto& l : f.layers) {
+    std::snprintf(line, sizeof line, "%-62s %10.2f s %10.2f s %7.2f %8s\n",
+                  ("first read of " + l.coarsest_mag + " file 0 (whole chain), " + l.layer).c_str(), l.coarse_read_s,
+                  l.coarse_source_s, ratio(l.coarse_read_s, l.coarse_source_s), "<= 1.3");
+    os << line;
+  }
+  const double caps = static_cast<double>(f.memory_mb + f.chunk_cache_mb);
+  std::snprintf(line, sizeof line, "%-62s %8.0f MiB %8.0f MiB %7.2f %8s\n", "daemon peak RSS (VmHWM) vs caps",
+                f.peak_rss_mib, caps, ratio(f.peak_rss_mib, caps), "<= +64MiB");
+  os << line;
+  std::snprintf(line, sizeof line, "(lazy memory budget's own peak %.0f MiB of its %lld MiB cap; registration %.1f / %.1f ms)\n",
+                f.lazy_peak_mib, static_cast<long long>(f.memory_mb),
+                f.layers.empty() ? 0.0 : f.layers[0].register_s * 1e3,
+                f.layers.size() < 2 ? 0.0 : f.layers[1].register_s * 1e3);
   os << line;
 }
 
 nlohmann::json pyramid_figures_json(const PyramidBenchFigures& f) {
   nlohmann::json j = {{"memory_mb", f.memory_mb},     {"chunk_cache_mb", f.chunk_cache_mb},
                       {"generate_s", f.generate_s},   {"peak_rss_mib", f.peak_rss_mib},
-                      {"lazy_peak_mib", f.lazy_peak_mib}, {"layers", nlohmann::json::array()}};
+                      {"lazy_peak_mib", f.lazy_peak_mib}, {"threads", f.threads},
+                      {"peak_rss_vs_caps", ratio(f.peak_rss_mib, static_cast<double>(f.memory_mb + f.chunk_cache_mb))},
+                      {"peak_rss_over_caps_mib", f.peak_rss_mib - static_cast<double>(f.memory_mb + f.chunk_cache_mb)},
+                      {"baseline", "read+decode of the source bytes, threads = lazy workers, reused pre-faulted buffers, median of 3, warm page cache"},
+                      {"layers", nlohmann::json::array()}};
   for (const auto& l : f.layers) {
     const double mb = l.mib * (1 << 20) / 1e6;
     j["layers"].push_back({{"layer", l.layer},
@@ -281,7 +338,7 @@ nlohmann::json pyramid_figures_json(const PyramidBenchFigures& f) {
                            {"coarsest_vs_native", ratio(l.coarse_read_s, l.coarse_source_s)},
                            {"full_pyramid_s", l.full_pyramid_s},
                            {"full_pyramid_mbps", mb / l.full_pyramid_s},
-                           {"native_mag1_read_mbps", mb / l.native_layer_s},
+                           {"native_mag1_read_decode_mbps", mb / l.native_layer_s},
                            {"full_pyramid_vs_native_read", ratio(l.native_layer_s, l.full_pyramid_s)}});
   }
   return j;

@@ -23,11 +23,11 @@ struct PyramidLayerFigures {
   double mib = 0;                   // mag-1 bytes, MiB
   double register_s = 0;            // `downsample`: metadata only
   double first_read_s = 0;          // one lazy 2-2-1 file, cat through the mount
-  double first_source_s = 0;        // native read + decode of just that file's mag-1 source
+  double first_source_s = 0;        // native read + decode of just that file's mag-1 source, `threads` threads
   double coarse_read_s = 0;         // one file of the coarsest mag (recursive through lazy mags)
   double coarse_source_s = 0;       // native read + decode of that file's mag-1 footprint
   double full_pyramid_s = 0;        // materialize --wait of every remaining file, all cores
-  double native_layer_s = 0;        // native read + decode of the whole mag 1, one thread
+  double native_layer_s = 0;        // native read + decode of the whole mag 1, `threads` threads
 };
 
 struct PyramidBenchFigures {
@@ -36,6 +36,7 @@ struct PyramidBenchFigures {
   double peak_rss_mib = 0;          // the daemon's VmHWM
   double lazy_peak_mib = 0;         // the lazy memory budget's peak
   int64_t memory_mb = 0, chunk_cache_mb = 0;
+  unsigned threads = 1;             // the daemon's lazy workers = the baselines' threads
 };
 
 /// Generates a color uint8 and a segmentation uint32 layer, mounts them and measures the pyramid.

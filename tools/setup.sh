@@ -11,7 +11,7 @@ pkgs=(build-essential cmake pkg-config nlohmann-json3-dev libblosc-dev libzstd-d
       libcurl4-openssl-dev libssl-dev libxml2-dev libsystemd-dev mold)
 if [ $tests = 1 ]; then
   pkgs+=(googletest libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev python3 python3-zarr
-         python3-numcodecs python3-numpy python3-lz4 zstd gzip systemd procps psmisc
+         python3-numcodecs python3-numpy python3-numba python3-lz4 zstd gzip systemd procps psmisc
          nginx-light openssl curl python3-botocore python3-boto3
          swift swift-proxy swift-account swift-container swift-object memcached)
   command -v node >/dev/null && command -v npm >/dev/null || pkgs+=(nodejs npm)

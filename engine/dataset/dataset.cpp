@@ -189,7 +189,7 @@ void check_new_mag_paths(const fs::path& root, const DatasetProperties& current,
     for (const auto& m : l.mags) {
       const MagEntry* old = old_layer ? old_layer->find_mag(m.mag) : nullptr;
       if (old && old->path == m.path) continue;
-      if (m.path && is_remote_path(*m.path)) continue;  // not opened by wkfs (Unsupported when used)
+      if (is_url_mag(m)) continue;  // not opened by wkfs (Unsupported when used)
       const std::string what = "mag " + m.mag.long_name() + " of layer '" + l.name + "'";
       fs::path dir;
       try {
@@ -227,24 +227,16 @@ fs::path Dataset::mag_path(const std::string& layer, const Mag& mag) const {
 std::string Dataset::mag_location(const std::string& layer, const Mag& mag) const {
   std::lock_guard g(mutex_);
   const auto& l = require_layer(store_.properties(), layer, root_);
-  const MagEntry& m = require_mag(l, mag);
-  if (m.path && is_remote_path(*m.path)) return storage::StoreUrl::parse(*m.path).to_string();
-  return resolve_mag_path(root_, l, m).string();
+  return wkfs::mag_location(root_, l, require_mag(l, mag));
 }
 
 bool Dataset::is_remote_mag(const std::string& layer, const Mag& mag) const {
   std::lock_guard g(mutex_);
   const auto& l = require_layer(store_.properties(), layer, root_);
-  const MagEntry& m = require_mag(l, mag);
-  return m.path && is_remote_path(*m.path);
+  return is_url_mag(require_mag(l, mag));
 }
 
-storage::StoreContext Dataset::store_context() const {
-  std::lock_guard g(remote_mutex_);
-  // One client (connection pool, a thread) per dataset that reads remote mags, and only then.
-  if (!remote_.client) remote_.client = std::make_shared<storage::HttpClient>();
-  return remote_;
-}
+storage::StoreContext Dataset::store_context() const { return remote_.get(); }
 
 bool Dataset::is_foreign_mag(const std::string& layer, const Mag& mag) const {
   std::lock_guard g(mutex_);
@@ -265,11 +257,7 @@ std::shared_ptr<MagView> Dataset::mag_view_locked(const LayerProperties& l, cons
   auto key = std::make_pair(l.name, m.mag.long_name());
   auto it = views_.find(key);
   if (it != views_.end()) return it->second.view;
-  std::shared_ptr<Array> array;
-  if (m.path && is_remote_path(*m.path))
-    array = open_remote_array(*m.path, store_context(), cache_);
-  else
-    array = open_array(resolve_mag_path(root_, l, m), cache_);
+  auto array = open_mag_array(root_, l, m, remote_, cache_);
   bool ro = read_only_ || is_foreign_mag_entry(root_, l, m);
   auto view = std::make_shared<MagView>(array, m.mag, l.array_axes(), l.num_channels,
                                         static_cast<int>(m.channel_index.value_or(0)), ro);

@@ -18,6 +18,7 @@
 #include "dataset/new_mag.hpp"
 #include "dataset/properties.hpp"
 #include "dataset/properties_store.hpp"
+#include "dataset/remote_source_mag.hpp"
 #include "formats/chunk_cache.hpp"
 #include "storage/open_store.hpp"
 
@@ -145,8 +146,7 @@ class Dataset {
   fs::path root_;
   bool read_only_;
   std::shared_ptr<ChunkCache> cache_;
-  mutable std::mutex remote_mutex_;  // guards remote_.client, made at first use
-  mutable storage::StoreContext remote_;
+  RemoteMagContext remote_;  // what URL mags are read through
   mutable std::mutex mutex_;  // guards store_ and views_
   PropertiesStore store_;
   mutable std::map<std::pair<std::string, std::string>, CachedView> views_;  // (layer, long mag name)

@@ -13,8 +13,33 @@ std::string strip_trailing_slashes(std::string s) {
 }
 }  // namespace
 
+bool is_url_mag(const MagEntry& entry) { return entry.path && is_remote_path(*entry.path); }
+
+std::optional<std::string> mag_url(const MagEntry& entry) {
+  if (is_url_mag(entry)) return storage::StoreUrl::parse(*entry.path).to_string();
+  return std::nullopt;
+}
+
+std::string mag_location(const std::filesystem::path& root, const LayerProperties& layer, const MagEntry& entry) {
+  if (auto url = mag_url(entry)) return *url;
+  return resolve_mag_path(root, layer, entry).string();
+}
+
+storage::StoreContext RemoteMagContext::get() const {
+  std::lock_guard g(mutex_);
+  if (!context_.client) context_.client = std::make_shared<storage::HttpClient>();
+  return context_;
+}
+
+std::shared_ptr<Array> open_mag_array(const std::filesystem::path& root, const LayerProperties& layer,
+                                      const MagEntry& entry, const RemoteMagContext& remote,
+                                      std::shared_ptr<ChunkCache> cache) {
+  if (is_url_mag(entry)) return open_remote_array(*entry.path, remote.get(), std::move(cache));
+  return open_array(resolve_mag_path(root, layer, entry), std::move(cache));
+}
+
 std::string remote_mag_url(const std::string& dataset_url, const LayerProperties& layer, const MagEntry& entry) {
-  if (entry.path && is_remote_path(*entry.path)) return storage::StoreUrl::parse(*entry.path).to_string();
+  if (auto url = mag_url(entry)) return *url;
   std::string rel = entry.path ? *entry.path : layer.name + "/" + entry.mag.short_name();
   if (!rel.empty() && rel.front() == '/')
     fail(ErrorKind::InvalidArgument, "mag " + entry.mag.long_name() + " of the remote dataset " + dataset_url +

@@ -3,7 +3,12 @@
 // a URL): as the library's MagView._ensure_mag_view finds it, the dataset is the URL's
 // grandparent, the layer its parent's name, the mag its last part; the dataset's
 // datasource-properties.json is fetched through the store and the mag's array metadata decoded.
+// Also how a local dataset resolves its URL mags (a mag entry whose path is a URL): their URL,
+// the store context they are read through, their arrays.
+#include <filesystem>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 
 #include "dataset/properties.hpp"
@@ -37,5 +42,33 @@ struct RemoteMag {
 };
 RemoteMag open_remote_mag(const std::string& dataset_url, const LayerProperties& layer, const MagEntry& entry,
                           const storage::StoreContext& context, std::shared_ptr<ChunkCache> cache = nullptr);
+
+/// True if a mag entry's path is a URL: its data lives in a remote store.
+bool is_url_mag(const MagEntry& entry);
+/// The URL a mag entry's path names (as the library stores it); nullopt for a local or legacy mag.
+std::optional<std::string> mag_url(const MagEntry& entry);
+
+/// Where mag entry `entry` of `layer` in the dataset at `root` is: its URL, or its local folder.
+std::string mag_location(const std::filesystem::path& root, const LayerProperties& layer, const MagEntry& entry);
+
+/// The store context a dataset's URL mags are read through: the one it was opened with; without a
+/// client, a default HttpClient made at first use (one connection pool and thread per dataset that
+/// reads remote mags, and only then).
+class RemoteMagContext {
+ public:
+  explicit RemoteMagContext(storage::StoreContext given) : context_(std::move(given)) {}
+  /// The context, its client made now if it had none.
+  storage::StoreContext get() const;
+
+ private:
+  mutable std::mutex mutex_;  // guards context_.client, made at first use
+  mutable storage::StoreContext context_;
+};
+
+/// The array of mag entry `entry` of `layer` in the dataset at `root`: a URL mag read through
+/// `remote`, a local one from its folder; both with the decoded-chunk `cache` (null: none).
+std::shared_ptr<Array> open_mag_array(const std::filesystem::path& root, const LayerProperties& layer,
+                                      const MagEntry& entry, const RemoteMagContext& remote,
+                                      std::shared_ptr<ChunkCache> cache);
 
 }  // namespace wkfs

@@ -7,30 +7,22 @@
 # makes reads fetch again; a daemon killed mid-read and damaged entries (truncated, a byte
 # flipped) never give other bytes than the server's; a folder that is not a cache is refused.
 source "$(dirname "$0")/mount_common.inc" "$@"
-HERE=$(cd "$(dirname "$0")" && pwd)
-NGINX=$HERE/../servers/nginx.sh
-trap 'bash "$NGINX" stop "$WORK/ng" || true; cleanup' EXIT
+source "$(dirname "$0")/remote_common.inc"
 
-mkdir -p "$WORK/root"
-cp -r "$FIXTURES/simple_zarr3_dataset" "$WORK/root/ds"
-chmod -R u+w "$WORK/root"
-read -r HTTP HTTPS < <(bash "$NGINX" start "$WORK/ng" "$WORK/root")
-CA=$WORK/ng/cert.pem
+copy_fixtures "$WORK/root" simple_zarr3_dataset
+mv "$WORK/root/simple_zarr3_dataset" "$WORK/root/ds"
+start_nginx "$WORK/root"
 URL=https://127.0.0.1:$HTTPS/ds
 SERVED=$WORK/root/ds
 C=$WORK/cache
 M=$WORK/mnt
-LOG=$WORK/ng/access.log
 
 # same_bytes: every served file read through the mount equals the server's
 same_bytes() {
   (cd "$SERVED" && find . -type f) | while read -r f; do cmp "$SERVED/$f" "$M/$f" || fail "bytes differ: $f"; done
 }
 # gets_since N STATUS: GET requests after access-log line N answered with STATUS (a regex)
-gets_since() {
-  sleep 0.2  # nginx logs a request after answering it
-  tail -n +$(($1 + 1)) "$LOG" | grep -cE "^[0-9]+ [0-9]+ ($2) \"GET " || true
-}
+gets_since() { access_since "$1" | grep -cE "^[0-9]+ [0-9]+ ($2) \"GET " || true; }
 # status EXPR: a Python expression over d = the mount's .wkfs-status
 status() { json "$M/.wkfs-status" "$1"; }
 # daemon_pid SOURCE MOUNTPOINT: the pid of the daemon this script started for that mount
@@ -63,21 +55,21 @@ echo "first mount: $(status 'd["remote"]["misses"]') misses, $(status 'd["remote
 "$WKFS" unmount "$M"
 
 # --- remount within the window: nginx sends no bytes -------------------------------------------------
-n=$(wc -l < "$LOG")
+n=$(wc -l < "$NGINX_LOG")
 mount_wkfs "$URL" "$M" -o ca_file="$CA",remote_cache_dir="$C"
 same_bytes
-[[ $(gets_since "$n" '200|206') == 0 ]] || fail "a remount fetched cached ranges again: $(tail -n +$((n + 1)) "$LOG")"
+[[ $(gets_since "$n" '200|206') == 0 ]] || fail "a remount fetched cached ranges again: $(access_since "$n")"
 [[ $(status 'd["remote"]["misses"]') == 0 && $(status 'd["remote"]["hits"] > 0') == true ]] ||
   fail "remount counters: $(status 'd["remote"]')"
-echo "remount: $(status 'd["remote"]["hits"]') hits, 0 GETs, $(tail -n +$((n + 1)) "$LOG" | grep -c '"HEAD ' || true) HEADs (sizes; head() is not cached)"
+echo "remount: $(status 'd["remote"]["hits"]') hits, 0 GETs, $(access_since "$n" | grep -c '"HEAD ' || true) HEADs (sizes; head() is not cached)"
 "$WKFS" unmount "$M"
 
 # --- remote_revalidate_s=0: every cached range is checked, and every answer is a 304 -----------------
-n=$(wc -l < "$LOG")
+n=$(wc -l < "$NGINX_LOG")
 mount_wkfs "$URL" "$M" -o ca_file="$CA",remote_cache_dir="$C",remote_revalidate_s=0
 same_bytes
-[[ $(gets_since "$n" '200|206') == 0 ]] || fail "unchanged ranges fetched whole: $(tail -n +$((n + 1)) "$LOG")"
-[[ $(gets_since "$n" '304') -gt 0 ]] || fail "no conditional request answered 304: $(tail -n +$((n + 1)) "$LOG")"
+[[ $(gets_since "$n" '200|206') == 0 ]] || fail "unchanged ranges fetched whole: $(access_since "$n")"
+[[ $(gets_since "$n" '304') -gt 0 ]] || fail "no conditional request answered 304: $(access_since "$n")"
 [[ $(status 'd["remote"]["revalidated"] > 0') == true ]] || fail "no revalidation counted: $(status 'd["remote"]')"
 echo "remote_revalidate_s=0: $(gets_since "$n" 304) GETs answered 304, none 200/206"
 "$WKFS" unmount "$M"
@@ -93,17 +85,17 @@ open(p + ".new", "wb").write(b)
 os.rename(p + ".new", p)   # atomically, as a deploy would
 PYEOF
 sleep 1.5  # past remote_revalidate_s=1 since the 304s above
-n=$(wc -l < "$LOG")
+n=$(wc -l < "$NGINX_LOG")
 mount_wkfs "$URL" "$M" -o ca_file="$CA",remote_cache_dir="$C",remote_revalidate_s=1
 same_bytes
-[[ $(gets_since "$n" '200|206') -gt 0 ]] || fail "the replaced file was not fetched: $(tail -n +$((n + 1)) "$LOG")"
+[[ $(gets_since "$n" '200|206') -gt 0 ]] || fail "the replaced file was not fetched: $(access_since "$n")"
 
 # --- cache-clear: the folder is emptied and reads fetch again -----------------------------------------
 reply=$("$WKFS" ctl "$M" cache-clear) || fail "cache-clear failed: $reply"
 [[ $(status 'd["remote"]["cache"]["bytes_used"]') == 0 ]] || fail "cache not empty after cache-clear: $(status 'd["remote"]["cache"]')"
 [[ -z $(find "$C/entries" -type f) ]] || fail "entry files left after cache-clear: $(find "$C/entries" -type f | head -3)"
 "$WKFS" unmount "$M"
-n=$(wc -l < "$LOG")
+n=$(wc -l < "$NGINX_LOG")
 mount_wkfs "$URL" "$M" -o ca_file="$CA",remote_cache_dir="$C"
 same_bytes
 [[ $(gets_since "$n" '200|206') -gt 0 ]] || fail "reads after cache-clear did not fetch"

@@ -7,16 +7,12 @@
 #   server ignoring Range (/norange/)   -> the right bytes
 #   missing object                      -> not listed, ENOENT at lookup; gone after lookup: EIO at read
 source "$(dirname "$0")/mount_common.inc" "$@"
-HERE=$(cd "$(dirname "$0")" && pwd)
-NGINX=$HERE/../servers/nginx.sh
-DROP_PID=
-trap '[[ -n $DROP_PID ]] && kill $DROP_PID 2>/dev/null; bash "$NGINX" stop "$WORK/ng" || true; cleanup' EXIT
+source "$(dirname "$0")/remote_common.inc"
 
-mkdir -p "$WORK/root"
-for d in simple_zarr3_dataset simple_zarr_dataset; do cp -r "$FIXTURES/$d" "$WORK/root/"; done
-chmod -R u+w "$WORK/root"
-read -r HTTP HTTPS < <(bash "$NGINX" start "$WORK/ng" "$WORK/root")
-CA=$WORK/ng/cert.pem
+copy_fixtures "$WORK/root" simple_zarr3_dataset simple_zarr_dataset
+start_nginx "$WORK/root"
+DROP_PID=
+on_exit '[[ -n $DROP_PID ]] && kill $DROP_PID 2>/dev/null'
 EIO="Input/output error"
 SHARD=color/1/c/0/0/0/0
 M=$WORK/mnt
@@ -40,21 +36,11 @@ echo "[ measure ] slow server, remote_timeout_s=2: EIO after $(awk -v a="$start"
 
 # --- 503: retried, then EIO ---------------------------------------------------------------------------
 expect_failure "HTTP 503" "$WKFS" mount "https://127.0.0.1:$HTTPS/fail/simple_zarr3_dataset" "$M" -o ca_file="$CA",remote_timeout_s=5
-mkdir -p "$WORK/local"
-cp -r "$FIXTURES/simple_zarr3_dataset" "$WORK/local/ds"
-chmod -R u+w "$WORK/local"
-rm -r "$WORK/local/ds/color/1"
-"$PY" - "$WORK/local/ds/datasource-properties.json" "https://127.0.0.1:$HTTPS/fail/simple_zarr3_dataset/color/1" <<'PYEOF'
-import json, sys
-p, url = sys.argv[1:3]
-d = json.load(open(p))
-d["dataLayers"][0]["mags"][0]["path"] = url
-json.dump(d, open(p, "w"), indent=2)
-PYEOF
+url_mag_dataset "$WORK/local/ds" simple_zarr3_dataset "https://127.0.0.1:$HTTPS/fail/simple_zarr3_dataset/color/1"
 mount_wkfs "$WORK/local" "$M" -o ca_file="$CA",remote_timeout_s=5
 expect_failure "$EIO" timeout 60 ls "$M/ds/color/1"
 grep -q "fail/simple_zarr3_dataset/color/1/zarr.json.*503" "$WORK/daemon.log" || fail "no log line with the URL and 503: $(tail -3 "$WORK/daemon.log")"
-[[ $(grep -c "fail/simple_zarr3_dataset/color/1/zarr.json" "$WORK/ng/access.log") -ge 2 ]] || fail "503 was not retried"
+[[ $(grep -c "fail/simple_zarr3_dataset/color/1/zarr.json" "$NGINX_LOG") -ge 2 ]] || fail "503 was not retried"
 timeout 60 cmp "$M/ds/color/zarr.json" "$WORK/local/ds/color/zarr.json" || fail "local files after a 503"
 "$WKFS" unmount "$M"
 

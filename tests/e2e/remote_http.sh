@@ -7,25 +7,12 @@
 # through; `ln -s URL LAYER/MAG` is refused naming add-remote-mag; -o overlay=DIR takes changes
 # and the served files stay as they were.
 source "$(dirname "$0")/mount_common.inc" "$@"
-HERE=$(cd "$(dirname "$0")" && pwd)
-NGINX=$HERE/../servers/nginx.sh
-trap 'bash "$NGINX" stop "$WORK/ng" || true; cleanup' EXIT
+source "$(dirname "$0")/remote_common.inc"
 
-mkdir -p "$WORK/root"
-for d in simple_zarr3_dataset simple_zarr_dataset simple_wkw_dataset; do cp -r "$FIXTURES/$d" "$WORK/root/"; done
-chmod -R u+w "$WORK/root"
-read -r HTTP HTTPS < <(bash "$NGINX" start "$WORK/ng" "$WORK/root")
-CA=$WORK/ng/cert.pem
+copy_fixtures "$WORK/root" simple_zarr3_dataset simple_zarr_dataset simple_wkw_dataset
+start_nginx "$WORK/root"
 tree_digest "$WORK/root" > "$WORK/served_before"
 RO="Read-only file system"
-
-# same_tree SRC MNT: the same names, sizes and bytes
-same_tree() {
-  diff <(cd "$1" && find . | sort) <(cd "$2" && find . | sort) || fail "names differ: $1 vs $2"
-  diff <(cd "$1" && find . -type f -printf '%p %s\n' | sort) <(cd "$2" && find . -type f -printf '%p %s\n' | sort) ||
-    fail "sizes differ: $1 vs $2"
-  (cd "$1" && find . -type f) | while read -r f; do cmp "$1/$f" "$2/$f" || fail "bytes differ: $f"; done
-}
 
 cat > "$WORK/same_v2.py" <<'PYEOF'
 import sys
@@ -59,13 +46,12 @@ for d in simple_zarr3_dataset simple_zarr_dataset simple_wkw_dataset; do
   "$WKFS" unmount "$M"
 done
 M=$WORK/mnt
-logged=$(wc -l < "$WORK/ng/access.log")
+logged=$(wc -l < "$NGINX_LOG")
 mount_wkfs "http://127.0.0.1:$HTTP/simple_zarr_dataset" "$M" -o auth_token=tok-4711   # plain http
 same_tree "$WORK/root/simple_zarr_dataset" "$M"
 # every request carried the token (the access log's 6th field is X-Auth-Token)
-sleep 0.2  # nginx logs a request after answering it
-tail -n +$((logged + 1)) "$WORK/ng/access.log" | grep -v '"tok-4711"' && fail "a request without X-Auth-Token"
-tail -n +$((logged + 1)) "$WORK/ng/access.log" | grep -q '"tok-4711"' || fail "no request with X-Auth-Token"
+access_since "$logged" | grep -v '"tok-4711"' && fail "a request without X-Auth-Token"
+access_since "$logged" | grep -q '"tok-4711"' || fail "no request with X-Auth-Token"
 "$PY" "$WORK/same_v2.py" "$M/color/1-1-1" "$WORK/root/simple_zarr_dataset/color/1-1-1" || fail "python3-zarr through the mount"
 "$WKFS" unmount "$M"
 mount_wkfs "https://127.0.0.1:$HTTPS/simple_zarr3_dataset" "$M" -o ca_file="$CA"
@@ -84,18 +70,8 @@ grep -q "https://127.0.0.1:$HTTPS/simple_zarr3_dataset" "$WORK/daemon.log" || fa
 "$WKFS" unmount "$M"
 
 # --- a local dataset's https:// mag --------------------------------------------------------------------
-mkdir -p "$WORK/local"
-cp -r "$FIXTURES/simple_zarr3_dataset" "$WORK/local/ds"
-chmod -R u+w "$WORK/local"
-rm -r "$WORK/local/ds/color/1"
 URL="https://127.0.0.1:$HTTPS/simple_zarr3_dataset/color/1"
-"$PY" - "$WORK/local/ds/datasource-properties.json" "$URL" <<'PYEOF'
-import json, sys
-p, url = sys.argv[1:3]
-d = json.load(open(p))
-d["dataLayers"][0]["mags"][0]["path"] = url   # as webknossos-libs' add_remote_mag stores it
-json.dump(d, open(p, "w"), indent=2)
-PYEOF
+url_mag_dataset "$WORK/local/ds" simple_zarr3_dataset "$URL"
 mount_wkfs "$WORK/local" "$M" -o ca_file="$CA"
 [[ -d $M/ds/color/1 ]] || fail "the remote mag is no folder in the mount"
 same_tree "$WORK/root/simple_zarr3_dataset/color/1" "$M/ds/color/1"

@@ -6,14 +6,10 @@
 # array as from the original folder; credentials as webknossos-libs looks them up
 # (AWS_ACCESS_KEY_ID__<HOST>__<BUCKET>); a wrong secret is refused at mount naming the endpoint.
 source "$(dirname "$0")/mount_common.inc" "$@"
-HERE=$(cd "$(dirname "$0")" && pwd)
-SWIFT=$HERE/../servers/swift_s3.sh
-trap 'bash "$SWIFT" stop "$WORK/swift" || true; cleanup' EXIT
+source "$(dirname "$0")/remote_common.inc"
 
-mkdir -p "$WORK/up"
-for d in simple_zarr3_dataset simple_zarr_dataset simple_wkw_dataset; do cp -r "$FIXTURES/$d" "$WORK/up/"; done
-read -r _ TLS < <(bash "$SWIFT" start "$WORK/swift")
-CA=$WORK/swift/front/cert.pem
+copy_fixtures "$WORK/up" simple_zarr3_dataset simple_zarr_dataset simple_wkw_dataset
+start_swift
 "$PY" - "https://127.0.0.1:$TLS" "$CA" "$WORK/up" <<'PYEOF'
 import os, sys, boto3
 from botocore.config import Config
@@ -32,13 +28,6 @@ export AWS_ACCESS_KEY_ID__127_0_0_1_${TLS}__WK_DATA=test:tester
 export AWS_SECRET_ACCESS_KEY__127_0_0_1_${TLS}__WK_DATA=testing
 URL="s3://127.0.0.1:$TLS/wk-data/datasets"
 RO="Read-only file system"
-
-same_tree() {
-  diff <(cd "$1" && find . | sort) <(cd "$2" && find . | sort) || fail "names differ: $1 vs $2"
-  diff <(cd "$1" && find . -type f -printf '%p %s\n' | sort) <(cd "$2" && find . -type f -printf '%p %s\n' | sort) ||
-    fail "sizes differ: $1 vs $2"
-  (cd "$1" && find . -type f) | while read -r f; do cmp "$1/$f" "$2/$f" || fail "bytes differ: $f"; done
-}
 
 M=$WORK/mnt
 mount_wkfs "$URL" "$M" -o ca_file="$CA"

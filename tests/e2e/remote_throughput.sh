@@ -3,9 +3,7 @@
 # parallelism, in the same run, against the same nginx (https, HTTP/2 offered): prints the ratio.
 # Asserts only that the bytes are right (sha256 of every shard through the mount = the served file).
 source "$(dirname "$0")/mount_common.inc" "$@"
-HERE=$(cd "$(dirname "$0")" && pwd)
-NGINX=$HERE/../servers/nginx.sh
-trap 'bash "$NGINX" stop "$WORK/ng" || true; cleanup' EXIT
+source "$(dirname "$0")/remote_common.inc"
 
 # A dataset of 16 shard files of 4 MiB (random bytes: serving files needs no decoding).
 D=$WORK/root/big
@@ -28,8 +26,7 @@ for x in range(4):
         os.makedirs(f"{d}/color/1/c/0/{x}/{y}", exist_ok=True)
         open(f"{d}/color/1/c/0/{x}/{y}/0", "wb").write(os.urandom(4 << 20))
 PYEOF
-read -r _ HTTPS < <(bash "$NGINX" start "$WORK/ng" "$WORK/root")
-CA=$WORK/ng/cert.pem
+start_nginx "$WORK/root"
 SHARDS=$(cd "$D" && find color/1/c -type f | sort)
 (cd "$D" && sha256sum $SHARDS) > "$WORK/want"
 M=$WORK/mnt

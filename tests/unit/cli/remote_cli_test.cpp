@@ -48,15 +48,13 @@ Result run_wkfs(const TempDir& tmp, const std::vector<std::string>& args) {
 
 TEST(RemoteCli, InfoAndReadOfARemoteDatasetMatchTheLocalFiles) {
   TempDir tmp;
-  fs::create_directories(tmp / "www");
-  for (const char* name : {"simple_zarr3_dataset", "simple_zarr_dataset", "simple_wkw_dataset"})
-    wkfs::test::copy_fixture(name, tmp / "www");
-  wkfs::test::NginxServer nginx(tmp / "nginx", tmp / "www");
+  wkfs::test::ServedFixtures served(tmp.path(), {"simple_zarr3_dataset", "simple_zarr_dataset", "simple_wkw_dataset"});
+  auto& nginx = served.nginx();
   const std::string ca = nginx.ca_file().string();
   for (const char* name : {"simple_zarr3_dataset", "simple_zarr_dataset", "simple_wkw_dataset"}) {
     SCOPED_TRACE(name);
     const std::string url = nginx.https_url() + "/" + name;
-    Result local = run_wkfs(tmp, {"info", (tmp / "www" / name).string()});
+    Result local = run_wkfs(tmp, {"info", (served.root() / name).string()});
     ASSERT_EQ(local.code, 0) << local.err;
     Result remote = run_wkfs(tmp, {"info", url, "--ca-file", ca, "--auth-token", "tok-123"});
     ASSERT_EQ(remote.code, 0) << remote.err;
@@ -77,7 +75,7 @@ TEST(RemoteCli, InfoAndReadOfARemoteDatasetMatchTheLocalFiles) {
     EXPECT_EQ(nlohmann::json::parse(layer.out)["name"], "color");
 
     const std::vector<std::string> region = {"--layer", "color", "--mag", "1", "--bbox", "0,0,0,24,20,17"};
-    std::vector<std::string> a = {"read", (tmp / "www" / name).string()}, b = {"read", url, "--ca-file", ca};
+    std::vector<std::string> a = {"read", (served.root() / name).string()}, b = {"read", url, "--ca-file", ca};
     a.insert(a.end(), region.begin(), region.end());
     b.insert(b.end(), region.begin(), region.end());
     Result lr = run_wkfs(tmp, a), rr = run_wkfs(tmp, b);

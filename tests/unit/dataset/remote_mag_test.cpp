@@ -76,13 +76,11 @@ fs::path local_dataset(const fs::path& dir) {
 
 TEST(RemoteMag, AddReadReopenAndDeleteOnlyUnlists) {
   test::TempDir tmp;
-  fs::create_directories(tmp / "www");
-  fs::path remote_ds = test::copy_fixture("simple_zarr3_dataset", tmp / "www");
-  test::NginxServer nginx(tmp / "nginx", tmp / "www");
+  test::ServedFixtures served(tmp.path(), {"simple_zarr3_dataset"});
+  auto& nginx = served.nginx();
+  const fs::path remote_ds = served.root() / "simple_zarr3_dataset";
   const std::string url = nginx.https_url() + "/simple_zarr3_dataset/color/1";
-  storage::HttpOptions o;
-  o.ca_file = nginx.ca_file().string();
-  storage::StoreContext context{std::make_shared<storage::HttpClient>(o), ""};
+  storage::StoreContext context = test::test_context(nginx.ca_file().string());
 
   fs::path root = local_dataset(tmp / "local");
   auto ds = Dataset::open(root, false, nullptr, context);
@@ -131,13 +129,10 @@ TEST(RemoteMag, AddReadReopenAndDeleteOnlyUnlists) {
 
 TEST(RemoteMag, BadSourcesAreClearErrorsThatChangeNothing) {
   test::TempDir tmp;
-  fs::create_directories(tmp / "www");
-  test::copy_fixture("simple_zarr3_dataset", tmp / "www");
-  test::copy_fixture("simple_wkw_dataset", tmp / "www");
-  test::NginxServer nginx(tmp / "nginx", tmp / "www");
+  test::ServedFixtures served(tmp.path(), {"simple_zarr3_dataset", "simple_wkw_dataset"});
   fs::path root = local_dataset(tmp / "local");
-  auto ds = Dataset::open(root, false, nullptr, storage::StoreContext{std::make_shared<storage::HttpClient>(), ""});
-  const std::string base = nginx.http_url();
+  auto ds = Dataset::open(root, false, nullptr, test::test_context());
+  const std::string base = served.nginx().http_url();
   expect_fails_unchanged(root, ENOENT, base + "/nothing", [&] { ds->add_remote_mag_url("color", base + "/nothing/color/1"); });
   expect_fails_unchanged(root, ENOENT, "no layer 'segm'",
                          [&] { ds->add_remote_mag_url("color", base + "/simple_zarr3_dataset/segm/1"); });
@@ -147,7 +142,7 @@ TEST(RemoteMag, BadSourcesAreClearErrorsThatChangeNothing) {
                          [&] { ds->add_remote_mag_url("color", base + "/simple_wkw_dataset/color/1"); });
   expect_fails_unchanged(root, EINVAL, "DATASET/LAYER/MAG", [&] { ds->add_remote_mag_url("color", base + "/1"); });
   // The dataset is there but the mag's array is not.
-  fs::remove(tmp / "www/simple_zarr3_dataset/color/1/zarr.json");
+  fs::remove(served.root() / "simple_zarr3_dataset/color/1/zarr.json");
   expect_fails_unchanged(root, ENOENT, base + "/simple_zarr3_dataset/color/1",
                          [&] { ds->add_remote_mag_url("color", base + "/simple_zarr3_dataset/color/1"); });
   // A server that fails is EIO naming the URL and status.
@@ -163,14 +158,12 @@ TEST(RemoteMag, BadSourcesAreClearErrorsThatChangeNothing) {
 
 TEST(RemoteDataset, PropertiesAndEveryMagThroughTheStore) {
   test::TempDir tmp;
-  fs::create_directories(tmp / "www");
-  for (const char* name : {"simple_zarr3_dataset", "simple_zarr_dataset", "simple_wkw_dataset"})
-    test::copy_fixture(name, tmp / "www");
-  test::NginxServer nginx(tmp / "nginx", tmp / "www");
-  storage::StoreContext context{std::make_shared<storage::HttpClient>(), ""};
+  test::ServedFixtures served(tmp.path(), {"simple_zarr3_dataset", "simple_zarr_dataset", "simple_wkw_dataset"});
+  auto& nginx = served.nginx();
+  storage::StoreContext context = test::test_context();
   for (const char* name : {"simple_zarr3_dataset", "simple_zarr_dataset", "simple_wkw_dataset"}) {
     SCOPED_TRACE(name);
-    auto local = Dataset::open(tmp / "www" / name, true);
+    auto local = Dataset::open(served.root() / name, true);
     auto remote = RemoteDataset::open(nginx.http_url() + "/" + name + "/", context);
     EXPECT_EQ(remote->url(), nginx.http_url() + "/" + name);
     ASSERT_EQ(remote->properties().layers.size(), 1u);
@@ -179,7 +172,7 @@ TEST(RemoteDataset, PropertiesAndEveryMagThroughTheStore) {
     const Mag mag = layer.mags[0].mag;
     // The legacy zarr fixture's mag has no path: the library looks in <layer>/<short>, then <long>;
     // its folder is 1-1-1, so a URL reader that cannot list finds it only through the long name.
-    const std::string folder = fs::relative(local->mag_path(layer.name, mag), tmp / "www" / name).generic_string();
+    const std::string folder = fs::relative(local->mag_path(layer.name, mag), served.root() / name).generic_string();
     EXPECT_EQ(remote->mag_location(layer.name, mag), nginx.http_url() + "/" + name + "/" + folder);
     BoundingBox box{{0, 0, 0}, {24, 24, 24}};
     try {
@@ -198,55 +191,19 @@ TEST(RemoteDataset, PropertiesAndEveryMagThroughTheStore) {
   EXPECT_EQ(err, ENOENT);
 }
 
-namespace {
-
-const char* kBotoUpload = R"PY(
-import os, sys, boto3
-from botocore.config import Config
-endpoint, ca, root = sys.argv[1:4]
-s3 = boto3.client("s3", endpoint_url=endpoint, verify=ca, aws_access_key_id="test:tester",
-                  aws_secret_access_key="testing", region_name="us-east-1",
-                  config=Config(s3={"addressing_style": "path"}))
-s3.create_bucket(Bucket="wk-data")
-for d, _, files in os.walk(root):
-    for f in files:
-        p = os.path.join(d, f)
-        s3.upload_file(p, "wk-data", os.path.relpath(p, root))
-print("ok")
-)PY";
-
-}  // namespace
-
 // The s3:// form the library stores (endpoint without scheme, read over https), through Swift's
 // s3api behind an nginx TLS front, with credentials found as the library finds them.
 TEST(RemoteMagSwift, AnS3MagIsStoredAndReadAsTheLibraryDoes) {
   test::TempDir tmp;
   fs::create_directories(tmp / "up");
   test::copy_fixture("simple_zarr3_dataset", tmp / "up");
-  const std::string dir = (tmp / "swift").string();
-  std::istringstream ports(test::run_command("bash " WKFS_SOURCE_DIR "/tests/servers/swift_s3.sh start '" + dir + "'"));
-  int http_port = 0, tls_port = 0;
-  ports >> http_port >> tls_port;
-  struct Stop {
-    std::string dir;
-    ~Stop() { (void)std::system(("bash " WKFS_SOURCE_DIR "/tests/servers/swift_s3.sh stop '" + dir + "'").c_str()); }
-  } stop{dir};
-  ASSERT_GT(tls_port, 0);
-  const std::string ca = (tmp / "swift/front/cert.pem").string();
-  const std::string authority = "127.0.0.1:" + std::to_string(tls_port);
-  std::ofstream(tmp / "boto.py") << kBotoUpload;
-  ASSERT_EQ(test::run_command("/usr/bin/python3 " + (tmp / "boto.py").string() + " https://" + authority + " " + ca + " " +
-                              (tmp / "up").string()),
-            "ok\n");
-  const std::string suffix = "127_0_0_1_" + std::to_string(tls_port) + "__WK_DATA";
-  ::setenv(("AWS_ACCESS_KEY_ID__" + suffix).c_str(), "test:tester", 1);
-  ::setenv(("AWS_SECRET_ACCESS_KEY__" + suffix).c_str(), "testing", 1);
+  test::SwiftS3Server swift(tmp / "swift");
+  swift.upload(tmp / "up");
+  test::LibraryS3Credentials credentials(swift);
 
-  storage::HttpOptions o;
-  o.ca_file = ca;
   fs::path root = local_dataset(tmp / "local");
-  auto ds = Dataset::open(root, false, nullptr, storage::StoreContext{std::make_shared<storage::HttpClient>(o), ""});
-  const std::string url = "s3://" + authority + "/wk-data/simple_zarr3_dataset/color/1";
+  auto ds = Dataset::open(root, false, nullptr, test::test_context(swift.ca_file().string()));
+  const std::string url = "s3://" + swift.authority() + "/wk-data/simple_zarr3_dataset/color/1";
   ds->add_remote_mag("color", fs::path(url + "/"));  // a trailing slash is not part of the stored path
   EXPECT_EQ(props_json(root)["dataLayers"][0]["mags"][0]["path"], url);
   EXPECT_EQ(ds->mag_location("color", Mag(1, 1, 1)), url);
@@ -254,6 +211,4 @@ TEST(RemoteMagSwift, AnS3MagIsStoredAndReadAsTheLibraryDoes) {
   Bytes got = read_box(*ds->mag_view("color", Mag(1, 1, 1)), box);
   auto local = Dataset::open(tmp / "up/simple_zarr3_dataset", true);
   EXPECT_EQ(got, read_box(*local->mag_view("color", Mag(1, 1, 1)), box));
-  ::unsetenv(("AWS_ACCESS_KEY_ID__" + suffix).c_str());
-  ::unsetenv(("AWS_SECRET_ACCESS_KEY__" + suffix).c_str());
 }

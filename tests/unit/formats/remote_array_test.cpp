@@ -30,13 +30,6 @@ using test::TempDir;
 
 namespace {
 
-std::shared_ptr<HttpClient> client_for(const std::string& ca_file = "") {
-  HttpOptions o;
-  o.ca_file = ca_file;
-  o.backoff_initial = 20ms;
-  return std::make_shared<HttpClient>(o);
-}
-
 Bytes read_box(const Array& a, const NdBox& box) {
   Bytes out(static_cast<size_t>(box.volume()) * a.meta().elem_size());
   a.read(box, out);
@@ -120,15 +113,13 @@ const std::vector<std::pair<std::string, std::string>> kFixtureMags = {
 
 TEST(RemoteArray, EveryFixtureMagReadsAsItsLocalFilesOverHttpAndHttps) {
   TempDir tmp;
-  fs::create_directories(tmp / "www");
-  fs::create_directories(tmp / "up");
-  for (const auto& [name, mag] : kFixtureMags) test::copy_fixture(name, tmp / "www");
-  test::NginxServer nginx(tmp / "nginx", tmp / "www");
-  auto plain = client_for();
-  auto tls = client_for(nginx.ca_file().string());
+  test::ServedFixtures served(tmp.path(), {"simple_zarr3_dataset", "simple_zarr_dataset", "simple_wkw_dataset"});
+  auto& nginx = served.nginx();
+  auto plain = test::test_client();
+  auto tls = test::test_client(nginx.ca_file().string());
   for (const auto& [name, mag] : kFixtureMags) {
     SCOPED_TRACE(name);
-    auto local = open_array(tmp / "www" / name / mag);
+    auto local = open_array(served.root() / name / mag);
     const Bytes want = read_box(*local, whole(*local));
     for (const auto& [base, client] : {std::pair{nginx.http_url(), plain}, std::pair{nginx.https_url(), tls}}) {
       const std::string url = base + "/" + name + "/" + mag;
@@ -157,30 +148,27 @@ TEST(RemoteArray, EveryFixtureMagReadsAsItsLocalFilesOverHttpAndHttps) {
 
 TEST(RemoteArray, Zarr2MatchesPythonZarr) {
   TempDir tmp;
-  fs::create_directories(tmp / "www");
-  fs::create_directories(tmp / "up");
-  fs::path ds = test::copy_fixture("simple_zarr_dataset", tmp / "www");
+  test::ServedFixtures served(tmp.path(), {"simple_zarr_dataset"});
+  const fs::path ds = served.root() / "simple_zarr_dataset";
   const fs::path raw = tmp / "py.raw";
   test::run_command("/usr/bin/python3 -c \"import zarr, sys; a = zarr.open(sys.argv[1], mode='r'); "
                     "open(sys.argv[2], 'wb').write(a[:].tobytes())\" '" +
                     (ds / "color/1-1-1").string() + "' '" + raw.string() + "'");
-  test::NginxServer nginx(tmp / "nginx", tmp / "www");
-  auto remote = open_remote_array(nginx.http_url() + "/simple_zarr_dataset/color/1-1-1", StoreContext{client_for(), ""});
+  auto remote = open_remote_array(served.nginx().http_url() + "/simple_zarr_dataset/color/1-1-1", test::test_context());
   EXPECT_EQ(read_box(*remote, {{0, 0, 0, 0}, {3, 24, 24, 24}}), read_file(raw));
 }
 
 TEST(RemoteArray, ShardedZarr3ReadsTheIndexSuffixThenOneRangePerChunkNeverAWholeShard) {
   TempDir tmp;
-  fs::create_directories(tmp / "www");
-  fs::create_directories(tmp / "up");
-  auto w = write_array(tmp / "www/mag", DataFormat::Zarr3, {1, 128, 96, 64}, {1, 16, 16, 16}, {1, 64, 64, 64}, 1);
-  test::NginxServer nginx(tmp / "nginx", tmp / "www");
-  auto client = client_for();
+  test::ServedFixtures served(tmp.path(), {});  // serves the array written below
+  auto& nginx = served.nginx();
+  auto w = write_array(served.root() / "mag", DataFormat::Zarr3, {1, 128, 96, 64}, {1, 16, 16, 16}, {1, 64, 64, 64}, 1);
+  auto client = test::test_client();
   auto remote = open_remote_array(nginx.http_url() + "/mag", StoreContext{client, ""});
   ASSERT_EQ(read_box(*remote, w.box), w.data);
 
   // 2x2x1 shards; each: one suffix read of its index, then one range per stored inner chunk.
-  auto local = open_array(tmp / "www/mag");
+  auto local = open_array(served.root() / "mag");
   const size_t total = 1 + 4 + 64 + 64 + 32 + 32;  // zarr.json, 4 indexes, the stored chunks
   nginx.wait_access_log(total);
   uint64_t requests = 4;
@@ -236,16 +224,15 @@ TEST(RemoteArray, ShardedZarr3ReadsTheIndexSuffixThenOneRangePerChunkNeverAWhole
 
 TEST(RemoteArray, ChangedShardBetweenReadsGivesTheNewData) {
   TempDir tmp;
-  fs::create_directories(tmp / "www");
-  fs::create_directories(tmp / "up");
-  auto w = write_array(tmp / "www/mag", DataFormat::Zarr3, {1, 64, 64, 32}, {1, 16, 16, 16}, {1, 64, 64, 32}, 2);
-  test::NginxServer nginx(tmp / "nginx", tmp / "www");
+  test::ServedFixtures served(tmp.path(), {});  // serves the array written below
+  auto& nginx = served.nginx();
+  auto w = write_array(served.root() / "mag", DataFormat::Zarr3, {1, 64, 64, 32}, {1, 16, 16, 16}, {1, 64, 64, 32}, 2);
   auto cache = std::make_shared<ChunkCache>(64 << 20);
-  auto remote = open_remote_array(nginx.http_url() + "/mag", StoreContext{client_for(), ""}, cache);
+  auto remote = open_remote_array(nginx.http_url() + "/mag", test::test_context(), cache);
   ASSERT_EQ(read_box(*remote, w.box), w.data);
   ASSERT_EQ(read_box(*remote, w.box), w.data);  // from the chunk cache, index revalidated
   // New bytes in the shard; nginx's ETag is mtime-size, so the mtime is moved on explicitly.
-  auto local = open_array(tmp / "www/mag");
+  auto local = open_array(served.root() / "mag");
   Bytes fresh = random_bytes(w.data.size(), 3);
   local->write(w.box, fresh);
   fs::path shard = local->shard_path({0, 0, 0, 0});
@@ -255,12 +242,11 @@ TEST(RemoteArray, ChangedShardBetweenReadsGivesTheNewData) {
 
 TEST(RemoteArray, AVersionChangeUnderOneHandleIsEstaleNeverAMix) {
   TempDir tmp;
-  fs::create_directories(tmp / "www");
-  fs::create_directories(tmp / "up");
-  auto w = write_array(tmp / "www/mag", DataFormat::Zarr3, {1, 32, 32, 32}, {1, 16, 16, 16}, {1, 32, 32, 32}, 4);
-  test::NginxServer nginx(tmp / "nginx", tmp / "www");
-  auto local = open_array(tmp / "www/mag");
-  HttpStore store(StoreUrl::parse(nginx.http_url() + "/mag"), client_for());
+  test::ServedFixtures served(tmp.path(), {});  // serves the array written below
+  auto& nginx = served.nginx();
+  auto w = write_array(served.root() / "mag", DataFormat::Zarr3, {1, 32, 32, 32}, {1, 16, 16, 16}, {1, 32, 32, 32}, 4);
+  auto local = open_array(served.root() / "mag");
+  HttpStore store(StoreUrl::parse(nginx.http_url() + "/mag"), test::test_client());
   const std::string key = local->shard_key({0, 0, 0, 0});
   StoreShardFile file(store, key, nginx.http_url() + "/mag/" + key);
   Bytes index = file.read(ByteRange::suffix(8 * 16 + 4));
@@ -280,11 +266,10 @@ TEST(RemoteArray, AVersionChangeUnderOneHandleIsEstaleNeverAMix) {
 
 TEST(RemoteArray, WkwReadsHeaderAndJumpTableOnceThenBlockRanges) {
   TempDir tmp;
-  fs::create_directories(tmp / "www");
-  fs::create_directories(tmp / "up");
-  auto w = write_array(tmp / "www/mag", DataFormat::Wkw, {1, 64, 64, 64}, {1, 16, 16, 16}, {1, 32, 32, 32}, 6);
-  test::NginxServer nginx(tmp / "nginx", tmp / "www");
-  auto remote = open_remote_array(nginx.https_url() + "/mag", StoreContext{client_for(nginx.ca_file().string()), ""});
+  test::ServedFixtures served(tmp.path(), {});  // serves the array written below
+  auto& nginx = served.nginx();
+  auto w = write_array(served.root() / "mag", DataFormat::Wkw, {1, 64, 64, 64}, {1, 16, 16, 16}, {1, 32, 32, 32}, 6);
+  auto remote = open_remote_array(nginx.https_url() + "/mag", test::test_context(nginx.ca_file().string()));
   EXPECT_EQ(remote->codec_summary(), "lz4hc(9)");
   ASSERT_EQ(read_box(*remote, w.box), w.data);
   auto log = parse_log(nginx.wait_access_log(1 + 8 * 9), "/mag/z0/y0/x0.wkw ");
@@ -295,13 +280,12 @@ TEST(RemoteArray, WkwReadsHeaderAndJumpTableOnceThenBlockRanges) {
 
 TEST(RemoteArray, MissingShardsReadAsFillMissingArraysAndWritesAreClearErrors) {
   TempDir tmp;
-  fs::create_directories(tmp / "www");
-  fs::create_directories(tmp / "up");
-  auto w = write_array(tmp / "www/mag", DataFormat::Zarr, {1, 64, 32, 32}, {1, 32, 32, 32}, {1, 32, 32, 32}, 7);
-  auto local = open_array(tmp / "www/mag");
+  test::ServedFixtures served(tmp.path(), {});  // serves the array written below
+  auto& nginx = served.nginx();
+  auto w = write_array(served.root() / "mag", DataFormat::Zarr, {1, 64, 32, 32}, {1, 32, 32, 32}, {1, 32, 32, 32}, 7);
+  auto local = open_array(served.root() / "mag");
   fs::remove(local->shard_path({0, 1, 0, 0}));
-  test::NginxServer nginx(tmp / "nginx", tmp / "www");
-  auto client = client_for();
+  auto client = test::test_client();
   const std::string url = nginx.http_url() + "/mag";
   auto remote = open_remote_array(url, StoreContext{client, ""});
   Bytes got = read_box(*remote, w.box);
@@ -329,62 +313,18 @@ TEST(RemoteArray, MissingShardsReadAsFillMissingArraysAndWritesAreClearErrors) {
   EXPECT_NE(msg.find("503"), std::string::npos) << msg;
 }
 
-namespace {
-
-// boto3 as the independent uploader: every file of DIR under its relative key in bucket wk-data.
-const char* kBotoUpload = R"PY(
-import os, sys, boto3
-from botocore.config import Config
-endpoint, ca, root = sys.argv[1:4]
-s3 = boto3.client("s3", endpoint_url=endpoint, verify=ca, aws_access_key_id="test:tester",
-                  aws_secret_access_key="testing", region_name="us-east-1",
-                  config=Config(s3={"addressing_style": "path"}))
-s3.create_bucket(Bucket="wk-data")
-for d, _, files in os.walk(root):
-    for f in files:
-        p = os.path.join(d, f)
-        s3.upload_file(p, "wk-data", os.path.relpath(p, root))
-print("ok")
-)PY";
-
-class SwiftServer {
- public:
-  explicit SwiftServer(const fs::path& dir) : dir_(dir) {
-    std::istringstream in(test::run_command("bash " WKFS_SOURCE_DIR "/tests/servers/swift_s3.sh start '" + dir.string() + "'"));
-    in >> http_port >> tls_port;
-    if (!tls_port) throw std::runtime_error("swift_s3.sh printed no ports");
-  }
-  ~SwiftServer() {
-    int rc = std::system(("bash " WKFS_SOURCE_DIR "/tests/servers/swift_s3.sh stop '" + dir_.string() + "'").c_str());
-    (void)rc;
-  }
-  fs::path ca_file() const { return dir_ / "front/cert.pem"; }
-  int http_port = 0, tls_port = 0;
-
- private:
-  fs::path dir_;
-};
-
-}  // namespace
-
 // One test: Swift takes seconds to start.
 TEST(RemoteArraySwift, EveryFixtureMagAndAShardedArrayOverS3WithSigV4) {
   TempDir tmp;
-  fs::create_directories(tmp / "www");
   fs::create_directories(tmp / "up");
   for (const auto& [name, mag] : kFixtureMags) test::copy_fixture(name, tmp / "up");
   auto w = write_array(tmp / "up/big/color/1", DataFormat::Zarr3, {1, 96, 64, 64}, {1, 16, 16, 16}, {1, 64, 64, 64}, 8);
-  SwiftServer swift(tmp / "swift");
-  const std::string authority = "127.0.0.1:" + std::to_string(swift.tls_port);
-  std::ofstream(tmp / "boto.py") << kBotoUpload;
-  ASSERT_EQ(test::run_command("/usr/bin/python3 " + (tmp / "boto.py").string() + " https://" + authority + " " +
-                              swift.ca_file().string() + " " + (tmp / "up").string()),
-            "ok\n");
+  test::SwiftS3Server swift(tmp / "swift");
+  const std::string authority = swift.authority();
+  swift.upload(tmp / "up");
   // Credentials as webknossos-libs looks them up for this endpoint and bucket.
-  const std::string suffix = "127_0_0_1_" + std::to_string(swift.tls_port) + "__WK_DATA";
-  ::setenv(("AWS_ACCESS_KEY_ID__" + suffix).c_str(), "test:tester", 1);
-  ::setenv(("AWS_SECRET_ACCESS_KEY__" + suffix).c_str(), "testing", 1);
-  StoreContext context{client_for(swift.ca_file().string()), ""};
+  test::LibraryS3Credentials credentials(swift);
+  StoreContext context = test::test_context(swift.ca_file().string());
   for (const auto& [name, mag] : kFixtureMags) {
     SCOPED_TRACE(name);
     auto local = open_array(tmp / "up" / name / mag);
@@ -397,12 +337,10 @@ TEST(RemoteArraySwift, EveryFixtureMagAndAShardedArrayOverS3WithSigV4) {
   EXPECT_EQ(read_box(*big, odd), read_box(*open_array(tmp / "up/big/color/1"), odd));
 
   // A wrong secret: 403 from the server, EACCES naming the object.
-  ::setenv(("AWS_SECRET_ACCESS_KEY__" + suffix).c_str(), "not-the-secret", 1);
+  credentials.set_secret("not-the-secret");
   int err = 0;
   std::string msg = error_of([&] { open_remote_array("s3://" + authority + "/wk-data/big/color/1", context); }, &err);
   EXPECT_EQ(err, EACCES) << msg;
   EXPECT_NE(msg.find("403"), std::string::npos) << msg;
   EXPECT_NE(msg.find("/wk-data/big/color/1/zarr.json"), std::string::npos) << msg;
-  ::unsetenv(("AWS_ACCESS_KEY_ID__" + suffix).c_str());
-  ::unsetenv(("AWS_SECRET_ACCESS_KEY__" + suffix).c_str());
 }

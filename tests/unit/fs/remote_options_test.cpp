@@ -12,6 +12,7 @@
 #include "fs/mount.hpp"
 #include "support/test_support.hpp"
 #include "unit/fs/core_test_helpers.hpp"
+#include "unit/fs/remote_core_setup.hpp"
 #include "unit/storage/test_servers.hpp"
 
 using namespace wkfs;
@@ -30,6 +31,41 @@ std::pair<int, std::string> wkfs_mount(const std::string& args) {
   return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
 }
 
+/// A `wkfs mount` that must fail, and what its message must say.
+struct RefusedMount {
+  std::string args, says;
+};
+
+/// Expects every mount refused with its message, and the `mnt` folder left empty (nothing mounted);
+/// then `wkfs mount --help` names each of `documented`.
+void expect_mounts_refused(const std::vector<RefusedMount>& cases, const fs::path& mnt,
+                           const std::vector<std::string>& documented) {
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.args);
+    auto [rc, out] = wkfs_mount(c.args);
+    EXPECT_NE(rc, 0) << out;
+    EXPECT_NE(out.find(c.says), std::string::npos) << out;
+  }
+  std::error_code ec;
+  EXPECT_TRUE(fs::is_empty(mnt, ec));
+  auto [rc, help] = wkfs_mount("--help");
+  EXPECT_EQ(rc, 0);
+  for (const auto& o : documented) EXPECT_NE(help.find(o), std::string::npos) << o;
+}
+
+/// Expects `option` refused (InvalidArgument naming `needle`); returns the options it was applied to.
+MountOptions expect_refused(const std::string& option, const std::string& needle) {
+  MountOptions m;
+  try {
+    apply_option_string(m, option);
+    ADD_FAILURE() << "accepted";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+  }
+  return m;
+}
+
 }  // namespace
 
 TEST(RemoteOptions, ParsedAndBounded) {
@@ -43,14 +79,7 @@ TEST(RemoteOptions, ParsedAndBounded) {
   for (const char* bad : {"remote_timeout_s=0", "remote_timeout_s=3601", "remote_timeout_s=abc", "remote_timeout_s=",
                           "overlay=", "ca_file=", "auth_token="}) {
     SCOPED_TRACE(bad);
-    MountOptions m;
-    try {
-      apply_option_string(m, bad);
-      ADD_FAILURE() << "accepted";
-    } catch (const Error& e) {
-      EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
-      EXPECT_NE(std::string(e.what()).find(std::string(bad).substr(0, 6)), std::string::npos) << e.what();
-    }
+    expect_refused(bad, std::string(bad).substr(0, 6));
   }
 }
 
@@ -59,9 +88,7 @@ TEST(RemoteOptions, MountRefusesBadRemoteSetupsWithClearErrors) {
   fs::create_directories(tmp / "mnt");
   const std::string mnt = (tmp / "mnt").string();
   const std::string ds = test::copy_fixture("simple_zarr3_dataset", tmp.path()).string();
-  struct Case {
-    std::string args, says;
-  } cases[] = {
+  const std::vector<RefusedMount> cases = {
       {"'s3://127.0.0.1:9/' " + mnt, "bucket"},
       {"'https://127.0.0.1:9/ds' " + mnt + " -o ca_file=/nonexistent/ca.pem", "ca_file=/nonexistent/ca.pem"},
       {ds + " " + mnt + " -o overlay=" + tmp.path().string(), "overlay= is for a URL SOURCE"},
@@ -69,18 +96,7 @@ TEST(RemoteOptions, MountRefusesBadRemoteSetupsWithClearErrors) {
       {"'https://127.0.0.1:9/ds' " + mnt + " -o overlay=" + mnt, "overlap"},
       {"'https://127.0.0.1:9/ds' " + mnt + " -o remote_timeout_s=2", "127.0.0.1:9"},  // nothing listens there
   };
-  for (const auto& c : cases) {
-    SCOPED_TRACE(c.args);
-    auto [rc, out] = wkfs_mount(c.args);
-    EXPECT_NE(rc, 0) << out;
-    EXPECT_NE(out.find(c.says), std::string::npos) << out;
-  }
-  std::error_code ec;
-  EXPECT_TRUE(fs::is_empty(tmp / "mnt", ec));
-  auto [rc, help] = wkfs_mount("--help");
-  EXPECT_EQ(rc, 0);
-  for (const char* o : {"overlay=DIR", "ca_file=PATH", "auth_token=TOKEN", "remote_timeout_s=N", "s3://"})
-    EXPECT_NE(help.find(o), std::string::npos) << o;
+  expect_mounts_refused(cases, tmp / "mnt", {"overlay=DIR", "ca_file=PATH", "auth_token=TOKEN", "remote_timeout_s=N", "s3://"});
 }
 
 TEST(RemoteOptions, CacheOptionsParsedAndBounded) {
@@ -101,15 +117,7 @@ TEST(RemoteOptions, CacheOptionsParsedAndBounded) {
                           "remote_cache_mb=1k", "remote_cache_mb=", "remote_cache_mb=99999999999999999999",
                           "remote_revalidate_s=86401", "remote_revalidate_s=1.5", "remote_revalidate_s="}) {
     SCOPED_TRACE(bad);
-    MountOptions m;
-    try {
-      apply_option_string(m, bad);
-      ADD_FAILURE() << "accepted";
-    } catch (const Error& e) {
-      EXPECT_EQ(e.kind(), ErrorKind::InvalidArgument);
-      const std::string key = std::string(bad).substr(0, std::string(bad).find('='));
-      EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
-    }
+    const MountOptions m = expect_refused(bad, std::string(bad).substr(0, std::string(bad).find('=')));
     EXPECT_EQ(m.remote_cache_mb, 1024u);  // a refused option changes nothing
     EXPECT_EQ(m.remote_revalidate_s, 60u);
   }
@@ -124,9 +132,7 @@ TEST(RemoteOptions, MountRefusesBadCacheFoldersAndLeavesThemAlone) {
   put_file(tmp / "foreign/notes.txt", "not a cache\n");
   put_file(tmp / "a-file", "x");
   const std::string url = "'https://127.0.0.1:9/ds' " + mnt;
-  struct Case {
-    std::string args, says;
-  } cases[] = {
+  const std::vector<RefusedMount> cases = {
       {url + " -o remote_cache_dir=" + (tmp / "foreign").string(), "holds no 'wkfs-remote-cache' file"},
       {url + " -o remote_cache_dir=" + (tmp / "a-file").string(), "remote_cache_dir=" + (tmp / "a-file").string()},
       {url + " -o remote_cache_dir=" + mnt + "/cache", "overlap"},
@@ -135,21 +141,10 @@ TEST(RemoteOptions, MountRefusesBadCacheFoldersAndLeavesThemAlone) {
       {url + " -o remote_cache_mb=0", "remote_cache_mb=0 is too small"},
       {url + " -o remote_revalidate_s=90000", "remote_revalidate_s=90000 is too large"},
   };
-  for (const auto& c : cases) {
-    SCOPED_TRACE(c.args);
-    auto [rc, out] = wkfs_mount(c.args);
-    EXPECT_NE(rc, 0) << out;
-    EXPECT_NE(out.find(c.says), std::string::npos) << out;
-  }
-  std::error_code ec;
-  EXPECT_TRUE(fs::is_empty(tmp / "mnt", ec));
+  expect_mounts_refused(cases, tmp / "mnt", {"remote_cache_dir=DIR", "remote_cache_mb=N", "remote_revalidate_s=S", "cache-clear"});
   EXPECT_FALSE(fs::exists(fs::path(ds) / "cache"));
   EXPECT_EQ(tree_digest(tmp / "foreign").size(), 1u);  // the foreign folder was not touched
   EXPECT_EQ(file_text(tmp / "foreign/notes.txt"), "not a cache\n");
-  auto [rc, help] = wkfs_mount("--help");
-  EXPECT_EQ(rc, 0);
-  for (const char* o : {"remote_cache_dir=DIR", "remote_cache_mb=N", "remote_revalidate_s=S", "cache-clear"})
-    EXPECT_NE(help.find(o), std::string::npos) << o;
 }
 
 namespace {
@@ -157,14 +152,9 @@ namespace {
 /// A fixture dataset served by nginx-light over plain HTTP.
 struct ServedDataset {
   test::TempDir tmp;
-  fs::path root;
-  std::unique_ptr<test::NginxServer> nginx;
-  ServedDataset() {
-    root = tmp / "root";
-    fs::create_directories(root);
-    test::copy_fixture("simple_zarr3_dataset", root);
-    nginx = std::make_unique<test::NginxServer>(tmp / "nginx", root);
-  }
+  test::ServedFixtures served{tmp.path(), {"simple_zarr3_dataset"}};
+  const fs::path root = served.root();
+  test::NginxServer* nginx = &served.nginx();
   fs::path dataset() const { return root / "simple_zarr3_dataset"; }
   std::string url() const { return nginx->http_url() + "/simple_zarr3_dataset"; }
   /// Requests nginx answered so far.
@@ -181,12 +171,7 @@ struct ServedDataset {
 std::unique_ptr<Filesystem> remote_core(const ServedDataset& s, const fs::path& local,
                                         std::optional<fs::path> cache_dir) {
   fs::create_directories(local);
-  FilesystemConfig c;
-  c.source = local;
-  c.mountpoint = kMountpoint;
-  c.read_only = true;
-  c.log = nullptr;
-  c.lazy.threads = 1;
+  FilesystemConfig c = remote_test_config(local, true);
   c.remote.source_url = s.url();
   c.remote.cache_dir = std::move(cache_dir);
   return std::make_unique<Filesystem>(std::move(c));
@@ -206,16 +191,8 @@ std::unique_ptr<Filesystem> url_mag_core(const ServedDataset& s, const fs::path&
                                          bool read_only = false) {
   fs::create_directories(src);
   fs::rename(test::copy_fixture("simple_zarr3_dataset", src), src / "ds");
-  fs::remove_all(src / "ds/color/1");
-  auto props = read_json(src / "ds/datasource-properties.json");
-  props["dataLayers"][0]["mags"][0]["path"] = s.url() + "/color/1";  // as webknossos-libs' add_remote_mag stores it
-  put_file(src / "ds/datasource-properties.json", props.dump(2));
-  FilesystemConfig c;
-  c.source = src;
-  c.mountpoint = kMountpoint;
-  c.log = nullptr;
-  c.lazy.threads = 1;
-  c.read_only = read_only;
+  make_url_mag(src / "ds", s.url() + "/color/1");
+  FilesystemConfig c = remote_test_config(src, read_only);
   c.remote.cache_dir = std::move(cache_dir);
   return std::make_unique<Filesystem>(std::move(c));
 }

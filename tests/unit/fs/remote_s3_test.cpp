@@ -13,6 +13,7 @@
 #include "fs/remote_dataset.hpp"
 #include "fs/remote_mag.hpp"
 #include "unit/fs/core_test_helpers.hpp"
+#include "unit/fs/remote_core_setup.hpp"
 #include "unit/storage/test_servers.hpp"
 
 using namespace wkfs;
@@ -20,81 +21,20 @@ using namespace wkfs::mount;
 using namespace wkfs::test::core;
 namespace fs = std::filesystem;
 
-namespace {
-
-std::map<std::string, uint64_t> files_below(const fs::path& dir, const std::string& prefix = "") {
-  std::map<std::string, uint64_t> out;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.is_regular_file()) out[prefix + e.path().lexically_relative(dir).generic_string()] = e.file_size();
-  return out;
-}
-
-std::map<std::string, uint64_t> files_of(RemoteTree& tree, const std::string& rel = "") {
-  std::map<std::string, uint64_t> out;
-  for (const auto& e : tree.list(rel)) {
-    const std::string key = rel.empty() ? e.name : rel + "/" + e.name;
-    if (e.dir) {
-      for (auto& [k, v] : files_of(tree, key)) out[k] = v;
-    } else {
-      out[key] = tree.stat(key).value().size;
-    }
-  }
-  return out;
-}
-
-// boto3 as the independent uploader: every file of DIR under PREFIX/ in bucket wk-data.
-const char* kUpload = R"PY(
-import os, sys, boto3
-from botocore.config import Config
-endpoint, ca, src, prefix = sys.argv[1:5]
-s3 = boto3.client("s3", endpoint_url=endpoint, verify=ca, aws_access_key_id="test:tester",
-                  aws_secret_access_key="testing", region_name="us-east-1",
-                  config=Config(s3={"addressing_style": "path"}))
-s3.create_bucket(Bucket="wk-data")
-for root, _, files in os.walk(src):
-    for f in files:
-        p = os.path.join(root, f)
-        s3.upload_file(p, "wk-data", prefix + "/" + os.path.relpath(p, src))
-print("ok")
-)PY";
-
-class SwiftServer {
- public:
-  explicit SwiftServer(const fs::path& dir) : dir_(dir) {
-    std::istringstream in(test::run_command("bash " WKFS_SOURCE_DIR "/tests/servers/swift_s3.sh start '" + dir.string() + "'"));
-    in >> http_port >> tls_port;
-    if (!tls_port) throw std::runtime_error("swift_s3.sh printed no ports");
-  }
-  ~SwiftServer() {
-    int rc = std::system(("bash " WKFS_SOURCE_DIR "/tests/servers/swift_s3.sh stop '" + dir_.string() + "'").c_str());
-    (void)rc;
-  }
-  fs::path ca_file() const { return dir_ / "front/cert.pem"; }
-  int http_port = 0, tls_port = 0;
-
- private:
-  fs::path dir_;
-};
-
-}  // namespace
-
 TEST(RemoteS3, APrefixOfDatasetsADatasetAndAMagAreListedAndReadThroughTheCore) {
   test::TempDir tmp;
   const fs::path up = tmp / "up";
   fs::create_directories(up);
   for (const char* f : {"simple_zarr3_dataset", "simple_zarr_dataset", "simple_wkw_dataset"}) test::copy_fixture(f, up);
-  SwiftServer swift(tmp / "swift");
-  const std::string host = "127.0.0.1:" + std::to_string(swift.tls_port);
-  std::ofstream(tmp / "up.py") << kUpload;
-  ASSERT_EQ(test::run_command("/usr/bin/python3 " + (tmp / "up.py").string() + " https://" + host + " " +
-                              swift.ca_file().string() + " " + up.string() + " root"),
-            "ok\n");
+  test::SwiftS3Server swift(tmp / "swift");
+  const std::string host = swift.authority();
+  swift.upload(up, "root");
   ::setenv("AWS_ACCESS_KEY_ID", "test:tester", 1);
   ::setenv("AWS_SECRET_ACCESS_KEY", "testing", 1);
   storage::HttpOptions options;
   options.ca_file = swift.ca_file().string();
   options.backoff_initial = std::chrono::milliseconds(10);
-  storage::StoreContext context{std::make_shared<storage::HttpClient>(options), ""};
+  storage::StoreContext context = test::test_context(swift.ca_file().string());
   const std::string prefix = "s3://" + host + "/wk-data/root";
 
   {
@@ -119,12 +59,7 @@ TEST(RemoteS3, APrefixOfDatasetsADatasetAndAMagAreListedAndReadThroughTheCore) {
   {
     SCOPED_TRACE("the core over the prefix: read-only, byte for byte");
     fs::create_directories(tmp / "empty");
-    FilesystemConfig c;
-    c.source = tmp / "empty";
-    c.mountpoint = kMountpoint;
-    c.read_only = true;
-    c.log = nullptr;
-    c.lazy.threads = 1;
+    FilesystemConfig c = remote_test_config(tmp / "empty", true);
     c.remote.source_url = prefix;
     c.remote.http = options;
     Filesystem f(std::move(c));
@@ -138,15 +73,8 @@ TEST(RemoteS3, APrefixOfDatasetsADatasetAndAMagAreListedAndReadThroughTheCore) {
   {
     SCOPED_TRACE("a local dataset's s3:// mag, as webknossos-libs stores it");
     Mount m;
-    fs::remove_all(m.src / "ds/color/1");
-    auto props = read_json(m.props_path());
-    props["dataLayers"][0]["mags"][0]["path"] = prefix + "/simple_zarr3_dataset/color/1";
-    put_file(m.props_path(), props.dump(2));
-    FilesystemConfig c;
-    c.source = m.src;
-    c.mountpoint = kMountpoint;
-    c.log = nullptr;
-    c.lazy.threads = 1;
+    make_url_mag(m.src / "ds", prefix + "/simple_zarr3_dataset/color/1");
+    FilesystemConfig c = remote_test_config(m.src);
     c.remote.http = options;
     Filesystem f(std::move(c));
     for (auto& [k, v] : files_below(up / "simple_zarr3_dataset/color/1"))

@@ -15,6 +15,7 @@
 #include "fs/remote_mag.hpp"
 #include "storage/http_store.hpp"
 #include "unit/fs/core_test_helpers.hpp"
+#include "unit/fs/remote_core_setup.hpp"
 #include "unit/storage/test_servers.hpp"
 
 using namespace wkfs;
@@ -24,64 +25,13 @@ namespace fs = std::filesystem;
 
 namespace {
 
-/// Every file below `dir` with its size, keys '/'-separated and relative to `dir`.
-std::map<std::string, uint64_t> files_below(const fs::path& dir) {
-  std::map<std::string, uint64_t> out;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.is_regular_file()) out[e.path().lexically_relative(dir).generic_string()] = e.file_size();
-  return out;
-}
-
-/// Every folder below `dir`, relative to it.
-std::set<std::string> dirs_below(const fs::path& dir) {
-  std::set<std::string> out;
-  for (const auto& e : fs::recursive_directory_iterator(dir))
-    if (e.is_directory()) out.insert(e.path().lexically_relative(dir).generic_string());
-  return out;
-}
-
-/// Every folder of a remote tree, walked through list(); each also found by stat().
-std::set<std::string> dirs_of(RemoteTree& tree, const std::string& rel = "") {
-  std::set<std::string> out;
-  for (const auto& e : tree.list(rel)) {
-    const std::string key = rel.empty() ? e.name : rel + "/" + e.name;
-    if (!e.dir) continue;
-    EXPECT_TRUE(tree.stat(key).value_or(RemoteNode{}).dir) << key;
-    out.insert(key);
-    for (auto& k : dirs_of(tree, key)) out.insert(k);
-  }
-  return out;
-}
-
-/// Every file of a remote tree with its size, walked through list() and stat().
-std::map<std::string, uint64_t> files_of(RemoteTree& tree, const std::string& rel = "") {
-  std::map<std::string, uint64_t> out;
-  for (const auto& e : tree.list(rel)) {
-    const std::string key = rel.empty() ? e.name : rel + "/" + e.name;
-    if (e.dir) {
-      for (auto& [k, v] : files_of(tree, key)) out[k] = v;
-    } else {
-      out[key] = tree.stat(key).value().size;
-    }
-  }
-  return out;
-}
-
+/// The three fixtures served by nginx-light, and a client that trusts its certificate.
 struct Served {
   test::TempDir tmp;
-  fs::path root;
-  std::unique_ptr<test::NginxServer> nginx;
-  storage::StoreContext context;
-  Served() {
-    root = tmp / "root";
-    fs::create_directories(root);
-    for (const char* f : {"simple_zarr3_dataset", "simple_zarr_dataset", "simple_wkw_dataset"}) test::copy_fixture(f, root);
-    nginx = std::make_unique<test::NginxServer>(tmp / "nginx", root);
-    storage::HttpOptions o;
-    o.ca_file = nginx->ca_file().string();
-    o.backoff_initial = std::chrono::milliseconds(10);
-    context.client = std::make_shared<storage::HttpClient>(o);
-  }
+  test::ServedFixtures served{tmp.path(), {"simple_zarr3_dataset", "simple_zarr_dataset", "simple_wkw_dataset"}};
+  const fs::path root = served.root();
+  test::NginxServer* nginx = &served.nginx();
+  storage::StoreContext context = test::test_context(nginx->ca_file().string());
 };
 
 std::string text_of(const fs::path& p) { return file_text(p); }
@@ -165,17 +115,8 @@ TEST(RemoteFileHttp, ReadsGiveTheObjectsBytesAndSequentialReadsCoalesce) {
 TEST(RemoteMagCore, ALocalDatasetsUrlMagIsAReadOnlyFolderReadThrough) {
   Served s;
   Mount m;  // ds = a copy of simple_zarr3_dataset; its mag 1 becomes the served copy's URL
-  fs::remove_all(m.src / "ds/color/1");
-  auto props = read_json(m.props_path());
-  props["dataLayers"][0]["mags"][0]["path"] = s.nginx->http_url() + "/simple_zarr3_dataset/color/1";
-  put_file(m.props_path(), props.dump(2));
-  FilesystemConfig c;
-  c.source = m.src;
-  c.mountpoint = kMountpoint;
-  c.log = nullptr;
-  c.lazy.threads = 1;
-  c.remote.http.backoff_initial = std::chrono::milliseconds(10);
-  Filesystem f(std::move(c));
+  make_url_mag(m.src / "ds", s.nginx->http_url() + "/simple_zarr3_dataset/color/1");
+  Filesystem f(remote_test_config(m.src));
   EXPECT_EQ(names(f, "ds/color"), (std::set<std::string>{"1", "zarr.json"}));
   std::vector<std::string> expect;
   for (const auto& [k, size] : files_below(s.root / "simple_zarr3_dataset/color/1")) expect.push_back("ds/color/1/" + k);
@@ -201,12 +142,7 @@ TEST(RemoteSourceCore, AnHttpDatasetIsReadOnlyAndAnOverlayTakesEveryChange) {
   Served s;
   const fs::path ds = s.root / "simple_zarr3_dataset";
   auto make = [&](const fs::path& local, bool read_only) {
-    FilesystemConfig c;
-    c.source = local;
-    c.mountpoint = kMountpoint;
-    c.read_only = read_only;
-    c.log = nullptr;
-    c.lazy.threads = 1;
+    FilesystemConfig c = remote_test_config(local, read_only);
     c.remote.source_url = s.nginx->http_url() + "/simple_zarr3_dataset";
     return std::make_unique<Filesystem>(std::move(c));
   };
@@ -341,18 +277,9 @@ TEST(RemoteMagCore, BadUrlsAndHostileMetadataAreClearErrorsThatChangeNothing) {
   for (const auto& c : cases) {
     SCOPED_TRACE(c.path);
     Mount m;
-    fs::remove_all(m.src / "ds/color/1");
-    auto props = read_json(m.props_path());
-    props["dataLayers"][0]["mags"][0]["path"] = c.path;
-    put_file(m.props_path(), props.dump(2));
+    make_url_mag(m.src / "ds", c.path);
     const std::string before = file_text(m.props_path());
-    FilesystemConfig cfg;
-    cfg.source = m.src;
-    cfg.mountpoint = kMountpoint;
-    cfg.log = nullptr;
-    cfg.lazy.threads = 1;
-    cfg.remote.http.backoff_initial = std::chrono::milliseconds(10);
-    Filesystem f(std::move(cfg));
+    Filesystem f(remote_test_config(m.src));
     const Ino layer = lookup_path(f, "ds/color");
     if (c.err) {
       EXPECT_EQ(errno_from([&] { f.lookup(layer, "1"); }), c.err);

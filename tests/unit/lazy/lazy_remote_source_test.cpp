@@ -85,10 +85,11 @@ LazyConfig config() {
 
 TEST(LazyRemoteSource, ComputedFromARemoteMagAsFromItsLocalFilesAndStaleWhenItsEtagChanges) {
   test::TempDir tmp;
-  fs::create_directories(tmp / "www");
-  write_source(tmp / "www/src", 1);
-  test::NginxServer nginx(tmp / "nginx", tmp / "www");
-  storage::StoreContext context{std::make_shared<storage::HttpClient>(), ""};
+  test::ServedFixtures served(tmp.path(), {});  // serves the source written below
+  const fs::path src = served.root() / "src";
+  write_source(src, 1);
+  auto& nginx = served.nginx();
+  storage::StoreContext context = test::test_context();
 
   // The dataset under test: its mag 1 is the remote one.
   auto ds = Dataset::create(tmp / "ds", VoxelSize{});
@@ -104,7 +105,7 @@ TEST(LazyRemoteSource, ComputedFromARemoteMagAsFromItsLocalFilesAndStaleWhenItsE
 
   // The reference: the same engine over a local copy of the source's files.
   auto reference = [&](const fs::path& dir) {
-    fs::copy(tmp / "www/src", dir, fs::copy_options::recursive);
+    fs::copy(src, dir, fs::copy_options::recursive);
     auto ref_ds = Dataset::open(dir);
     LazyEngine ref(ref_ds, config(), test::test_diagnostics());
     EXPECT_EQ(ref.downsample("color", DownsampleRequest{}), mags);
@@ -126,8 +127,8 @@ TEST(LazyRemoteSource, ComputedFromARemoteMagAsFromItsLocalFilesAndStaleWhenItsE
   EXPECT_EQ(before.st_ino, after.st_ino) << "an unchanged remote source must not make files stale";
 
   // The server's source changes (nginx's ETag is mtime-size: the mtimes move on explicitly).
-  write_source(tmp / "www/src", 2);
-  for (auto& e : fs::recursive_directory_iterator(tmp / "www/src/color/1"))
+  write_source(src, 2);
+  for (auto& e : fs::recursive_directory_iterator(src / "color/1"))
     if (e.is_regular_file()) fs::last_write_time(e.path(), fs::last_write_time(e.path()) + std::chrono::seconds(10));
   const auto want2 = reference(tmp / "ref2");
   ASSERT_NE(want2, want);
@@ -140,7 +141,7 @@ TEST(LazyRemoteSource, ComputedFromARemoteMagAsFromItsLocalFilesAndStaleWhenItsE
   for (auto& e : fs::recursive_directory_iterator(tmp / "ds/color"))
     if (e.is_regular_file())  // only lazy mags live here: mag 1 is remote
       fs::last_write_time(e.path(), fs::last_write_time(e.path()) - std::chrono::hours(1));
-  write_source(tmp / "www/src", 3);
+  write_source(src, 3);
   const auto want3 = reference(tmp / "ref3");
   lazy = std::make_unique<LazyEngine>(Dataset::open(tmp / "ds", false, nullptr, context), config(), test::test_diagnostics());
   const auto got3 = open_all(*lazy, tmp / "ds", mags);

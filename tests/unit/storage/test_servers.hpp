@@ -1,19 +1,29 @@
 #pragma once
 // Real servers for the storage tests, started and stopped by PID: nginx-light through
-// tests/servers/nginx.sh, and small python3 programs for misbehaving servers.
+// tests/servers/nginx.sh, and small python3 programs for misbehaving servers. The remote tests of
+// the other areas start from here too: fixture copies served by nginx, OpenStack Swift's s3api
+// (tests/servers/swift_s3.sh) with boto3 as the independent uploader, the credentials as
+// webknossos-libs looks them up, and a client for the servers' certificate.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <array>
+#include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "storage/http_client.hpp"
+#include "storage/open_store.hpp"
+#include "support/test_support.hpp"
 
 namespace wkfs::test {
 
@@ -120,6 +130,108 @@ class PythonServer {
  private:
   pid_t pid_ = -1;
   int port_ = 0;
+};
+
+/// Copies of fixture datasets in `dir`/www, served by an NginxServer (its files in `dir`/nginx).
+class ServedFixtures {
+ public:
+  ServedFixtures(const std::filesystem::path& dir, const std::vector<std::string>& fixtures) : root_(dir / "www") {
+    std::filesystem::create_directories(root_);
+    for (const auto& f : fixtures) copy_fixture(f, root_);
+    nginx_ = std::make_unique<NginxServer>(dir / "nginx", root_);
+  }
+  /// The served folder: the copies, each under its fixture's name.
+  const std::filesystem::path& root() const { return root_; }
+  NginxServer& nginx() const { return *nginx_; }
+
+ private:
+  std::filesystem::path root_;
+  std::unique_ptr<NginxServer> nginx_;
+};
+
+/// A client for the test servers: `ca_file` trusted (none: the system's), retries quick.
+inline std::shared_ptr<storage::HttpClient> test_client(const std::string& ca_file = "",
+                                                        std::chrono::milliseconds backoff = std::chrono::milliseconds(10)) {
+  storage::HttpOptions o;
+  o.ca_file = ca_file;
+  o.backoff_initial = backoff;
+  return std::make_shared<storage::HttpClient>(o);
+}
+
+/// A store context over test_client(ca_file), no token.
+inline storage::StoreContext test_context(const std::string& ca_file = "") {
+  return storage::StoreContext{test_client(ca_file), ""};
+}
+
+/// OpenStack Swift's s3api behind an nginx TLS front (tests/servers/swift_s3.sh, state in `dir`);
+/// stopped on destruction. Takes seconds to start: one test per executable uses it.
+class SwiftS3Server {
+ public:
+  explicit SwiftS3Server(const std::filesystem::path& dir) : dir_(dir) {
+    std::istringstream in(run_command("bash " WKFS_SOURCE_DIR "/tests/servers/swift_s3.sh start '" + dir.string() + "'"));
+    in >> http_port >> tls_port;
+    if (!tls_port) throw std::runtime_error("swift_s3.sh printed no ports");
+  }
+  ~SwiftS3Server() {
+    int rc = std::system(("bash " WKFS_SOURCE_DIR "/tests/servers/swift_s3.sh stop '" + dir_.string() + "'").c_str());
+    (void)rc;
+  }
+  SwiftS3Server(const SwiftS3Server&) = delete;
+  SwiftS3Server& operator=(const SwiftS3Server&) = delete;
+
+  std::filesystem::path ca_file() const { return dir_ / "front/cert.pem"; }
+  /// host:port of the TLS front, as an s3:// URL names it.
+  std::string authority() const { return "127.0.0.1:" + std::to_string(tls_port); }
+  /// boto3 (an independent client) uploads every file below `src` into bucket wk-data, made if
+  /// absent, under its path relative to `src`, below `prefix` if not empty.
+  void upload(const std::filesystem::path& src, const std::string& prefix = "") const {
+    const auto script = dir_ / "upload.py";
+    std::ofstream(script) << R"PY(
+import os, sys, boto3
+from botocore.config import Config
+endpoint, ca, src, prefix = sys.argv[1:5]
+s3 = boto3.client("s3", endpoint_url=endpoint, verify=ca, aws_access_key_id="test:tester",
+                  aws_secret_access_key="testing", region_name="us-east-1",
+                  config=Config(s3={"addressing_style": "path"}))
+if "wk-data" not in [b["Name"] for b in s3.list_buckets()["Buckets"]]:
+    s3.create_bucket(Bucket="wk-data")
+for root, _, files in os.walk(src):
+    for f in files:
+        p = os.path.join(root, f)
+        s3.upload_file(p, "wk-data", (prefix + "/" if prefix else "") + os.path.relpath(p, src))
+print("ok")
+)PY";
+    const std::string out = run_command("/usr/bin/python3 " + script.string() + " https://" + authority() + " '" +
+                                        ca_file().string() + "' '" + src.string() + "' '" + prefix + "'");
+    if (out != "ok\n") throw std::runtime_error("boto3 upload failed: " + out);
+  }
+
+  int http_port = 0, tls_port = 0;
+
+ private:
+  std::filesystem::path dir_;
+};
+
+/// The credentials of bucket wk-data at `swift`, in the variables webknossos-libs looks up for
+/// that endpoint and bucket (AWS_ACCESS_KEY_ID__<HOST>_<PORT>__WK_DATA); removed on destruction.
+class LibraryS3Credentials {
+ public:
+  explicit LibraryS3Credentials(const SwiftS3Server& swift)
+      : suffix_("127_0_0_1_" + std::to_string(swift.tls_port) + "__WK_DATA") {
+    ::setenv(("AWS_ACCESS_KEY_ID__" + suffix_).c_str(), "test:tester", 1);
+    set_secret("testing");
+  }
+  ~LibraryS3Credentials() {
+    ::unsetenv(("AWS_ACCESS_KEY_ID__" + suffix_).c_str());
+    ::unsetenv(("AWS_SECRET_ACCESS_KEY__" + suffix_).c_str());
+  }
+  LibraryS3Credentials(const LibraryS3Credentials&) = delete;
+  LibraryS3Credentials& operator=(const LibraryS3Credentials&) = delete;
+  /// Another secret from now on (a wrong one: the server refuses).
+  void set_secret(const std::string& secret) { ::setenv(("AWS_SECRET_ACCESS_KEY__" + suffix_).c_str(), secret.c_str(), 1); }
+
+ private:
+  std::string suffix_;
 };
 
 }  // namespace wkfs::test

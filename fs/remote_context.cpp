@@ -1,0 +1,73 @@
+#include "fs/remote_context.hpp"
+
+#include "core/error.hpp"
+
+namespace wkfs::mount {
+
+RemoteContext::RemoteContext(RemoteConfig config, Diagnostics* diagnostics)
+    : config_(std::move(config)), diagnostics_(diagnostics), counters_(std::make_shared<storage::RemoteCounters>()) {}
+
+storage::StoreContext RemoteContext::probe(const RemoteConfig& config, std::shared_ptr<storage::RemoteCache> cache) {
+  storage::StoreContext c;
+  c.client = std::make_shared<storage::HttpClient>(config.http);
+  c.auth_token = config.auth_token;
+  c.cache = std::move(cache);
+  c.revalidate_after = config.revalidate_after;
+  return c;
+}
+
+storage::StoreContext RemoteContext::get() {
+  std::lock_guard lock(mutex_);
+  if (!context_) {
+    storage::StoreContext c;
+    c.client = std::make_shared<storage::HttpClient>(config_.http, diagnostics_);
+    c.auth_token = config_.auth_token;
+    c.cache = cache();
+    c.counters = counters_;
+    c.revalidate_after = config_.revalidate_after;
+    context_ = std::move(c);
+  }
+  return *context_;
+}
+
+std::shared_ptr<storage::RemoteCache> RemoteContext::cache() {
+  if (!config_.cache_dir) return nullptr;
+  std::lock_guard lock(cache_mutex_);
+  if (!cache_) cache_ = std::make_shared<storage::RemoteCache>(*config_.cache_dir, config_.cache_bytes, diagnostics_);
+  return cache_;
+}
+
+Json RemoteContext::counters() const {
+  return counters_->snapshot();  // reads: hits, revalidated, misses, bytes fetched, latencies, errors
+}
+
+void RemoteContext::add_status(Json& j) {
+  {
+    std::lock_guard lock(mutex_);
+    if (context_) {
+      const auto& st = context_->client->stats();
+      j["http"] = Json{{"requests", st.requests.load()},
+                       {"retries", st.retries.load()},
+                       {"bytes_received", st.bytes_received.load()},
+                       {"in_flight", st.in_flight.load()}};
+    }
+  }
+  if (!config_.cache_dir) return;
+  try {
+    j["cache"] = cache()->status();
+    j["cache"]["revalidate_after_s"] = config_.revalidate_after.count();
+  } catch (const std::exception& e) {
+    j["cache"] = Json{{"dir", config_.cache_dir->string()}, {"error", e.what()}};
+  }
+}
+
+Json RemoteContext::clear_cache() {
+  if (!config_.cache_dir)
+    fail(ErrorKind::InvalidArgument, "cache-clear: the mount has no remote cache (no remote_cache_dir= option)");
+  auto c = cache();
+  const uint64_t before = c->bytes_used();
+  c->clear();
+  return Json{{"dir", c->dir().string()}, {"bytes_dropped", before}};
+}
+
+}  // namespace wkfs::mount
