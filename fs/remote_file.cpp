@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
-#include <future>
+#include <vector>
 
 #include "core/error.hpp"
 
@@ -14,8 +14,7 @@ RemoteFile::RemoteFile(fs::path rel, std::shared_ptr<RemoteTree> tree, std::stri
 namespace {
 
 /// `length` bytes at `begin` of `key`, exactly, with the errors a remote read reports.
-storage::GetResult fetch(const RemoteTree& tree, const std::string& key, uint64_t begin, uint64_t length,
-                         uint64_t total) {
+Bytes fetch(const RemoteTree& tree, const std::string& key, uint64_t begin, uint64_t length, uint64_t total) {
   storage::GetResult got;
   try {
     got = tree.store().get(key, storage::ByteRange::span(begin, length));
@@ -27,17 +26,47 @@ storage::GetResult fetch(const RemoteTree& tree, const std::string& key, uint64_
   if (got.data.size() != length || got.size != total)
     fail(ErrorKind::Io, "read " + tree.url_of(key) + ": the object changed (" + std::to_string(got.size) +
                             " bytes now, " + std::to_string(total) + " when it was looked up)");
-  return got;
+  return std::move(got.data);
+}
+
+bool ready(const std::shared_future<Bytes>& f) {
+  return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
 }
 
 }  // namespace
 
-RemoteFile::~RemoteFile() { drop_ahead(); }
+RemoteFile::~RemoteFile() {
+  for (auto& [i, f] : blocks_)
+    if (f.valid()) f.wait();  // bounded by the client's deadline
+}
 
-void RemoteFile::drop_ahead() {
-  for (auto& a : ahead_)
-    if (a.data.valid()) a.data.wait();  // bounded by the client's deadline
-  ahead_.clear();
+std::shared_future<Bytes> RemoteFile::block(uint64_t index, bool ahead) {
+  if (auto it = blocks_.find(index); it != blocks_.end()) return it->second;
+  const uint64_t total = static_cast<uint64_t>(st_.st_size);
+  const uint64_t off = index * kBlock, len = std::min(kBlock, total - off);
+  std::shared_future<Bytes> f;
+  if (auto slot = tree_->fetch_slots().try_take()) {
+    f = std::async(std::launch::async, [tree = tree_, key = key_, off, len, total, slot = std::move(slot)] {
+          return fetch(*tree, key, off, len, total);
+        }).share();
+  } else if (ahead) {
+    return {};  // every slot busy: no read-ahead now
+  } else {
+    f = std::async(std::launch::deferred, [tree = tree_, key = key_, off, len, total] {
+          return fetch(*tree, key, off, len, total);  // in the reader, at its get()
+        }).share();
+  }
+  blocks_.emplace(index, f);
+  return f;
+}
+
+void RemoteFile::trim(uint64_t keep_from, uint64_t keep_to) {
+  for (auto it = blocks_.begin(); it != blocks_.end();) {
+    if ((it->first < keep_from || it->first > keep_to) && ready(it->second))
+      it = blocks_.erase(it);
+    else
+      ++it;
+  }
 }
 
 size_t RemoteFile::read(char* buf, size_t size, off_t off) {
@@ -45,62 +74,41 @@ size_t RemoteFile::read(char* buf, size_t size, off_t off) {
   const uint64_t begin = static_cast<uint64_t>(off);
   if (off < 0 || begin >= total || size == 0) return 0;
   const uint64_t end = std::min<uint64_t>(total, begin + size);
-  std::lock_guard lock(mutex_);
-  const uint64_t have_end = window_off_ + window_.size();
-  if (begin < window_off_ || end > have_end) {
-    if (begin < failed_end_ && end > failed_begin_)
-      fail(ErrorKind::Io, failed_message_ + " (this handle's earlier read of the range failed; open it again to retry)");
-    // sequential (this read starts inside or at the end of the window): the next GET is larger
-    // (a first read at offset 0 is taken as the start of one: most whole-file readers begin there)
-    const bool sequential = window_.empty() ? begin == 0 : begin >= window_off_ && begin <= have_end;
-    // the kernel's requests may come out of order (several in flight): any window fetched ahead serves
-    auto ahead = std::find_if(ahead_.begin(), ahead_.end(),
-                              [&](const Ahead& a) { return begin >= a.off && end <= a.off + a.len; });
-    const bool in_ahead = ahead != ahead_.end();
-    uint64_t got_off = begin, got_len = 0;
+  const uint64_t first = begin / kBlock, last = (end - 1) / kBlock, count = (total + kBlock - 1) / kBlock;
+  std::vector<std::shared_future<Bytes>> need;
+  {
+    std::lock_guard lock(mutex_);
+    for (uint64_t i = first; i <= last; ++i)
+      if (auto f = failed_.find(i); f != failed_.end())
+        fail(ErrorKind::Io, f->second + " (this handle's earlier read of the range failed; open it again to retry)");
+    // the blocks of this read first (in parallel: the last one in the reader if no slot is free),
+    // then, for a sequential reader (a first read at offset 0 counts: most whole-file readers begin
+    // there), the ones after it
+    for (uint64_t i = first; i <= last; ++i) need.push_back(block(i, false));
+    const bool sequential = begin == last_end_ || (begin < last_end_ && end > last_end_);
+    if (sequential)
+      for (uint64_t i = last + 1; i < std::min(count, last + 1 + kAheadBlocks); ++i)
+        if (!block(i, true).valid()) break;
+    last_end_ = end;
+    trim(first > 0 ? first - 1 : 0, last + kAheadBlocks);
+  }
+  size_t done = 0;
+  for (uint64_t i = first; i <= last; ++i) {
+    const Bytes* data = nullptr;
     try {
-      storage::GetResult got;
-      if (in_ahead) {
-        Ahead next = std::move(*ahead);
-        ahead_.erase(ahead);
-        got_off = next.off;
-        got_len = next.len;
-        got = next.data.get();
-      } else {
-        drop_ahead();  // a seek: what was fetched ahead is not wanted
-        next_window_ = sequential && !window_.empty() ? std::min(kMaxWindow, next_window_ * kGrowth) : kMinWindow;
-        got_len = std::min(total - begin, std::max<uint64_t>(end - begin, next_window_));
-        got = fetch(*tree_, key_, begin, got_len, total);
-      }
-      window_ = std::move(got.data);
-      window_off_ = got_off;
+      data = &need[i - first].get();
     } catch (const Error& e) {
-      drop_ahead();
-      failed_begin_ = got_off;
-      failed_end_ = got_off + got_len;
-      failed_message_ = e.what();
+      std::lock_guard lock(mutex_);
+      failed_.emplace(i, e.what());
+      blocks_.erase(i);
       throw;
     }
-    // A sequential reader: the following windows are fetched while this one is served, so the
-    // connection never idles between two GETs (as a streaming download's does not).
-    if (sequential || in_ahead) {
-      uint64_t from = ahead_.empty() ? window_off_ + window_.size() : ahead_.back().off + ahead_.back().len;
-      while (ahead_.size() < kAhead && from < total) {
-        next_window_ = std::min(kMaxWindow, next_window_ * kGrowth);
-        Ahead a;
-        a.off = from;
-        a.len = std::min(total - from, next_window_);
-        a.data = std::async(std::launch::async, [tree = tree_, key = key_, o = a.off, l = a.len, total] {
-          return fetch(*tree, key, o, l, total);
-        });
-        from += a.len;
-        ahead_.push_back(std::move(a));
-      }
-    }
+    const uint64_t block_off = i * kBlock;
+    const uint64_t from = std::max(begin, block_off), to = std::min(end, block_off + data->size());
+    std::memcpy(buf + done, data->data() + (from - block_off), to - from);
+    done += to - from;
   }
-  const uint64_t n = end - begin;
-  std::memcpy(buf, window_.data() + (begin - window_off_), n);
-  return static_cast<size_t>(n);
+  return done;
 }
 
 void RemoteFile::refuse(const char* what) const {

@@ -1,11 +1,13 @@
 #pragma once
-// An open remote file: read with ranged GETs through a readahead window that grows while reads are
-// sequential (kernel requests of 128 KiB coalesce into fewer, larger GETs, and the next window is
-// fetched while the current one is served), never written (EROFS, naming the URL: the store is
-// never written through the mount).
+// An open remote file: read in blocks of a fixed grid (kBlock-aligned ranged GETs, so the remote
+// cache holds the same entries whatever order the kernel's reads come in, and a remount hits
+// them), the blocks of one large read fetched in parallel, and for a sequential reader the next
+// kAheadBlocks fetched while the current ones are served; background fetches are capped for all
+// handles of the tree (RemoteTree::fetch_slots). Never written (EROFS, naming the URL: the store
+// is never written through the mount).
 #include <cstdint>
-#include <deque>
 #include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -20,42 +22,37 @@ class RemoteFile final : public OpenFile {
  public:
   /// `key` of `tree`, `st` its attributes (st_size the object's exact size).
   RemoteFile(fs::path rel, std::shared_ptr<RemoteTree> tree, std::string key, struct stat st);
-  /// Waits for a GET still under way for it.
+  /// Waits for the GETs still under way for it.
   ~RemoteFile() override;
   size_t read(char* buf, size_t size, off_t off) override;
   size_t write(const char* buf, size_t size, off_t off) override;
   void truncate(off_t size) override;
   std::optional<struct stat> attr() const override { return st_; }
 
-  static constexpr uint64_t kMinWindow = 128 << 10;  // the first GET of a handle, and after a seek
-  static constexpr uint64_t kMaxWindow = 4 << 20;    // a sequential reader's GETs grow up to this
-  static constexpr uint64_t kGrowth = 4;             // by this factor per GET
-  // Windows in flight ahead of a sequential reader: one HTTP stream of the client is slower than
-  // several (measured: 32 MiB in one GET ~130 MB/s, in 4 parallel range GETs ~160-250 MB/s here).
-  static constexpr size_t kAhead = 2;
+  // One GET per 1 MiB block: large enough that a request's fixed cost (~0.3 ms here) is small
+  // beside its transfer, small enough that a 128 KiB read far from the others fetches little.
+  static constexpr uint64_t kBlock = 1 << 20;
+  // Blocks in flight ahead of a sequential reader: one HTTP stream is slower than several
+  // (measured: 32 MiB in one GET ~130 MB/s, in 4 parallel range GETs ~160-250 MB/s here).
+  static constexpr uint64_t kAheadBlocks = 8;
 
  private:
   [[noreturn]] void refuse(const char* what) const;
+  /// The future of block `index`, started (in the background if a slot is free) if absent. mutex_ held.
+  std::shared_future<Bytes> block(uint64_t index, bool ahead);
+  /// Drops the blocks that are done and outside [keep_from, keep_to]. mutex_ held.
+  void trim(uint64_t keep_from, uint64_t keep_to);
 
   std::shared_ptr<RemoteTree> tree_;
   std::string key_;
   struct stat st_;
   std::mutex mutex_;
-  Bytes window_;               // bytes [window_off_, window_off_ + window_.size()) of the object
-  uint64_t window_off_ = 0;
-  uint64_t next_window_ = kMinWindow;
-  struct Ahead {
-    uint64_t off = 0, len = 0;
-    std::future<storage::GetResult> data;
-  };
-  std::deque<Ahead> ahead_;  // the windows after this one, in order, for a sequential reader
-  /// Waits for and drops the windows fetched ahead (a seek). mutex_ held.
-  void drop_ahead();
-  // A range of this handle whose GET failed (timeout, dropped transfers, 5xx after the retries):
+  std::map<uint64_t, std::shared_future<Bytes>> blocks_;  // by block index: fetched, or under way
+  uint64_t last_end_ = 0;  // where the last read ended: a read starting there is sequential
+  // A block of this handle whose GET failed (timeout, dropped transfers, 5xx after the retries):
   // the kernel asks again at once for a failed readahead, and must not wait a second timeout for
   // the same answer. Reads overlapping it fail at once; a new open tries again.
-  uint64_t failed_begin_ = 0, failed_end_ = 0;
-  std::string failed_message_;
+  std::map<uint64_t, std::string> failed_;
 };
 
 }  // namespace wkfs::mount

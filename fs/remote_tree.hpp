@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "fs/fetch_slots.hpp"
 #include "storage/store.hpp"
 
 namespace wkfs::mount {
@@ -57,6 +58,8 @@ class RemoteTree {
   const std::string& url() const { return url_; }
   /// The URL of `rel` below the root, for messages.
   std::string url_of(const std::string& rel) const;
+  /// The cap on background block fetches shared by every open file of the tree.
+  FetchSlots& fetch_slots() const { return fetch_slots_; }
   /// When the tree was made: the modification time its nodes report.
   time_t made_at() const { return made_at_; }
 
@@ -75,6 +78,8 @@ class RemoteTree {
 
   std::shared_ptr<storage::Store> store_;
   std::string url_;
+  // 16 = HttpOptions::max_host_connections' default: more fetches in flight would only queue there
+  mutable FetchSlots fetch_slots_{16};
   time_t made_at_;
   std::mutex mutex_;
   std::map<std::string, File> files_;

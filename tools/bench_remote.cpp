@@ -21,6 +21,8 @@
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "core/json.hpp"
+#include "dataset/dataset.hpp"
+#include "fs/mount.hpp"
 #include "storage/caching_store.hpp"
 #include "storage/http_store.hpp"
 #include "storage/store_url.hpp"
@@ -36,7 +38,7 @@ using Clock = std::chrono::steady_clock;
 const char* kUsage =
     "usage: wkfs bench remote [--url MAG_URL [--ca-file PEM]] [--parallel N] [--runs N] [--https]\n"
     "                         [--dataset DIR | --size X,Y,Z] [--mag LAYER/MAG] [--cache-dir DIR]\n"
-    "                         [--nginx-script PATH] [--json]\n"
+    "                         [--nginx-script PATH] [--slice-mb N] [--no-mount] [--json]\n"
     "  Reads every stored inner chunk of a Zarr3 mag over HTTP(S), one ranged GET per chunk (the\n"
     "  ranges come from the shard indexes), N at a time (default 8):\n"
     "    http_cold   HttpStore, a new connection pool per run\n"
@@ -45,7 +47,17 @@ const char* kUsage =
     "    curl        curl --parallel --parallel-max N fetching the same ranges (one process per run;\n"
     "                its fixed cost is shown by the same command for one range)\n"
     "    local       pread of the same ranges from the served files (without --url)\n"
-    "  Without --url a demo dataset (wkfs make-demo, --size default 512,512,128) is written to a\n"
+    "  and, without --url, through a real `wkfs mount` of the served dataset, its shard files cut\n"
+    "  into slices of --slice-mb (default 4) read by N threads with 1 MiB preads:\n"
+    "    mount_cold  no cache, a new mount per run\n"
+    "    mount_warm  remote_cache_dir filled by a read of every slice, then a new mount reading them\n"
+    "    curl_slices curl --parallel --parallel-max N fetching the same slices as ranges\n"
+    "    local_slices pread of the same slices, same threads, from the served files (page cache)\n"
+    "    local_mount a `wkfs mount` of the served folder, the same reads (what FUSE allows here)\n"
+    "    lazy_first  a local dataset whose color mag 1 is the remote URL, `downsample`d through the\n"
+    "                mount: the first read of lazy 2-2-1 shard 0, beside\n"
+    "    native_source  Dataset::open of the same dataset reading and decoding that shard's mag-1 box\n"
+    "  Without --url a demo dataset (wkfs make-demo, --size default 512,512,256) is written to a\n"
     "  temp folder (or --dataset DIR is used as it is) and served by tests/servers/nginx.sh; its\n"
     "  --mag (default color/1) is read. MB/s is 1e6 bytes\n"
     "  of chunk data per second, the median of --runs runs (default 3). The cache lives in\n"
@@ -54,9 +66,11 @@ const char* kUsage =
 struct Options {
   std::string url, ca_file, nginx_script, cache_dir, dataset;
   std::string mag = "color/1";
-  std::string size = "512,512,128";
+  std::string size = "512,512,256";
   int parallel = 8;
   int runs = 3;
+  int slice_mb = 4;
+  bool mount = true;
   bool https = false;
   bool json = false;
 };
@@ -248,6 +262,117 @@ double curl_seconds(const std::vector<ChunkRange>& ranges, const std::string& ma
   return s;
 }
 
+// A piece of one file of the served dataset, read through the mount, by curl and locally.
+struct Slice {
+  std::string rel;  // relative to the dataset
+  uint64_t offset = 0, length = 0;
+};
+
+// Every data file below `mag` of dataset folder `ds` (sorted), cut into slices of `slice` bytes.
+std::vector<Slice> mag_slices(const fs::path& ds, const std::string& mag, uint64_t slice) {
+  std::vector<std::string> files;
+  for (auto& e : fs::recursive_directory_iterator(ds / mag / "c"))
+    if (e.is_regular_file()) files.push_back(fs::relative(e.path(), ds).generic_string());
+  std::sort(files.begin(), files.end());
+  std::vector<Slice> out;
+  for (auto& f : files) {
+    uint64_t size = fs::file_size(ds / f);
+    for (uint64_t off = 0; off < size; off += slice) out.push_back({f, off, std::min(slice, size - off)});
+  }
+  return out;
+}
+
+// `wkfs mount SOURCE MNT -o OPTIONS` (the daemon forks away); unmounted on destruction.
+class BenchMount {
+ public:
+  BenchMount(const std::string& source, fs::path mnt, const std::string& options, const fs::path& log) : mnt_(std::move(mnt)) {
+    fs::create_directories(mnt_);
+    run_shell(shell_quote(self_exe().string()) + " mount " + shell_quote(source) + " " + shell_quote(mnt_.string()) +
+              " --log " + shell_quote(log.string()) + (options.empty() ? "" : " -o " + shell_quote(options)) + " 2>&1");
+  }
+  ~BenchMount() {
+    try {
+      mount::unmount(mnt_, false);
+    } catch (const std::exception& e) {
+      std::cerr << "bench remote: " << e.what() << "\n";
+    }
+  }
+  BenchMount(const BenchMount&) = delete;
+  BenchMount& operator=(const BenchMount&) = delete;
+  const fs::path& path() const { return mnt_; }
+
+ private:
+  fs::path mnt_;
+};
+
+// Reads every slice below `root` with `threads` threads, 1 MiB per pread (as cat or a numpy
+// reader would); seconds of wall time. With `want`, compares the bytes with the files below it.
+double read_slices_seconds(const fs::path& root, const std::vector<Slice>& slices, int threads,
+                           const fs::path& want = {}) {
+  return parallel_seconds(threads, slices.size(), [&](size_t i) {
+    const Slice& s = slices[i];
+    UniqueFd fd = open_file(root / s.rel, O_RDONLY);
+    Bytes buf(1 << 20);
+    for (uint64_t at = s.offset; at < s.offset + s.length;) {
+      size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), s.offset + s.length - at));
+      ssize_t got = pread(fd.get(), buf.data(), n, static_cast<off_t>(at));
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) fail_errno(got < 0 ? errno : EIO, "read " + (root / s.rel).string() + " at " + std::to_string(at));
+      if (!want.empty()) {
+        Bytes expected = pread_exact(open_file(want / s.rel, O_RDONLY).get(), at, static_cast<size_t>(got), want / s.rel);
+        if (std::memcmp(expected.data(), buf.data(), static_cast<size_t>(got)) != 0)
+          fail(ErrorKind::Corrupt, "bench remote: wrong bytes through the mount in " + s.rel + " at " + std::to_string(at));
+      }
+      at += static_cast<uint64_t>(got);
+    }
+  });
+}
+
+// A local copy of the served dataset `ds` with only its color layer, whose mag 1 is `mag1_url`
+// (as webknossos-libs' add_remote_mag writes it): the source of a lazy pyramid over a remote mag.
+void write_remote_source_dataset(const fs::path& ds, const fs::path& out, const std::string& mag1_url) {
+  fs::create_directories(out / "color");
+  Bytes text = read_file(ds / "datasource-properties.json");
+  Json props = Json::parse(std::string(reinterpret_cast<const char*>(text.data()), text.size()));
+  Json layers = Json::array();
+  for (auto& l : props.at("dataLayers"))
+    if (l.at("name") == "color") {
+      l["mags"] = Json::array({Json{{"mag", Json::array({1, 1, 1})}, {"path", mag1_url}}});
+      layers.push_back(l);
+    }
+  if (layers.empty()) fail(ErrorKind::NotFound, "bench remote: the dataset has no color layer for the lazy rows");
+  props["dataLayers"] = layers;
+  write_file_atomic(out / "datasource-properties.json", props.dump(2));
+  for (const char* f : {"zarr.json", "color/zarr.json"})
+    if (fs::exists(ds / f)) fs::copy_file(ds / f, out / f);
+}
+
+// Seconds to read and decode the mag-1 box under lazy 2-2-1 shard 0 natively, through the same
+// remote mag (Dataset::open over HttpStore, no decoded-chunk cache), in columns of 2x2 inner
+// chunks read by `parallel` threads (the daemon has as many requests in flight).
+double native_source_seconds(const fs::path& lazy_ds, const std::string& ca_file, int parallel) {
+  HttpOptions http;
+  http.max_host_connections = parallel;
+  http.ca_file = ca_file;
+  StoreContext ctx;
+  ctx.client = std::make_shared<HttpClient>(http);
+  auto dataset = Dataset::open(lazy_ds, true, nullptr, ctx);
+  auto view = dataset->mag_view("color", Mag(1, 1, 1));
+  const VecN& shard = view->array().meta().shard_shape;  // [c, x, y, z]
+  const VecN& chunk = view->array().meta().chunk_shape;
+  const BoundingBox layer = dataset->properties().find_layer("color")->bounding_box;
+  const Vec3 size{std::min(layer.size.x, shard[1] * 2), std::min(layer.size.y, shard[2] * 2), std::min(layer.size.z, shard[3])};
+  std::vector<BoundingBox> columns;
+  for (int64_t x = 0; x < size.x; x += 2 * chunk[1])
+    for (int64_t y = 0; y < size.y; y += 2 * chunk[2])
+      columns.push_back({{layer.top_left.x + x, layer.top_left.y + y, layer.top_left.z},
+                         {std::min(2 * chunk[1], size.x - x), std::min(2 * chunk[2], size.y - y), size.z}});
+  return parallel_seconds(parallel, columns.size(), [&](size_t i) {
+    Bytes buf(view->buffer_size(columns[i]));
+    view->read(columns[i], buf);
+  });
+}
+
 Options parse(const std::vector<std::string>& args) {
   Options o;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -273,6 +398,8 @@ Options parse(const std::vector<std::string>& args) {
     else if (a == "--parallel") o.parallel = number(1);
     else if (a == "--runs") o.runs = number(1);
     else if (a == "--https") o.https = true;
+    else if (a == "--slice-mb") o.slice_mb = number(1);
+    else if (a == "--no-mount") o.mount = false;
     else if (a == "--json") o.json = true;
     else fail(ErrorKind::InvalidArgument, "unknown argument '" + a + "'; see wkfs bench remote --help");
   }
@@ -373,18 +500,102 @@ int run(const std::vector<std::string>& args) {
       secs["local"].push_back(parallel_seconds(o.parallel, ranges.size(), [&](size_t i) { local_bytes(ranges[i]); }));
   }
 
+  // Through a real mount of the served dataset (needs the local files for the baselines).
+  std::vector<Slice> slices;
+  uint64_t slice_bytes = 0;
+  std::map<std::string, std::vector<double>> mount_secs;
+  if (!local_mag.empty() && o.mount) {
+    const fs::path ds = local_mag.parent_path().parent_path();
+    const std::string ds_url = mag_url.substr(0, mag_url.size() - o.mag.size() - 1);
+    slices = mag_slices(ds, o.mag, static_cast<uint64_t>(o.slice_mb) << 20);
+    std::vector<ChunkRange> slice_ranges;
+    for (auto& s : slices) {
+      slice_bytes += s.length;
+      slice_ranges.push_back({s.rel, s.offset, s.length});
+    }
+    const std::string ca_opt = ca_file.empty() ? "" : "ca_file=" + ca_file;
+    auto join = [](const std::string& a, const std::string& b) { return a.empty() ? b : b.empty() ? a : a + "," + b; };
+    const fs::path mount_cache = tmp.path() / "mount-cache";
+    const std::string cache_opt = "remote_cache_dir=" + mount_cache.string() + ",remote_cache_mb=" +
+                                  std::to_string(std::max<uint64_t>(2 * slice_bytes >> 20, 64)) + ",remote_revalidate_s=3600";
+    const fs::path mnt = tmp.path() / "mnt", log = tmp.path() / "daemon.log";
+    // every name looked up first (HEADs), untimed: readers list before they read
+    auto stat_all = [&](const fs::path& root) {
+      for (auto& s : slices) (void)fs::file_size(root / s.rel);
+    };
+    {  // untimed: the bytes through the mount, cold and warm, are the served files'
+      fs::remove_all(mount_cache);
+      for (int pass = 0; pass < 2; ++pass) {
+        BenchMount m(ds_url, mnt, join(ca_opt, cache_opt), log);
+        read_slices_seconds(m.path(), slices, o.parallel, ds);
+      }
+    }
+    for (int run = 0; run < o.runs; ++run) {
+      {
+        BenchMount m(ds_url, mnt, ca_opt, log);
+        stat_all(m.path());
+        mount_secs["mount_cold"].push_back(read_slices_seconds(m.path(), slices, o.parallel));
+      }
+      mount_secs["curl_slices"].push_back(curl_seconds(slice_ranges, ds_url, o, ca_file, tmp.path() / "curl-slices.cfg", slice_bytes));
+      fs::remove_all(mount_cache);
+      {
+        BenchMount m(ds_url, mnt, join(ca_opt, cache_opt), log);
+        stat_all(m.path());
+        mount_secs["mount_fill"].push_back(read_slices_seconds(m.path(), slices, o.parallel));
+      }
+      {
+        BenchMount m(ds_url, mnt, join(ca_opt, cache_opt), log);
+        stat_all(m.path());
+        mount_secs["mount_warm"].push_back(read_slices_seconds(m.path(), slices, o.parallel));
+      }
+      mount_secs["local_slices"].push_back(read_slices_seconds(ds, slices, o.parallel));
+      {  // what FUSE allows here: a local mount of the served folder, the same reads
+        BenchMount m(ds.string(), mnt, "ro", log);
+        stat_all(m.path());
+        mount_secs["local_mount"].push_back(read_slices_seconds(m.path(), slices, o.parallel));
+      }
+    }
+    // The first read of a lazy mag over the remote mag 1, beside a native fetch + decode of its source.
+    const fs::path lazy_root = tmp.path() / "lazy";
+    for (int run = 0; run < o.runs; ++run) {
+      fs::remove_all(lazy_root);
+      write_remote_source_dataset(ds, lazy_root / "src", mag_url);
+      {
+        BenchMount m(lazy_root.string(), mnt, ca_opt, log);
+        run_shell(shell_quote(self_exe().string()) + " ctl " + shell_quote((m.path() / "src/color").string()) + " downsample 2>&1");
+        const fs::path file0 = m.path() / "src/color/2-2-1/c/0/0/0/0";
+        auto t0 = Clock::now();
+        Bytes got = read_file(file0);
+        mount_secs["lazy_first"].push_back(std::chrono::duration<double>(Clock::now() - t0).count());
+        if (got.empty()) fail(ErrorKind::Io, file0.string() + " read empty");
+      }
+      mount_secs["native_source"].push_back(native_source_seconds(lazy_root / "src", ca_file, o.parallel));
+    }
+  }
+
   std::map<std::string, double> mbps;
   for (auto& [name, v] : secs)
     if (name != "curl_1_range") mbps[name] = static_cast<double>(bytes) / 1e6 / median(v);
+  for (auto& [name, v] : mount_secs)
+    if (name != "lazy_first" && name != "native_source") mbps[name] = static_cast<double>(slice_bytes) / 1e6 / median(v);
   Json ratios = Json::object();
   ratios["http_cold / curl"] = mbps["http_cold"] / mbps["curl"];
   ratios["cache_fill / curl"] = mbps["cache_fill"] / mbps["curl"];
   ratios["cache_warm / http_cold"] = mbps["cache_warm"] / mbps["http_cold"];
   if (mbps.count("local")) ratios["cache_warm / local"] = mbps["cache_warm"] / mbps["local"];
+  if (mbps.count("mount_cold")) {
+    ratios["mount_cold / curl_slices"] = mbps["mount_cold"] / mbps["curl_slices"];
+    ratios["mount_fill / curl_slices"] = mbps["mount_fill"] / mbps["curl_slices"];
+    ratios["mount_warm / local_slices"] = mbps["mount_warm"] / mbps["local_slices"];
+    ratios["mount_warm / local_mount"] = mbps["mount_warm"] / mbps["local_mount"];
+    ratios["lazy_first speed / native_source"] = median(mount_secs["native_source"]) / median(mount_secs["lazy_first"]);
+  }
 
   if (o.json) {
     Json j{{"url", mag_url}, {"ranges", ranges.size()}, {"bytes", bytes}, {"parallel", o.parallel}, {"runs", o.runs}};
     for (auto& [name, v] : secs) j["median_seconds"][name] = median(v);
+    for (auto& [name, v] : mount_secs) j["median_seconds"][name] = median(v);
+    if (!slices.empty()) j["mount"] = Json{{"slices", slices.size()}, {"bytes", slice_bytes}, {"slice_mb", o.slice_mb}};
     for (auto& [name, v] : mbps) j["mb_per_s"][name] = v;
     j["ratios"] = ratios;
     j["counters"] = counters->snapshot();
@@ -399,6 +610,15 @@ int run(const std::vector<std::string>& args) {
     if (!secs.count(name)) continue;
     std::cout << std::left << std::setw(12) << name << std::right << std::fixed << std::setprecision(4) << std::setw(10)
               << median(secs[name]) << std::setprecision(1) << std::setw(10) << mbps[name] << "\n";
+  }
+  if (!slices.empty()) {
+    std::cout << "through a mount: " << slices.size() << " slices of " << o.slice_mb << " MiB of the mag's files, " << slice_bytes
+              << " bytes, " << o.parallel << " reader threads\n";
+    for (const char* name : {"mount_cold", "mount_fill", "mount_warm", "curl_slices", "local_slices", "local_mount"})
+      std::cout << std::left << std::setw(14) << name << std::right << std::fixed << std::setprecision(4) << std::setw(10)
+                << median(mount_secs[name]) << std::setprecision(1) << std::setw(10) << mbps[name] << "\n";
+    std::cout << "lazy 2-2-1 shard 0, first read " << std::setprecision(3) << median(mount_secs["lazy_first"])
+              << " s; native fetch+decode of its mag-1 source " << median(mount_secs["native_source"]) << " s\n";
   }
   std::cout << "(curl for one range, its fixed cost: " << std::setprecision(4) << median(secs["curl_1_range"]) << " s)\n";
   for (auto& [name, v] : ratios.items()) std::cout << name << ": " << std::setprecision(2) << v.get<double>() << "\n";
