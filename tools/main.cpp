@@ -26,6 +26,21 @@ void usage(std::ostream& os) {
   for (const auto& c : wkfs::cli::commands()) os << "  " << c.name << std::string(c.name.size() < 14 ? 14 - c.name.size() : 1, ' ') << c.summary << "\n";
   os << "\n`wkfs COMMAND --help` describes one command.\n";
 }
+const wkfs::cli::Command* find_command(const std::string& name) {
+  for (const auto& c : wkfs::cli::commands())
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+/// Runs `c` with `args`; an error is printed with the command's name and exits 1.
+int run_command(const wkfs::cli::Command& c, const std::vector<std::string>& args) {
+  try {
+    return c.run(args);
+  } catch (const std::exception& e) {  // wkfs::Error included
+    std::cerr << "wkfs " << c.name << ": " << e.what() << "\n";
+    return 1;
+  }
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -44,33 +59,12 @@ int main(int argc, char** argv) {
     usage(std::cout);
     return 0;
   }
-  for (const auto& c : wkfs::cli::commands()) {
-    if (c.name != name) continue;
-    std::vector<std::string> args(argv + 2, argv + argc);
-    try {
-      return c.run(args);
-    } catch (const wkfs::Error& e) {
-      std::cerr << "wkfs " << name << ": " << e.what() << "\n";
-      return 1;
-    } catch (const std::exception& e) {
-      std::cerr << "wkfs " << name << ": " << e.what() << "\n";
-      return 1;
-    }
-  }
+  if (const auto* c = find_command(name)) return run_command(*c, std::vector<std::string>(argv + 2, argv + argc));
   // mount.fuse3 (an fstab line of type fuse.wkfs) runs `wkfs SOURCE MOUNTPOINT -o OPTIONS`: a first
   // word that is no command, followed by an existing folder, is that call of `wkfs mount`.
   std::error_code ec;
-  if (argc >= 3 && name[0] != '-' && std::filesystem::is_directory(argv[2], ec)) {
-    for (const auto& c : wkfs::cli::commands()) {
-      if (c.name != "mount") continue;
-      try {
-        return c.run(std::vector<std::string>(argv + 1, argv + argc));
-      } catch (const std::exception& e) {
-        std::cerr << "wkfs mount: " << e.what() << "\n";
-        return 1;
-      }
-    }
-  }
+  if (argc >= 3 && name[0] != '-' && std::filesystem::is_directory(argv[2], ec))
+    if (const auto* c = find_command("mount")) return run_command(*c, std::vector<std::string>(argv + 1, argv + argc));
   std::cerr << "wkfs: unknown command '" << name << "'\n";
   usage(std::cerr);
   return 2;

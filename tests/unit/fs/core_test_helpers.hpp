@@ -30,6 +30,17 @@ namespace fs = std::filesystem;
 
 inline constexpr const char* kMountpoint = "/mnt/wkfs-unit";
 
+/// The core's configuration over `source` for the unit tests: no log, one lazy thread.
+inline FilesystemConfig test_config(const fs::path& source, bool read_only = false) {
+  FilesystemConfig c;
+  c.source = source;
+  c.mountpoint = kMountpoint;
+  c.read_only = read_only;
+  c.log = nullptr;
+  c.lazy.threads = 1;
+  return c;
+}
+
 /// A core over a temporary SOURCE folder holding the given fixtures as named datasets.
 struct Mount {
   TempDir tmp;
@@ -41,13 +52,7 @@ struct Mount {
     src = tmp / "src";
     fs::create_directories(src);
     for (const auto& [fixture_name, name] : datasets) fs::rename(copy_fixture(fixture_name, src), src / name);
-    FilesystemConfig c;
-    c.source = src;
-    c.mountpoint = kMountpoint;
-    c.read_only = read_only;
-    c.log = nullptr;
-    c.lazy.threads = 1;
-    core = std::make_unique<Filesystem>(std::move(c));
+    core = std::make_unique<Filesystem>(test_config(src, read_only));
   }
   Filesystem& operator*() { return *core; }
   Filesystem* operator->() { return core.get(); }

@@ -70,12 +70,7 @@ inline void make_url_mag(const fs::path& dataset, const std::string& url) {
 
 /// The core's configuration over `source` for the remote tests: no log, one lazy thread, quick retries.
 inline FilesystemConfig remote_test_config(const fs::path& source, bool read_only = false) {
-  FilesystemConfig c;
-  c.source = source;
-  c.mountpoint = kMountpoint;
-  c.read_only = read_only;
-  c.log = nullptr;
-  c.lazy.threads = 1;
+  FilesystemConfig c = test_config(source, read_only);
   c.remote.http.backoff_initial = std::chrono::milliseconds(10);
   return c;
 }
