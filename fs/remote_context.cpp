@@ -7,25 +7,28 @@ namespace wkfs::mount {
 RemoteContext::RemoteContext(RemoteConfig config, Diagnostics* diagnostics)
     : config_(std::move(config)), diagnostics_(diagnostics), counters_(std::make_shared<storage::RemoteCounters>()) {}
 
-storage::StoreContext RemoteContext::probe(const RemoteConfig& config, std::shared_ptr<storage::RemoteCache> cache) {
+namespace {
+/// The context of `config` over `client` and `cache`: the probe's before the fork, the daemon's after.
+storage::StoreContext context_of(const RemoteConfig& config, std::shared_ptr<storage::HttpClient> client,
+                                 std::shared_ptr<storage::RemoteCache> cache) {
   storage::StoreContext c;
-  c.client = std::make_shared<storage::HttpClient>(config.http);
+  c.client = std::move(client);
   c.auth_token = config.auth_token;
   c.cache = std::move(cache);
   c.revalidate_after = config.revalidate_after;
   return c;
 }
+}  // namespace
+
+storage::StoreContext RemoteContext::probe(const RemoteConfig& config, std::shared_ptr<storage::RemoteCache> cache) {
+  return context_of(config, std::make_shared<storage::HttpClient>(config.http), std::move(cache));
+}
 
 storage::StoreContext RemoteContext::get() {
   std::lock_guard lock(mutex_);
   if (!context_) {
-    storage::StoreContext c;
-    c.client = std::make_shared<storage::HttpClient>(config_.http, diagnostics_);
-    c.auth_token = config_.auth_token;
-    c.cache = cache();
-    c.counters = counters_;
-    c.revalidate_after = config_.revalidate_after;
-    context_ = std::move(c);
+    context_ = context_of(config_, std::make_shared<storage::HttpClient>(config_.http, diagnostics_), cache());
+    context_->counters = counters_;
   }
   return *context_;
 }
