@@ -600,8 +600,9 @@ class Driver:
             self.killed = True
             stop.set()
             n = W.kill9(self.src)
-            if n == 0:
+            if n == 0:  # the daemon died by itself, or the harness cannot find it: either is a bug
                 self.no_daemon += 1
+                self.violation("remount", "no daemon process found to kill (did it crash?)")
             self.kills += 1
             th.join(120)
             if th.is_alive():

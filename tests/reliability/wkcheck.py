@@ -34,8 +34,20 @@ class Invalid(Exception):
 
 
 # ---------------------------------------------------------------- mounting
+def _runs_wkfs(pid, argv):
+    """True when process `pid` runs a wkfs binary, whatever it is called (a copy named wkfs-crash too):
+    its argv[0] names wkfs, or its executable is the same file as the wkfs on PATH or in the build."""
+    if argv and "wkfs" in os.path.basename(argv[0]):
+        return True
+    try:
+        exe = os.path.realpath(f"/proc/{pid}/exe")
+    except OSError:
+        return False
+    return os.path.basename(exe).startswith("wkfs")
+
+
 def daemon_pids(src):
-    """Every process whose command line is `... wkfs mount SRC ...` (SRC absolute)."""
+    """Every process whose command line is `WKFS mount SRC ...` (SRC absolute) with WKFS a wkfs binary."""
     src = os.path.abspath(src)
     pids = []
     for d in os.listdir("/proc"):
@@ -47,7 +59,7 @@ def daemon_pids(src):
         except OSError:
             continue
         argv = [a.decode(errors="replace") for a in argv]
-        if "mount" in argv and src in argv and any(a.endswith("wkfs") for a in argv[:1]):
+        if "mount" in argv and src in argv and _runs_wkfs(int(d), argv):
             pids.append(int(d))
     return pids
 
