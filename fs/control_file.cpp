@@ -32,7 +32,7 @@ ControlChannel::Outcome ControlChannel::run(const fs::path& ctl_rel, std::string
     std::string cwd = line.option(control::kCwdOption).value_or("");
     control::CommandContext ctx;
     if (target.loc) ctx.dataset = target.loc->dataset;
-    if (target.kind == PathKind::Layer) ctx.layer = target.layer;
+    if (target.kind == PathKind::Layer || target.overlay_layer) ctx.layer = target.layer;
     ctx.lazy = &tree_.engines();
     if (auto* remote = tree_.remote()) ctx.clear_remote_cache = [remote] { return remote->clear_cache(); };
     if (read_only_) {

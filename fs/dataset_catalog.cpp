@@ -1,6 +1,7 @@
 #include "fs/dataset_catalog.hpp"
 
 #include "core/error.hpp"
+#include "storage/store_url.hpp"
 
 namespace wkfs::mount {
 
@@ -68,8 +69,14 @@ std::shared_ptr<Dataset> DatasetCatalog::open_cached(const fs::path& rel, std::s
       entry.busy = e.what();
     }
   }
+  // Under a URL SOURCE the folder is the overlay of the remote dataset at the same place: the
+  // mags it lacks are read from there (lazy mags over them included).
+  std::string overlaid;
+  if (remote_ && !remote_->config().source_url.empty())
+    overlaid = rel.empty() ? remote_->config().source_url
+                           : storage::StoreUrl::parse(remote_->config().source_url).join(rel.generic_string()).to_string();
   entry.dataset = Dataset::open(dir, read_only_ || !entry.busy.empty(), cache_,
-                                remote_ ? remote_->get() : storage::StoreContext{});
+                                remote_ ? remote_->get() : storage::StoreContext{}, std::move(overlaid));
   busy = entry.busy;
   auto ds = entry.dataset;
   open_[rel.string()] = std::move(entry);

@@ -61,6 +61,18 @@ PathInfo MountTree::classify(const fs::path& rel) const {
     if (auto r = remote_->find(rel, catalog_, catalog_.source())) {
       info.kind = PathKind::Remote;
       info.remote = std::move(*r);
+      // A layer of the overlay's dataset that only the store has yet still takes Layer-API commands
+      // (downsample into the overlay): its dataset is the overlay's.
+      const size_t layer_depth = catalog_.single() ? 1 : 2;
+      if (remote_->has_overlay() && std::distance(rel.begin(), rel.end()) == static_cast<long>(layer_depth))
+        if (auto loc = catalog_.locate(rel); loc && loc->inner.size() == 1 &&
+                                             loc->dataset->properties().find_layer(loc->inner[0])) {
+          info.layer = loc->inner[0];
+          info.loc = std::move(loc);
+          info.in_dataset = info.layer;
+          info.lazy = engines_.serving(info.loc->dataset);
+          info.overlay_layer = true;
+        }
       return info;
     }
   info.loc = catalog_.locate(rel);
@@ -79,7 +91,8 @@ PathInfo MountTree::classify(const fs::path& rel) const {
     return info;
   }
   if (name == control::kControlFile) {
-    // a control file lives in a dataset root or a layer folder, nowhere else
+    // a control file lives in a dataset root or a layer folder, nowhere else; a layer the overlay
+    // of a URL SOURCE lacks is a remote folder, yet its dataset (the overlay) takes its commands
     auto parent = classify(rel.parent_path());
     info.kind = parent.has_control_file() ? PathKind::Control : PathKind::Plain;
     return info;

@@ -38,10 +38,13 @@ struct PathInfo {
   std::optional<Mag> mag;       // Mag
   LazyEngine* lazy = nullptr;   // the dataset's lazy engine, if lazy features are on for it
   RemotePath remote;            // Remote: its tree and key
+  bool overlay_layer = false;   // Remote: a layer folder only the remote store has, of an overlay dataset (loc set)
 
   bool in_dataset_root() const { return loc && loc->inner.empty(); }
-  /// A folder that holds a control file: a dataset root or a layer.
-  bool has_control_file() const { return kind == PathKind::DatasetRoot || kind == PathKind::Layer; }
+  /// A folder that holds a control file: a dataset root or a layer (also one still only remote).
+  bool has_control_file() const {
+    return kind == PathKind::DatasetRoot || kind == PathKind::Layer || overlay_layer;
+  }
 };
 
 /// True for names the Layer API reads as a mag ("1", "2-2-1").

@@ -33,17 +33,18 @@ fs::path normal_root(const fs::path& root) {
 }  // namespace
 
 Dataset::Dataset(Key, const fs::path& root, bool read_only, std::shared_ptr<ChunkCache> cache,
-                 storage::StoreContext remote)
+                 storage::StoreContext remote, std::string overlaid_url)
     : root_(normal_root(root)),
       read_only_(read_only),
       cache_(std::move(cache)),
-      remote_(std::move(remote)),
+      remote_(std::move(remote), std::move(overlaid_url)),
       store_(root_, read_only, [this] { views_.clear(); }) {}
 
 std::shared_ptr<Dataset> Dataset::open(const fs::path& root, bool read_only, std::shared_ptr<ChunkCache> cache,
-                                       storage::StoreContext remote) {
+                                       storage::StoreContext remote, std::string overlaid_url) {
   if (!fs::is_directory(root)) fail(ErrorKind::NotFound, "dataset folder not found: " + root.string());
-  auto ds = std::make_shared<Dataset>(Key{}, root, read_only, std::move(cache), std::move(remote));
+  auto ds = std::make_shared<Dataset>(Key{}, root, read_only, std::move(cache), std::move(remote),
+                                      std::move(overlaid_url));
   ds->store_.reload();
   if (!read_only) ds->remove_unlisted_mag_links();
   return ds;
@@ -197,13 +198,13 @@ fs::path Dataset::mag_path(const std::string& layer, const Mag& mag) const {
 std::string Dataset::mag_location(const std::string& layer, const Mag& mag) const {
   std::lock_guard g(mutex_);
   const auto& l = require_layer(store_.properties(), layer, root_);
-  return wkfs::mag_location(root_, l, require_mag(l, mag));
+  return wkfs::mag_location(root_, l, require_mag(l, mag), remote_.overlaid_url());
 }
 
 bool Dataset::is_remote_mag(const std::string& layer, const Mag& mag) const {
   std::lock_guard g(mutex_);
   const auto& l = require_layer(store_.properties(), layer, root_);
-  return is_url_mag(require_mag(l, mag));
+  return remote_location(root_, remote_.overlaid_url(), l, require_mag(l, mag)).has_value();
 }
 
 storage::StoreContext Dataset::store_context() const { return remote_.get(); }

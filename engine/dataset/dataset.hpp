@@ -44,13 +44,14 @@ class Dataset {
 
  public:
   Dataset(Key, const fs::path& root, bool read_only, std::shared_ptr<ChunkCache> cache,
-          storage::StoreContext remote = {});
+          storage::StoreContext remote = {}, std::string overlaid_url = {});
   /// Opens an existing dataset folder (reads datasource-properties.json); the arrays of its mag
   /// views share `cache` (null: no caching of decoded chunks); remote (URL) mags are read through
-  /// stores of `remote` (its HttpClient shared; without one, a default client is made at first use).
+  /// stores of `remote` (its HttpClient shared; without one, a default client is made at first use);
+  /// a non-empty `overlaid_url` makes `root` the overlay of that remote dataset (see remote_location).
   static std::shared_ptr<Dataset> open(const fs::path& root, bool read_only = false,
                                        std::shared_ptr<ChunkCache> cache = nullptr,
-                                       storage::StoreContext remote = {});
+                                       storage::StoreContext remote = {}, std::string overlaid_url = {});
   /// Creates a new dataset; the folder must be absent or empty.
   static std::shared_ptr<Dataset> create(const fs::path& root, const VoxelSize& voxel_size);
 
@@ -105,8 +106,8 @@ class Dataset {
   fs::path mag_path(const std::string& layer, const Mag& mag) const;
   /// The mag's folder, or for a remote mag its URL (the form the library stores).
   std::string mag_location(const std::string& layer, const Mag& mag) const;
-  /// True if the mag's path is a URL: its data lives in a remote store (read-only; delete_mag only
-  /// unlists it).
+  /// True if the mag's path is a URL, or the dataset overlays a remote one that holds the mag: its
+  /// data lives in a remote store (read-only; delete_mag only unlists it).
   bool is_remote_mag(const std::string& layer, const Mag& mag) const;
   /// The context remote mags are read through (a default HttpClient is made at first use).
   storage::StoreContext store_context() const;

@@ -20,8 +20,25 @@ std::optional<std::string> mag_url(const MagEntry& entry) {
   return std::nullopt;
 }
 
-std::string mag_location(const std::filesystem::path& root, const LayerProperties& layer, const MagEntry& entry) {
-  if (auto url = mag_url(entry)) return *url;
+std::optional<std::string> remote_location(const std::filesystem::path& root, const std::string& overlaid_url,
+                                           const LayerProperties& layer, const MagEntry& entry) {
+  if (auto url = mag_url(entry)) return url;
+  if (overlaid_url.empty()) return std::nullopt;
+  // In the overlay a mag is local once its folder is there (added, or lazily registered, through
+  // the mount); every other mag is the remote dataset's, at the path the library resolves there.
+  std::error_code ec;
+  if (entry.path) {
+    if (std::filesystem::exists(resolve_mag_path(root, layer, entry), ec)) return std::nullopt;
+  } else {
+    for (const auto& name : {entry.mag.short_name(), entry.mag.long_name()})
+      if (std::filesystem::exists(root / layer.name / name, ec)) return std::nullopt;
+  }
+  return remote_mag_url(overlaid_url, layer, entry);
+}
+
+std::string mag_location(const std::filesystem::path& root, const LayerProperties& layer, const MagEntry& entry,
+                         const std::string& overlaid_url) {
+  if (auto url = remote_location(root, overlaid_url, layer, entry)) return *url;
   return resolve_mag_path(root, layer, entry).string();
 }
 
@@ -34,7 +51,8 @@ storage::StoreContext RemoteMagContext::get() const {
 std::shared_ptr<Array> open_mag_array(const std::filesystem::path& root, const LayerProperties& layer,
                                       const MagEntry& entry, const RemoteMagContext& remote,
                                       std::shared_ptr<ChunkCache> cache) {
-  if (is_url_mag(entry)) return open_remote_array(*entry.path, remote.get(), std::move(cache));
+  if (auto url = remote_location(root, remote.overlaid_url(), layer, entry))
+    return open_remote_array(*url, remote.get(), std::move(cache));
   return open_array(resolve_mag_path(root, layer, entry), std::move(cache));
 }
 

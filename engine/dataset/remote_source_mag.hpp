@@ -48,21 +48,35 @@ bool is_url_mag(const MagEntry& entry);
 /// The URL a mag entry's path names (as the library stores it); nullopt for a local or legacy mag.
 std::optional<std::string> mag_url(const MagEntry& entry);
 
-/// Where mag entry `entry` of `layer` in the dataset at `root` is: its URL, or its local folder.
-std::string mag_location(const std::filesystem::path& root, const LayerProperties& layer, const MagEntry& entry);
+/// The URL mag entry `entry` of `layer` in the dataset at `root` is read from: its own URL path,
+/// or, when `root` is the local overlay of the remote dataset at `overlaid_url` (non-empty) and
+/// the mag's folder is not in the overlay, the mag's URL in that dataset; nullopt for a local mag.
+std::optional<std::string> remote_location(const std::filesystem::path& root, const std::string& overlaid_url,
+                                           const LayerProperties& layer, const MagEntry& entry);
+
+/// Where mag entry `entry` of `layer` in the dataset at `root` is: its URL (see remote_location),
+/// or its local folder.
+std::string mag_location(const std::filesystem::path& root, const LayerProperties& layer, const MagEntry& entry,
+                         const std::string& overlaid_url = {});
 
 /// The store context a dataset's URL mags are read through: the one it was opened with; without a
 /// client, a default HttpClient made at first use (one connection pool and thread per dataset that
 /// reads remote mags, and only then).
+/// A dataset opened as the overlay of a remote one also knows that dataset's URL: the mags the
+/// overlay lacks are read from there (a lazy pyramid over a remote SOURCE computes from them).
 class RemoteMagContext {
  public:
-  explicit RemoteMagContext(storage::StoreContext given) : context_(std::move(given)) {}
+  explicit RemoteMagContext(storage::StoreContext given, std::string overlaid_url = {})
+      : context_(std::move(given)), overlaid_url_(std::move(overlaid_url)) {}
   /// The context, its client made now if it had none.
   storage::StoreContext get() const;
+  /// The URL of the remote dataset the local folder overlays; empty for a plain local dataset.
+  const std::string& overlaid_url() const { return overlaid_url_; }
 
  private:
   mutable std::mutex mutex_;  // guards context_.client, made at first use
   mutable storage::StoreContext context_;
+  std::string overlaid_url_;
 };
 
 /// The array of mag entry `entry` of `layer` in the dataset at `root`: a URL mag read through

@@ -119,5 +119,36 @@ mount_wkfs "https://127.0.0.1:$HTTPS/simple_zarr3_dataset" "$M" -o ca_file="$CA"
 [[ -f $M/color/2/zarr.json && $(cat "$M/notes.txt") == hello ]] || fail "the overlay's changes after a remount"
 cmp "$M/color/1/c/0/0/0/0" "$WORK/root/simple_zarr3_dataset/color/1/c/0/0/0/0" || fail "remote files after a remount"
 "$WKFS" unmount "$M"
+
+# --- a lazy pyramid over the remote SOURCE, computed into the overlay --------------------------------
+mkdir -p "$WORK/overlay2"
+mount_wkfs "https://127.0.0.1:$HTTPS/simple_zarr3_dataset" "$M" -o ca_file="$CA",overlay="$WORK/overlay2"
+[[ -f $M/color/.wkfs-ctl ]] || fail "a layer only the store has gets no control file"
+"$WKFS" ctl "$M/color" downsample > "$WORK/ds.json" || fail "downsample over the remote source: $(cat "$WORK/ds.json")"
+[[ $(json "$WORK/ds.json" '" ".join(d["result"]["mags"])') == "2 4" ]] || fail "downsample registered $(cat "$WORK/ds.json")"
+[[ -f $WORK/overlay2/color/2/zarr.json && ! -e $WORK/overlay2/color/1 ]] || fail "the lazy mags are not (only) in the overlay"
+lines=$(wc -l < "$NGINX_LOG")
+"$WKFS" read "$WORK/root/simple_zarr3_dataset" --layer color --mag 1 --bbox 0,0,0,24,24,24 > "$WORK/m1.raw"
+"$WKFS" read "$M" --layer color --mag 2 --bbox 0,0,0,24,24,24 > "$WORK/m2.raw"
+"$WKFS" read "$M" --layer color --mag 4 --bbox 0,0,0,24,24,24 > "$WORK/m4.raw"
+access_since "$lines" | grep -q 'GET /simple_zarr3_dataset/color/1/' || fail "the lazy mag was not computed from the store"
+ls "$WORK/overlay2/color/2/c" > /dev/null || fail "no computed file in the overlay"
+"$PY" - "$WORK" <<'PYEOF' || fail "the lazy mags over the remote source differ from numpy's median"
+import sys
+import numpy as np
+w = sys.argv[1]
+def step(a):  # the library's median of 2x2x2 blocks (24 is even: no padding), rounded down
+    C, X, Y, Z = a.shape
+    b = a.reshape(C, X // 2, 2, Y // 2, 2, Z // 2, 2).transpose(0, 1, 3, 5, 2, 4, 6).reshape(C, X // 2, Y // 2, Z // 2, 8)
+    return np.trunc(np.median(b.astype(np.float64), -1)).astype(a.dtype)
+m1 = np.fromfile(f"{w}/m1.raw", np.uint8).reshape(3, 24, 24, 24)
+m2, m4 = step(m1), step(step(m1))
+assert m1.std() > 0, "the fixture is constant: no test"
+for got, ref, name in ((f"{w}/m2.raw", m2, "2"), (f"{w}/m4.raw", m4, "4")):
+    g = np.fromfile(got, np.uint8).reshape(ref.shape)
+    bad = int((g != ref).sum())
+    assert bad == 0, f"mag {name}: {bad} of {g.size} voxels differ"
+PYEOF
+"$WKFS" unmount "$M"
 diff <(tree_digest "$WORK/root") "$WORK/served_before" || fail "the served files changed"
 echo "remote_http: ok"
