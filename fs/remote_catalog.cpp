@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <set>
 
 #include "core/error.hpp"
@@ -62,8 +63,19 @@ std::optional<RemotePath> RemoteCatalog::find(const std::filesystem::path& rel, 
   if (has_source()) {
     if (::lstat((source / rel).c_str(), &st) == 0) return std::nullopt;  // the overlay has it
     auto tree = source_tree();
-    if (!tree->stat(rel.generic_string())) return std::nullopt;
-    return RemotePath{tree, rel.generic_string()};
+    if (tree->stat(rel.generic_string())) return RemotePath{tree, rel.generic_string()};
+    // A mag of the remote dataset whose path is another URL lives in that store, not below SOURCE.
+    auto sl = source_layer(rel, catalog.locate(rel));
+    if (!sl) return std::nullopt;
+    std::vector<std::string> parts;
+    for (const auto& c : rel) parts.push_back(c.string());
+    if (parts.size() <= sl->below) return std::nullopt;
+    const auto mags = remote_mags(sl->layer);
+    auto it = mags.find(parts[sl->below]);
+    if (it == mags.end()) return std::nullopt;
+    std::string key;
+    for (size_t i = sl->below + 1; i < parts.size(); ++i) key += (key.empty() ? "" : "/") + parts[i];
+    return RemotePath{mag_tree(*it->second->path, sl->layer, it->second->mag), key};
   }
   auto loc = catalog.locate(rel);
   if (!loc || loc->inner.size() < 2) return std::nullopt;
@@ -78,6 +90,39 @@ std::optional<RemotePath> RemoteCatalog::find(const std::filesystem::path& rel, 
   std::string key;
   for (size_t i = 2; i < loc->inner.size(); ++i) key += (key.empty() ? "" : "/") + loc->inner[i];
   return RemotePath{mag_tree(*it->second->path, *layer, it->second->mag), key};
+}
+
+std::optional<DatasetProperties> RemoteCatalog::source_properties(const std::string& prefix) {
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = source_properties_.find(prefix); it != source_properties_.end()) return it->second;
+  }
+  auto tree = source_tree();
+  std::optional<DatasetProperties> props;
+  const std::string key = prefix + kPropertiesFile;
+  if (auto node = tree->stat(key); node && !node->dir) {
+    const auto got = tree->store().get(key);
+    props = DatasetProperties::parse(std::string(reinterpret_cast<const char*>(got.data.data()), got.data.size()));
+  }
+  std::lock_guard lock(mutex_);
+  return source_properties_.emplace(prefix, std::move(props)).first->second;
+}
+
+std::optional<RemoteCatalog::SourceLayer> RemoteCatalog::source_layer(const std::filesystem::path& rel,
+                                                                      const std::optional<Location>& overlay) {
+  std::vector<std::string> parts;
+  for (const auto& c : rel) parts.push_back(c.string());
+  // one dataset at the root, or a folder of datasets (its first name the dataset)
+  const bool single = source_tree()->stat(kPropertiesFile).has_value();
+  const size_t layer_at = single ? 0 : 1;
+  if (parts.size() <= layer_at) return std::nullopt;
+  std::optional<DatasetProperties> props;
+  if (overlay) props = overlay->dataset->properties();  // the overlay's (changes included)
+  else props = source_properties(single ? "" : parts[0] + "/");
+  if (!props) return std::nullopt;
+  const auto* layer = props->find_layer(parts[layer_at]);
+  if (!layer) return std::nullopt;
+  return SourceLayer{*layer, layer_at + 1};
 }
 
 // --- the core's questions -------------------------------------------------------------------
@@ -109,7 +154,7 @@ std::optional<Opened> RemoteCatalog::open(const PathInfo& path, int flags) const
   return o;
 }
 
-std::unique_ptr<OpenDir> RemoteCatalog::opendir(const PathInfo& path) const {
+std::unique_ptr<OpenDir> RemoteCatalog::opendir(const PathInfo& path) {
   if (path.kind != PathKind::Remote) return nullptr;
   auto dir = std::make_unique<OpenDir>();
   dir->rel = path.rel;
@@ -119,6 +164,13 @@ std::unique_ptr<OpenDir> RemoteCatalog::opendir(const PathInfo& path) const {
   dir->entries.push_back({"..", 1, DT_DIR});
   for (const auto& e : path.remote.tree->list(path.remote.key))
     dir->entries.push_back({e.name, lazy_ino(e.name), static_cast<unsigned char>(e.dir ? DT_DIR : DT_REG)});
+  // a layer folder of a URL SOURCE also shows the mags whose path is another URL
+  if (has_source() && path.remote.tree == source_tree())
+    if (auto sl = source_layer(path.rel, path.loc); sl && std::distance(path.rel.begin(), path.rel.end()) ==
+                                                            static_cast<long>(sl->below))
+      for (const auto& [name, entry] : remote_mags(sl->layer))
+        if (std::none_of(dir->entries.begin(), dir->entries.end(), [&](const auto& e) { return e.name == name; }))
+          dir->entries.push_back({name, lazy_ino(name), DT_DIR});
   return dir;
 }
 

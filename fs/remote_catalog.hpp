@@ -65,7 +65,7 @@ class RemoteCatalog {
   /// local or the open would change it (then copy_up first). EISDIR for a remote folder.
   std::optional<Opened> open(const PathInfo& path, int flags) const;
   /// The listing of a remote folder (ENOTDIR for a file); null if `path` is local.
-  std::unique_ptr<OpenDir> opendir(const PathInfo& path) const;
+  std::unique_ptr<OpenDir> opendir(const PathInfo& path);
   /// Adds the remote names a local folder's listing lacks (a URL SOURCE's folder, a layer's URL mags).
   void add_names(const PathInfo& dir, OpenDir& open);
   /// ReadOnly naming the URL if SOURCE is a URL mounted read-only: the store is never written.
@@ -85,11 +85,22 @@ class RemoteCatalog {
   Json clear_cache() { return context_.clear_cache(); }
 
  private:
+  /// A layer of a URL SOURCE's dataset at `rel` = [DATASET/]LAYER[/...]: its properties (the
+  /// overlay's, else the store's, read once) and the index in rel of the name below the layer.
+  struct SourceLayer {
+    LayerProperties layer;
+    size_t below = 0;
+  };
+  std::optional<SourceLayer> source_layer(const std::filesystem::path& rel, const std::optional<Location>& overlay);
+  /// The store's properties of the dataset at `prefix` ("" or "DATASET/") of a URL SOURCE, read once.
+  std::optional<DatasetProperties> source_properties(const std::string& prefix);
+
   RemoteContext& context_;
   bool read_only_;
   std::mutex mutex_;  // everything below
   std::shared_ptr<RemoteTree> source_tree_;
   std::map<std::string, std::shared_ptr<RemoteTree>> mag_trees_;
+  std::map<std::string, std::optional<DatasetProperties>> source_properties_;  // by dataset prefix
 };
 
 }  // namespace wkfs::mount

@@ -11,6 +11,8 @@ source "$(dirname "$0")/remote_common.inc"
 
 copy_fixtures "$WORK/root" simple_zarr3_dataset simple_zarr_dataset simple_wkw_dataset
 start_nginx "$WORK/root"
+# a remote dataset whose mag's path is another URL (the library's add_remote_mag, then uploaded)
+url_mag_dataset "$WORK/root/url_mag_dataset" simple_zarr3_dataset "https://127.0.0.1:$HTTPS/simple_zarr3_dataset/color/1"
 tree_digest "$WORK/root" > "$WORK/served_before"
 RO="Read-only file system"
 
@@ -118,6 +120,12 @@ expect_failure "Invalid argument" "$PY" -c 'import sys; f = open(sys.argv[1], "w
 mount_wkfs "https://127.0.0.1:$HTTPS/simple_zarr3_dataset" "$M" -o ca_file="$CA",overlay="$WORK/overlay"
 [[ -f $M/color/2/zarr.json && $(cat "$M/notes.txt") == hello ]] || fail "the overlay's changes after a remount"
 cmp "$M/color/1/c/0/0/0/0" "$WORK/root/simple_zarr3_dataset/color/1/c/0/0/0/0" || fail "remote files after a remount"
+"$WKFS" unmount "$M"
+
+# --- a mag of a remote dataset with a URL path of its own: a folder read through from that URL ----------
+mount_wkfs "https://127.0.0.1:$HTTPS/url_mag_dataset" "$M" -o ca_file="$CA"
+ls "$M/color" | grep -qx 1 || fail "the URL mag is not listed in its remote layer: $(ls "$M/color")"
+same_tree "$WORK/root/simple_zarr3_dataset/color/1" "$M/color/1"
 "$WKFS" unmount "$M"
 
 # --- a lazy pyramid over the remote SOURCE, computed into the overlay --------------------------------
