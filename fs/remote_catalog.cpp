@@ -168,9 +168,11 @@ std::unique_ptr<OpenDir> RemoteCatalog::opendir(const PathInfo& path) {
   if (has_source() && path.remote.tree == source_tree())
     if (auto sl = source_layer(path.rel, path.loc); sl && std::distance(path.rel.begin(), path.rel.end()) ==
                                                             static_cast<long>(sl->below))
-      for (const auto& [name, entry] : remote_mags(sl->layer))
+      for (const auto& mag : remote_mags(sl->layer)) {
+        const std::string& name = mag.first;  // not a structured binding: clang 14 cannot capture those
         if (std::none_of(dir->entries.begin(), dir->entries.end(), [&](const auto& e) { return e.name == name; }))
           dir->entries.push_back({name, lazy_ino(name), DT_DIR});
+      }
   return dir;
 }
 
