@@ -43,7 +43,7 @@ const char* kUsage =
     "  ranges come from the shard indexes), N at a time (default 8):\n"
     "    http_cold   HttpStore, a new connection pool per run\n"
     "    cache_fill  CachingStore over a new pool, the cache emptied before each run\n"
-    "    cache_warm  CachingStore, every range already cached (hits, SHA-256 checked)\n"
+    "    cache_warm  CachingStore, every range already cached (hits, XXH3-128 checked)\n"
     "    curl        curl --parallel --parallel-max N fetching the same ranges (one process per run;\n"
     "                its fixed cost is shown by the same command for one range)\n"
     "    local       pread of the same ranges from the served files (without --url)\n"

@@ -8,7 +8,7 @@ tests=0; [ "${1:-}" = --tests ] && tests=1
 
 pkgs=(build-essential cmake pkg-config nlohmann-json3-dev libblosc-dev libzstd-dev liblz4-dev zlib1g-dev
       libboost-dev libboost-filesystem-dev libboost-program-options-dev libfuse3-dev fuse3 attr
-      libcurl4-openssl-dev libssl-dev libxml2-dev libsystemd-dev mold)
+      libcurl4-openssl-dev libssl-dev libxml2-dev libsystemd-dev libxxhash-dev mold)
 if [ $tests = 1 ]; then
   pkgs+=(googletest libgtest-dev libgmock-dev libbenchmark-dev clang libclang-rt-14-dev python3 python3-zarr
          python3-numcodecs python3-numpy python3-numba python3-lz4 zstd gzip systemd procps psmisc

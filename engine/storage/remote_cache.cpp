@@ -11,6 +11,8 @@
 #include <random>
 #include <vector>
 
+#include <xxhash.h>
+
 #include "core/error.hpp"
 #include "storage/sha256.hpp"
 
@@ -21,8 +23,16 @@ namespace wkfs::storage {
 
 namespace {
 
-constexpr char kMagic[8] = {'W', 'K', 'F', 'S', 'R', 'C', '0', '1'};
-constexpr char kVersionMagic[8] = {'W', 'K', 'F', 'S', 'R', 'V', '0', '1'};
+// Format 2 checks entries with XXH3-128 (0.05 ms per MiB here) where format 1 used SHA-256
+// (0.59 ms per MiB, with SHA-NI): the checksum guards against torn writes and bit rot, not against
+// someone who can write the folder (they could write a valid SHA-256 as well). Format-1 files
+// are outdated, not damaged: dropped at their first lookup and fetched again.
+constexpr char kMagic[8] = {'W', 'K', 'F', 'S', 'R', 'C', '0', '2'};
+constexpr char kOldMagic[8] = {'W', 'K', 'F', 'S', 'R', 'C', '0', '1'};
+constexpr char kVersionMagic[8] = {'W', 'K', 'F', 'S', 'R', 'V', '0', '2'};
+// Enough for an entry's header in one read (the identity is a URL and a key): the data is then
+// read straight into its own buffer; a longer header takes a second read.
+constexpr size_t kHeadRead = 4096;
 constexpr const char* kMarker = "wkfs-remote-cache";
 constexpr const char* kVersionFile = "version";  // in each object's folder: the version its entries must have
 constexpr double kLowWater = 0.9;                        // eviction goes down to this share of the cap
@@ -70,13 +80,60 @@ void put_text(Bytes& out, const std::string& s) {
   out.insert(out.end(), p, p + s.size());
 }
 
-Sha256Digest checksum(const std::string& identity, const GetResult& v, ByteSpan data) {
-  Sha256 h;
-  h.update_u64(identity.size()).update(identity);
-  h.update_u64(v.version.etag.size()).update(v.version.etag);
-  h.update_u64(v.version.last_modified.size()).update(v.version.last_modified);
-  h.update_u64(v.size).update_u64(data.size()).update(data);
-  return h.finish();
+using Digest = std::array<unsigned char, sizeof(XXH128_canonical_t)>;
+
+// XXH3-128 over length-prefixed pieces, as canonical (big-endian) bytes.
+class Checksum {
+ public:
+  Checksum() : state_(XXH3_createState()) {
+    if (!state_ || XXH3_128bits_reset(state_.get()) != XXH_OK) fail(ErrorKind::Io, "XXH3 state could not be made");
+  }
+  Checksum& u64(uint64_t v) {
+    std::byte b[8];
+    store_le(b, v);
+    return raw(b, sizeof b);
+  }
+  Checksum& text(std::string_view s) { return u64(s.size()).raw(s.data(), s.size()); }
+  Checksum& bytes(ByteSpan d) { return u64(d.size()).raw(d.data(), d.size()); }
+  Digest finish() {
+    XXH128_canonical_t c;
+    XXH128_canonicalFromHash(&c, XXH3_128bits_digest(state_.get()));
+    Digest d;
+    std::memcpy(d.data(), c.digest, d.size());
+    return d;
+  }
+
+ private:
+  Checksum& raw(const void* p, size_t n) {
+    XXH3_128bits_update(state_.get(), p, n);
+    return *this;
+  }
+  struct Free {
+    void operator()(XXH3_state_t* s) const { XXH3_freeState(s); }
+  };
+  std::unique_ptr<XXH3_state_t, Free> state_;
+};
+
+Digest checksum(const std::string& identity, const GetResult& v, ByteSpan data) {
+  return Checksum().text(identity).text(v.version.etag).text(v.version.last_modified).u64(v.size).bytes(data).finish();
+}
+
+// Up to `n` bytes at `offset` of `fd` into `dst`; fewer only at the end of the file (or an error).
+size_t read_at(int fd, size_t offset, std::byte* dst, size_t n) {
+  size_t done = 0;
+  while (done < n) {
+    ssize_t got = pread(fd, dst + done, n - done, static_cast<off_t>(offset + done));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    done += static_cast<size_t>(got);
+  }
+  return done;
+}
+
+Bytes read_all(int fd, size_t size) {
+  Bytes out(size);
+  out.resize(read_at(fd, 0, out.data(), size));
+  return out;
 }
 
 // Reads an entry file laid out as: magic, identity, etag, last_modified (u32 length + bytes each),
@@ -107,38 +164,52 @@ class EntryReader {
   size_t at_ = 0;
 };
 
-// The entry in `file` if it is whole, for `identity`, and its checksum holds; its data is `file`
-// with the header cut off (no second copy of the bytes).
-std::optional<GetResult> parse_entry(Bytes&& file, const std::string& identity) {
-  EntryReader r(file);
-  char magic[sizeof kMagic];
-  std::string id;
-  GetResult v;
-  uint64_t data_len = 0;
-  Sha256Digest stored;
-  if (!r.raw(magic, sizeof magic) || std::memcmp(magic, kMagic, sizeof magic) != 0) return std::nullopt;
-  if (!r.text(id) || !r.text(v.version.etag) || !r.text(v.version.last_modified)) return std::nullopt;
-  if (!r.u64(v.size) || !r.u64(data_len) || !r.raw(stored.data(), stored.size())) return std::nullopt;
-  if (id != identity || data_len != r.remaining()) return std::nullopt;
-  if (checksum(id, v, r.rest()) != stored) return std::nullopt;
-  size_t header = file.size() - data_len;
-  file.erase(file.begin(), file.begin() + static_cast<ptrdiff_t>(header));
-  v.data = std::move(file);
-  return v;
+// What an entry file holds, as far as its header tells.
+enum class EntryState { Good, Outdated, Damaged };
+
+// Reads the entry file `fd` of `file_size` bytes, laid out as: magic, identity, etag,
+// last_modified (u32 length + bytes each), object size, data length (u64), XXH3-128, data. Every
+// length is checked against the file; the data is read into its own buffer (no copy after).
+EntryState read_entry(int fd, size_t file_size, const std::string& identity, GetResult& v) {
+  Bytes head = read_all(fd, std::min(file_size, kHeadRead));
+  if (head.size() >= sizeof kOldMagic && std::memcmp(head.data(), kOldMagic, sizeof kOldMagic) == 0)
+    return EntryState::Outdated;
+  // the header's length is known once the three texts are read: a long one is read again whole
+  for (int pass = 0; pass < 2; ++pass) {
+    EntryReader r(head);
+    char magic[sizeof kMagic];
+    std::string id;
+    uint64_t data_len = 0;
+    Digest stored;
+    if (!r.raw(magic, sizeof magic) || std::memcmp(magic, kMagic, sizeof magic) != 0) return EntryState::Damaged;
+    if (!r.text(id) || !r.text(v.version.etag) || !r.text(v.version.last_modified) || !r.u64(v.size) ||
+        !r.u64(data_len) || !r.raw(stored.data(), stored.size())) {
+      if (pass == 0 && head.size() < file_size) {
+        head = read_all(fd, file_size);
+        continue;
+      }
+      return EntryState::Damaged;
+    }
+    const size_t header = head.size() - r.remaining();
+    if (id != identity || data_len != file_size - header) return EntryState::Damaged;
+    v.data.resize(data_len);
+    ByteSpan have = r.rest();
+    std::memcpy(v.data.data(), have.data(), have.size());
+    if (read_at(fd, header + have.size(), v.data.data() + have.size(), data_len - have.size()) != data_len - have.size())
+      return EntryState::Damaged;  // shorter than its size at fstat: changed under us
+    return checksum(id, v, v.data) == stored ? EntryState::Good : EntryState::Damaged;
+  }
+  return EntryState::Damaged;
 }
 
-Sha256Digest version_checksum(const Version& v) {
-  Sha256 h;
-  h.update_u64(v.etag.size()).update(v.etag).update_u64(v.last_modified.size()).update(v.last_modified);
-  return h.finish();
-}
+Digest version_checksum(const Version& v) { return Checksum().text(v.etag).text(v.last_modified).finish(); }
 
 Bytes encode_version(const Version& v) {
   auto magic = reinterpret_cast<const std::byte*>(kVersionMagic);
   Bytes out(magic, magic + sizeof kVersionMagic);
   put_text(out, v.etag);
   put_text(out, v.last_modified);
-  Sha256Digest sum = version_checksum(v);
+  Digest sum = version_checksum(v);
   auto p = reinterpret_cast<const std::byte*>(sum.data());
   out.insert(out.end(), p, p + sum.size());
   return out;
@@ -148,25 +219,12 @@ std::optional<Version> parse_version(ByteSpan file) {
   EntryReader r(file);
   char magic[sizeof kVersionMagic];
   Version v;
-  Sha256Digest stored;
+  Digest stored;
   if (!r.raw(magic, sizeof magic) || std::memcmp(magic, kVersionMagic, sizeof magic) != 0) return std::nullopt;
   if (!r.text(v.etag) || !r.text(v.last_modified) || !r.raw(stored.data(), stored.size()) || r.remaining() != 0)
     return std::nullopt;
   if (version_checksum(v) != stored) return std::nullopt;
   return v;
-}
-
-Bytes read_all(int fd, size_t size) {
-  Bytes out(size);
-  size_t done = 0;
-  while (done < size) {
-    ssize_t n = pread(fd, out.data() + done, size - done, static_cast<off_t>(done));
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    done += static_cast<size_t>(n);
-  }
-  out.resize(done);
-  return out;
 }
 
 // The version recorded for an object's folder; nullopt when missing or damaged.
@@ -256,10 +314,10 @@ std::optional<CachedObject> RemoteCache::lookup(const CacheKey& key) {
     drop_if_same(path, st.st_dev, st.st_ino, true);
     return std::nullopt;
   }
-  Bytes file = read_all(fd.get(), static_cast<size_t>(st.st_size));
-  std::optional<GetResult> v = parse_entry(std::move(file), key.identity());
-  if (!v) {
-    drop_if_same(path, st.st_dev, st.st_ino, true);
+  std::optional<GetResult> v{std::in_place};
+  EntryState state = read_entry(fd.get(), static_cast<size_t>(st.st_size), key.identity(), *v);
+  if (state != EntryState::Good) {
+    drop_if_same(path, st.st_dev, st.st_ino, state == EntryState::Damaged);  // format 1: a plain miss
     return std::nullopt;
   }
   // Another range of the object came with a newer version since: this one is of the old object,
@@ -300,7 +358,7 @@ void RemoteCache::insert(const CacheKey& key, const GetResult& value) {
   put_text(head, value.version.last_modified);
   put_u64(head, value.size);
   put_u64(head, value.data.size());
-  Sha256Digest sum = checksum(identity, value, value.data);
+  Digest sum = checksum(identity, value, value.data);
   head.insert(head.end(), reinterpret_cast<const std::byte*>(sum.data()),
               reinterpret_cast<const std::byte*>(sum.data()) + sum.size());
   uint64_t file_size = head.size() + value.data.size();

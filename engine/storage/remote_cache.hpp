@@ -1,7 +1,7 @@
 #pragma once
 // A persistent local cache of remote bytes (issue 12 item 6): one file per (store, key, byte
 // range) in a folder that outlives mounts, holding the object's version (ETag / Last-Modified)
-// and a SHA-256 over key + version + bytes that every read checks, so a torn, truncated or
+// and an XXH3-128 over key + version + bytes that every read checks, so a torn, truncated or
 // corrupted entry is never served: it is dropped and the caller fetches again.
 //
 // Layout of DIR: `wkfs-remote-cache` (marker; a folder without it that is not empty is refused,

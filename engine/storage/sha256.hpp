@@ -1,5 +1,5 @@
 #pragma once
-// SHA-256 on OpenSSL, as lower-case hex: SigV4 signs with it, the remote cache checks its
+// SHA-256 on OpenSSL, as lower-case hex: SigV4 signs with it, the remote cache names its
 // entries with it.
 #include <openssl/evp.h>
 

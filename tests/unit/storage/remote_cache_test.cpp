@@ -14,6 +14,7 @@
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
+#include "storage/sha256.hpp"
 #include "support/test_support.hpp"
 
 using namespace wkfs;
@@ -149,6 +150,68 @@ TEST(RemoteCache, DamagedEntriesAreNeverServed) {
   auto y = cache.lookup(key_of("y"));
   ASSERT_TRUE(y);
   EXPECT_EQ(y->value.data, pattern(4096, 5));
+}
+
+// Format 1 (SHA-256) entries, left by an older wkfs in the same folder, are outdated: never read
+// as entries of format 2, dropped as plain misses (not counted as damage), and fetched again.
+TEST(RemoteCache, FormatOneEntriesAreMissesAndDropped) {
+  test::TempDir dir;
+  RemoteCache cache(dir / "c", 1 << 20);
+  const CacheKey k = key_of("old");
+  const GetResult v = value_of(pattern(4096, 8));
+  cache.insert(k, v);  // a current version file and folder, as an upgrade finds them
+  // The format-1 layout, written here from its description: magic, texts, sizes, SHA-256, data.
+  Bytes old;
+  auto put = [&](const void* p, size_t n) {
+    auto b = reinterpret_cast<const std::byte*>(p);
+    old.insert(old.end(), b, b + n);
+  };
+  auto u32 = [&](uint32_t x) { put(&x, 4); };  // little-endian machine
+  auto u64 = [&](uint64_t x) { put(&x, 8); };
+  auto text = [&](const std::string& t) {
+    u32(static_cast<uint32_t>(t.size()));
+    put(t.data(), t.size());
+  };
+  put("WKFSRC01", 8);
+  text(k.identity());
+  text(v.version.etag);
+  text(v.version.last_modified);
+  u64(v.size);
+  u64(v.data.size());
+  Sha256 h;
+  h.update_u64(k.identity().size()).update(k.identity());
+  h.update_u64(v.version.etag.size()).update(v.version.etag);
+  h.update_u64(v.version.last_modified.size()).update(v.version.last_modified);
+  h.update_u64(v.size).update_u64(v.data.size()).update(v.data);
+  Sha256Digest sum = h.finish();
+  put(sum.data(), sum.size());
+  put(v.data.data(), v.data.size());
+  overwrite(cache.entry_path(k), old);
+  EXPECT_FALSE(cache.lookup(k));
+  EXPECT_FALSE(fs::exists(cache.entry_path(k)));
+  EXPECT_EQ(cache.corrupt_dropped(), 0u);
+  cache.insert(k, v);
+  auto again = cache.lookup(k);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->value.data, v.data);
+}
+
+// A key longer than the first read of an entry (its header then takes a second read) round-trips,
+// and damage to it is still found.
+TEST(RemoteCache, LongKeysRoundTrip) {
+  test::TempDir dir;
+  RemoteCache cache(dir / "c", 1 << 20);
+  const CacheKey k = key_of(std::string(6000, 'k') + "/c/0");
+  const Bytes data = pattern(10000, 9);
+  cache.insert(k, value_of(data));
+  auto got = cache.lookup(k);
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->value.data, data);
+  Bytes b = read_file(cache.entry_path(k));
+  b[5000] ^= std::byte{1};  // in the key
+  overwrite(cache.entry_path(k), b);
+  EXPECT_FALSE(cache.lookup(k));
+  EXPECT_EQ(cache.corrupt_dropped(), 1u);
 }
 
 TEST(RemoteCache, BoundHoldsAndLeastRecentlyUsedGoesFirst) {
