@@ -72,6 +72,11 @@ keys = [o["Key"] for p in s3.get_paginator("list_objects_v2").paginate(Bucket="w
         for o in p.get("Contents", [])]
 if cmd == "keys":
     print("\n".join(k[len(base):] for k in sorted(keys)))
+elif cmd == "state":  # the mags the properties list, then every key
+    import json
+    props = json.loads(s3.get_object(Bucket="wk-data", Key=base + "/datasource-properties.json")["Body"].read())
+    print("mags", [m["mag"] for m in props["dataLayers"][0].get("mags", [])], props["dataLayers"][0]["boundingBox"]["depth"])
+    print("\n".join(k[len(base):] for k in sorted(keys)))
 elif cmd == "get":
     sys.stdout.write(s3.get_object(Bucket="wk-data", Key=base)["Body"].read().decode())
 elif cmd == "dump":
@@ -81,7 +86,6 @@ elif cmd == "dump":
         s3.download_file("wk-data", k, dest)
 PYEOF
 }
-mags_in_s3() { s3 get simple_zarr_dataset/datasource-properties.json | "$PY" -c 'import json,sys; print([m["mag"] for m in json.load(sys.stdin)["dataLayers"][0]["mags"]])'; }
 mount_wkfs "$URL/simple_zarr_dataset" "$M" -o rw,ca_file="$CA"
 "$PY" - "$M/color/1-1-1" <<'PYEOF' || fail "python3-zarr writing through the rw mount"
 import sys, zarr
@@ -98,25 +102,33 @@ print("python3-zarr: the objects in S3 hold the written values")
 PYEOF
 cmp "$M/color/1-1-1/0.0.0.0" "$WORK/s3a/color/1-1-1/0.0.0.0" || fail "the mount and S3 differ after a write"
 mkdir "$M/color/2"
-s3 keys simple_zarr_dataset/color/2 | grep -qx "/.zarray" || fail "mkdir of a mag: no .zarray in S3: $(s3 keys simple_zarr_dataset/color/2)"
-[[ $(mags_in_s3) == "[[1, 1, 1], [2, 2, 2]]" ]] || fail "mkdir of a mag: the properties in S3 list $(mags_in_s3)"
 setfattr -n user.wk.bounding_box -v 0,0,0,24,24,16 "$M/color"
-s3 get simple_zarr_dataset/datasource-properties.json | grep -q '"depth": 16' || fail "setfattr not in S3"
 "$WKFS" ctl "$M/color" add-mag 4 > /dev/null
-[[ $(mags_in_s3) == "[[1, 1, 1], [2, 2, 2], [4, 4, 4]]" ]] || fail "ctl add-mag: the properties in S3 list $(mags_in_s3)"
-s3 keys simple_zarr_dataset/color/4 | grep -qx "/.zarray" || fail "ctl add-mag: no .zarray in S3"
+state=$(s3 state simple_zarr_dataset)
+[[ $(head -1 <<< "$state") == "mags [[1, 1, 1], [2, 2, 2], [4, 4, 4]] 16" ]] ||
+  fail "mkdir of a mag, setfattr, ctl add-mag: the properties in S3 say $(head -1 <<< "$state")"
+grep -qx "/color/2/.zarray" <<< "$state" && grep -qx "/color/4/.zarray" <<< "$state" || fail "the new mags' metadata are not in S3: $state"
 rm -r "$M/color/2"
-[[ -z $(s3 keys simple_zarr_dataset/color/2/) ]] || fail "rm -r of a mag left objects: $(s3 keys simple_zarr_dataset/color/2/)"
 "$WKFS" ctl "$M/color" delete-mag 4 > /dev/null
-[[ -z $(s3 keys simple_zarr_dataset/color/4/) ]] || fail "ctl delete-mag left objects"
-[[ $(mags_in_s3) == "[[1, 1, 1]]" ]] || fail "after rm -r and delete-mag the properties in S3 list $(mags_in_s3)"
 echo hello > "$M/notes.txt"
-[[ $(s3 get simple_zarr_dataset/notes.txt) == hello ]] || fail "a new file is not in S3"
+state=$(s3 state simple_zarr_dataset)
+[[ $(head -1 <<< "$state") == "mags [[1, 1, 1]] 16" ]] || fail "after rm -r and delete-mag the properties in S3 say $(head -1 <<< "$state")"
+grep -q "^/color/[24]/" <<< "$state" && fail "rm -r or delete-mag left objects: $state"
+grep -qx "/notes.txt" <<< "$state" || fail "a new file is not in S3"
+[[ $(s3 get simple_zarr_dataset/notes.txt) == hello ]] || fail "a new file's bytes in S3"
 rm "$M/notes.txt"
-[[ -z $(s3 keys simple_zarr_dataset/notes.txt) ]] || fail "a removed file is still in S3"
+"$WKFS" unmount "$M"
+# rm -r of a mag whose files are all remote: each object deleted, the mag unlisted in S3 first
+mount_wkfs "$URL/simple_wkw_dataset" "$M" -o rw,ca_file="$CA"
+rm -r "$M/color/1"
+[[ -z $(s3 keys simple_wkw_dataset/color/1) ]] || fail "rm -r of a remote mag left objects: $(s3 keys simple_wkw_dataset/color/1)"
+[[ ! -e $M/color/1 ]] || fail "the removed remote mag is still shown"
+s3 get simple_wkw_dataset/datasource-properties.json | "$PY" -c 'import json,sys; l = json.load(sys.stdin)["dataLayers"][0]; assert not l.get("mags") and not l.get("wkwResolutions"), l' ||
+  fail "rm -r of a remote mag: still listed in S3"
 "$WKFS" unmount "$M"
 # an independent reader (boto3 + python3-zarr) and a read-only remount see the same new state
 rm -rf "$WORK/s3a"; s3 dump simple_zarr_dataset "$WORK/s3a"
+[[ -e $WORK/s3a/notes.txt ]] && fail "a removed file is still in S3"
 mount_wkfs "$URL/simple_zarr_dataset" "$M" -o ca_file="$CA"
 same_tree "$WORK/s3a" "$M"
 "$WKFS" unmount "$M"
@@ -128,7 +140,7 @@ expect_failure "127.0.0.1:$TLS" "$WKFS" mount "$URL/simple_zarr_dataset" "$M" -o
 is_mounted "$M" && fail "mounted rw with a wrong secret"
 # a put that fails: the server is gone; the write is an error reply, the mount shows the store's state
 export AWS_SECRET_ACCESS_KEY__127_0_0_1_${TLS}__WK_DATA=testing
-mount_wkfs "$URL/simple_zarr_dataset" "$M" -o rw,ca_file="$CA",remote_timeout_s=2
+mount_wkfs "$URL/simple_zarr_dataset" "$M" -o rw,ca_file="$CA",remote_timeout_s=1
 ls "$M/color" > /dev/null  # the daemon lists the store at first use
 bash "$SERVERS/swift_s3.sh" stop "$WORK/swift"
 expect_failure "Input/output error" "$PY" -c 'import sys; f = open(sys.argv[1], "w"); f.write("x"); f.close()' "$M/new.txt"
