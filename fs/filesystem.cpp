@@ -41,6 +41,7 @@ Filesystem::Filesystem(FilesystemConfig config)
       catalog_(config_.source, config_.read_only, config_.chunk_cache,
                "wkfs mount " + config_.source.string() + " on " + config_.mountpoint.string(),
                remote_.has_source(), &remote_context_),
+      write_back_(remote_.writes_source() ? std::make_unique<S3WriteBack>(config_.source, remote_, status_) : nullptr),
       paths_(catalog_.source(), config_.mountpoint),
       overlay_(config_.read_only),
       engines_(config_.lazy, config_.auto_pyramid, status_,
@@ -56,7 +57,7 @@ Filesystem::Filesystem(FilesystemConfig config)
           [this](const std::string& a, const fs::path& dir, const std::string& cwd) {
             return paths_.resolve_argument(a, dir, cwd);
           },
-          [this](const Location& loc, const std::optional<std::string>& layer) { changed_dataset(loc, layer); }) {}
+          [this](const Location& loc, const std::optional<std::string>& layer) { changed_dataset(loc, layer, true); }) {}
 
 // --- helpers ------------------------------------------------------------------------------------
 
@@ -106,12 +107,34 @@ void Filesystem::apply(const LayerApiChange& change, Ino parent, const std::stri
   else invalidate_below(rel.parent_path());  // only the lazy overlay's listing changed
 }
 
-void Filesystem::changed_dataset(const Location& loc, const std::optional<std::string>& layer) {
+void Filesystem::changed_dataset(const Location& loc, const std::optional<std::string>& layer, bool prune) {
   status_.count(Op::LayerApi);
-  auto* kernel = kernel_.load();
-  if (!kernel) return;
-  if (auto ino = nodes_.find(loc.dataset_rel / kPropertiesFile)) kernel->inode(*ino);
-  invalidate_below(layer ? loc.dataset_rel / *layer : loc.dataset_rel);
+  struct Invalidate {  // also when the write-back fails: it took the change back
+    Filesystem& f;
+    const Location& loc;
+    const std::optional<std::string>& layer;
+    ~Invalidate() {
+      auto* kernel = f.kernel_.load();
+      if (!kernel) return;
+      if (auto ino = f.nodes_.find(loc.dataset_rel / kPropertiesFile)) kernel->inode(*ino);
+      f.invalidate_below(layer ? loc.dataset_rel / *layer : loc.dataset_rel);
+    }
+  } invalidate{*this, loc, layer};
+  if (write_back_) write_back_->sync_dataset(loc.dataset_rel, layer, prune);
+}
+
+PathInfo Filesystem::staged_view(const PathInfo& remote) {
+  PathInfo p;
+  p.rel = remote.rel;
+  p.loc = catalog_.locate(remote.rel);
+  if (!p.loc) return p;
+  for (const auto& c : p.loc->inner) p.in_dataset /= c;
+  if (p.loc->inner.size() >= 3) {
+    p.kind = PathKind::InMag;
+    p.layer = p.loc->inner[0];
+    p.lazy = engines_.serving(p.loc->dataset);
+  }
+  return p;
 }
 
 void Filesystem::invalidate_below(const fs::path& rel) {
@@ -158,8 +181,18 @@ PublishFn Filesystem::publisher(const fs::path& rel) {
     auto intent = overlay_.begin_change(path);
     swap();
     source_changed("write", path);
-    if (auto* kernel = kernel_.load())
-      if (auto ino = nodes_.find(rel)) kernel->inode(*ino);  // a new inode behind the same node
+    auto tell_kernel = [&] {
+      if (auto* kernel = kernel_.load())
+        if (auto ino = nodes_.find(rel)) kernel->inode(*ino);  // a new inode behind the same node
+    };
+    tell_kernel();
+    if (!write_back_) return;
+    try {
+      write_back_->put_file(rel);  // the close or fsync answers once the store has the object
+    } catch (...) {
+      tell_kernel();  // the staged file went: the node shows the store's object again
+      throw;
+    }
   };
 }
 
@@ -180,6 +213,7 @@ PathInfo Filesystem::copy_up(const PathInfo& path) {
   if (path.kind != PathKind::Remote) return path;
   if (!remote_.has_overlay()) require_writable(path);  // throws, naming the URL
   remote_.copy_up(path, paths_);
+  if (write_back_) write_back_->adopt(path.rel);
   auto* kernel = kernel_.load();
   if (auto ino = nodes_.find(path.rel); ino && kernel) kernel->inode(*ino);
   return tree_.classify(path.rel);
@@ -226,6 +260,7 @@ Attr Filesystem::setattr(Ino ino, const SetAttr& change, OpenFile* file) {
       if (::truncate(backing.c_str(), *change.size) != 0) fail_errno("truncate " + path.rel.string());
       source_changed("truncate", path);
     }
+    if (write_back_ && !file) write_back_->put_file(path.rel);  // a handle's truncate: at its close
   }
   if (change.mode && (fd >= 0 ? ::fchmod(fd, *change.mode) : ::chmod(backing.c_str(), *change.mode)) != 0)
     fail_errno("chmod " + path.rel.string());
@@ -287,10 +322,22 @@ void Filesystem::unlink(Ino parent, const std::string& name) {
     fail_errno(EPERM, "control files cannot be removed");
   require_writable();
   require_writable(path);
-  if (auto change = layer_api_.unlink(path)) return apply(*change, parent, name, path.rel);
-  if (::unlink(paths_.backing(path.rel).c_str()) != 0) fail_errno("unlink " + path.rel.string());
+  // A remote file of a writable S3 mount: its folder is made in the staging folder (it stays until
+  // rmdir, as a folder does), then it goes as a staged file would, and its object after that.
+  const bool only_remote = write_back_ && path.kind == PathKind::Remote;
+  if (only_remote) {
+    remote_.make_overlay_parent(path.rel, paths_);
+    path = staged_view(path);
+  }
+  if (auto change = layer_api_.unlink(path)) {
+    apply(*change, parent, name, path.rel);
+    if (write_back_) write_back_->remove(path.rel);
+    return;
+  }
+  if (!only_remote && ::unlink(paths_.backing(path.rel).c_str()) != 0) fail_errno("unlink " + path.rel.string());
   nodes_.remove(parent, name);
   source_changed("unlink", path);
+  if (write_back_) write_back_->remove(path.rel);
 }
 
 void Filesystem::rmdir(Ino parent, const std::string& name) {
@@ -298,6 +345,7 @@ void Filesystem::rmdir(Ino parent, const std::string& name) {
   auto path = tree_.classify(child_of(parent, name));
   require_writable();
   require_writable(path);
+  if (write_back_) write_back_->require_no_objects_below(path.rel);
   if (auto change = layer_api_.rmdir(path)) return apply(*change, parent, name, path.rel);
   const auto backing = paths_.backing(path.rel);
   if (!LayerApiOps::folder_empty(backing)) fail(ErrorKind::NotEmpty, "folder " + path.rel.string() + " is not empty");
@@ -319,6 +367,9 @@ Entry Filesystem::symlink(const std::string& target, Ino parent, const std::stri
                                          target + "`");
   require_writable();
   require_writable(tree_.classify(rel));
+  if (write_back_)
+    fail(ErrorKind::Unsupported, "ln -s " + target + " " + rel.string() + ": " + remote_.source_url() +
+                                     " is an S3 store, which keeps no symlinks");
   remote_.make_overlay_parent(rel, paths_);
   if (auto change = layer_api_.symlink(tree_.classify(rel.parent_path()), name, target)) {
     changed_dataset(*change->dataset, change->layer);
@@ -338,6 +389,18 @@ void Filesystem::rename(Ino parent, const std::string& name, Ino new_parent, con
   auto to = tree_.classify(to_rel);
   require_writable(from);
   require_writable(to);
+  if (write_back_) {
+    // S3 cannot rename: a file is put under its new key and deleted under the old one; a folder
+    // would be every object below it, which mv does itself on EXDEV (copy, then remove)
+    struct stat st {};
+    const bool staged_dir = ::lstat(paths_.backing(from.rel).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+    if (staged_dir || (from.kind == PathKind::Remote && from.remote.tree->stat(from.remote.key).value_or(RemoteNode{}).dir))
+      fail_errno(EXDEV, "folder " + from.rel.string() + " cannot be renamed in " + remote_.source_url() +
+                            " (S3 has no folders to rename): copy it and remove the old one");
+    from = copy_up(from);
+    remote_.make_overlay_parent(to_rel, paths_);
+    to = tree_.classify(to_rel);
+  }
   if (auto change = layer_api_.rename(from, to, flags)) {  // mv DATASET/OLD DATASET/NEW
     nodes_.rename(parent, name, new_parent, new_name);
     changed_dataset(*change->dataset, change->layer);
@@ -353,6 +416,7 @@ void Filesystem::rename(Ino parent, const std::string& name, Ino new_parent, con
     commit_properties(to, read_text(paths_.backing(from.rel)));
     if (::unlink(paths_.backing(from.rel).c_str()) != 0) fail_errno("unlink " + from.rel.string());
     nodes_.remove(parent, name);
+    if (write_back_) write_back_->remove(from.rel);
     return;
   }
   auto intent = overlay_.begin_change(to);  // durable before the data of `to` change (item 1)
@@ -361,6 +425,10 @@ void Filesystem::rename(Ino parent, const std::string& name, Ino new_parent, con
   nodes_.rename(parent, name, new_parent, new_name);
   source_changed("rename", from);  // moved away: its data is gone from there
   source_changed("rename", to);    // an atomic replace of a chunk file is a write
+  if (write_back_) {
+    write_back_->put_file(to.rel);
+    write_back_->remove(from.rel);
+  }
 }
 
 // --- files ---------------------------------------------------------------------------------------
@@ -486,7 +554,9 @@ void Filesystem::flush(OpenFile& file) {
   file.flush();
   // close() waits for flush but not for release: a read right after close() must not find
   // lazy files computed from the old data.
-  if (file.take_written()) source_changed("flush", tree_.classify(file.rel()));
+  if (!file.take_written()) return;
+  source_changed("flush", tree_.classify(file.rel()));
+  if (write_back_) write_back_->put_file(file.rel());  // a file written in place: the store has it at close
 }
 
 void Filesystem::release(std::unique_ptr<OpenFile> file) {
@@ -497,10 +567,19 @@ void Filesystem::release(std::unique_ptr<OpenFile> file) {
     status_.error("release", file->rel().string(), e.what(), errno_of(e));
   }
   // written after the last flush (mmap)
-  if (file->take_written()) source_changed("release", tree_.classify(file->rel()));
+  if (!file->take_written()) return;
+  source_changed("release", tree_.classify(file->rel()));
+  try {
+    if (write_back_) write_back_->put_file(file->rel());
+  } catch (const std::exception& e) {
+    status_.error("release", file->rel().string(), e.what(), errno_of(e));
+  }
 }
 
-void Filesystem::fsync(OpenFile& file, bool datasync) { file.fsync(datasync); }
+void Filesystem::fsync(OpenFile& file, bool datasync) {
+  file.fsync(datasync);
+  if (write_back_) write_back_->put_file(file.rel());
+}
 
 // --- folders -------------------------------------------------------------------------------------
 

@@ -37,6 +37,7 @@
 #include "fs/open_file.hpp"
 #include "fs/opened.hpp"
 #include "fs/properties_editor.hpp"
+#include "fs/s3_write_back.hpp"
 #include "lazy/lazy_engine_registry.hpp"
 
 namespace wkfs::mount {
@@ -128,7 +129,11 @@ class Filesystem {
   /// The entry of a folder or symlink just made through the mount.
   Entry new_entry(Ino parent, const std::string& name, const fs::path& rel);
   void apply(const LayerApiChange& change, Ino parent, const std::string& name, const fs::path& rel);
-  void changed_dataset(const Location& loc, const std::optional<std::string>& layer);
+  /// A dataset changed (Layer API, properties, command): on a writable S3 mount it is put into the
+  /// store first (with `prune`, the objects of mags it no longer lists deleted: a command's delete).
+  void changed_dataset(const Location& loc, const std::optional<std::string>& layer, bool prune = false);
+  /// A remote file of a writable S3 mount as the staging folder would classify it (InMag in a mag).
+  PathInfo staged_view(const PathInfo& remote);
   void source_changed(const char* op, const PathInfo& path);
   /// How a write handle of `rel` publishes its private copy: intent, swap, dependents stale, kernel told.
   PublishFn publisher(const fs::path& rel);
@@ -148,6 +153,7 @@ class Filesystem {
   RemoteContext remote_context_;  // the one store context of every remote read of the mount
   RemoteCatalog remote_;
   DatasetCatalog catalog_;
+  std::unique_ptr<S3WriteBack> write_back_;  // -o rw of an s3:// SOURCE; null otherwise
   MountPaths paths_;
   NodeTable nodes_;
   FileIdentities identities_;  // what the kernel may cache of each opened file

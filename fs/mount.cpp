@@ -124,7 +124,17 @@ void check_remote_options(const MountOptions& o, const fs::path& mountpoint, boo
     if (o.overlay) fail(ErrorKind::InvalidArgument, "option overlay= is for a URL SOURCE (https://, http://, s3://)");
     return;
   }
-  storage::StoreUrl::parse(o.source.string());  // InvalidArgument naming what is wrong
+  const auto url = storage::StoreUrl::parse(o.source.string());  // InvalidArgument naming what is wrong
+  if (o.read_write) {
+    const std::string what = "option rw with " + url.to_string() + ": ";
+    if (url.scheme() != storage::StoreUrl::Scheme::S3)
+      fail(ErrorKind::InvalidArgument, what + "only an s3:// store can be written (an HTTP server takes no "
+                                              "writes); -o overlay=DIR keeps changes in a local folder");
+    if (o.read_only) fail(ErrorKind::InvalidArgument, what + "-o ro and -o rw exclude each other");
+    if (o.overlay)
+      fail(ErrorKind::InvalidArgument, what + "-o rw writes every change to the store, -o overlay=DIR keeps them "
+                                              "local: give one of them");
+  }
   if (!o.overlay) return;
   const fs::path& dir = *o.overlay;
   const std::string what = "option overlay=" + dir.string();
@@ -162,12 +172,14 @@ void apply_option_string(MountOptions& o, const std::string& text) {
   std::string opt;
   while (std::getline(ss, opt, ',')) {
     if (opt.empty() || opt == "defaults" || opt == "auto" || opt == "noauto" || opt == "user" || opt == "nouser" ||
-        opt == "users" || opt == "nofail" || opt == "_netdev" || opt == "rw" || opt.rfind("x-", 0) == 0 ||
+        opt == "users" || opt == "nofail" || opt == "_netdev" || opt.rfind("x-", 0) == 0 ||
         opt.rfind("comment=", 0) == 0)
       continue;
     o.given.push_back(opt.rfind("auth_token=", 0) == 0 ? "auth_token=(hidden)" : opt);
     if (opt == "ro") {
       o.read_only = true;
+    } else if (opt == "rw") {
+      o.read_write = true;
     } else if (opt.rfind("log=", 0) == 0) {
       o.log_file = opt.substr(4);
     } else if (opt.rfind("cache_dir=", 0) == 0) {
@@ -275,7 +287,8 @@ int run_mount(const MountOptions& options) {
   check_remote_options(options, mountpoint, remote_source);
   // Closed before the fork: its flock would otherwise be shared with the daemon's own.
   auto probe_cache = open_remote_cache_dir(options, mountpoint, remote_source);
-  const bool read_only = options.read_only || (remote_source && !options.overlay);
+  const bool s3_rw = remote_source && options.read_write;  // checked: an s3:// SOURCE, no overlay
+  const bool read_only = options.read_only || (remote_source && !options.overlay && !s3_rw);
   RemoteConfig remote;
   remote.source_url = remote_source ? options.source.string() : std::string();
   remote.http = http_options(options);
@@ -283,6 +296,7 @@ int run_mount(const MountOptions& options) {
   if (options.remote_cache_dir) remote.cache_dir = absolute_clean(*options.remote_cache_dir);
   remote.cache_bytes = options.remote_cache_mb << 20;
   remote.revalidate_after = std::chrono::seconds(options.remote_revalidate_s);
+  remote.writable = s3_rw;
   std::optional<PrivateFolder> private_folder;
   if (remote_source) {
     // Reachable and a dataset (or, on S3, a prefix with objects) before mounting, so a wrong URL,
@@ -293,6 +307,7 @@ int run_mount(const MountOptions& options) {
     auto tree = open_remote_dataset(probe, options.source.string());
     if (options.overlay && !options.read_only) seed_overlay(*tree, *options.overlay);  // -o ro writes nothing
     else private_folder.emplace();
+    if (s3_rw) seed_overlay(*tree, private_folder->path());  // the staging folder of the write-back
   }
   probe_cache.reset();
 

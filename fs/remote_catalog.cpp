@@ -202,7 +202,7 @@ void RemoteCatalog::require_writable_source() const {
 }
 
 void RemoteCatalog::require_local(const PathInfo& path) const {
-  if (path.kind == PathKind::Remote)
+  if (path.kind == PathKind::Remote && !writes_source())
     fail(ErrorKind::ReadOnly, "/" + path.rel.string() + " is remote (" + path.remote.tree->url_of(path.remote.key) +
                                   "): the store is never written through the mount");
 }

@@ -44,6 +44,8 @@ class RemoteCatalog {
   bool has_source() const { return !source_url().empty(); }
   /// True if SOURCE is a URL whose local folder takes changes (a writable mount).
   bool has_overlay() const { return has_source() && !read_only_; }
+  /// True if SOURCE is an s3:// URL mounted with -o rw: its remote paths may change (S3WriteBack).
+  bool writes_source() const { return has_overlay() && context_.config().writable; }
   /// The SOURCE URL; empty for a local SOURCE.
   const std::string& source_url() const { return context_.config().source_url; }
   /// The tree of the SOURCE URL, built at first use (a failure is retried at the next).
@@ -70,7 +72,8 @@ class RemoteCatalog {
   void add_names(const PathInfo& dir, OpenDir& open);
   /// ReadOnly naming the URL if SOURCE is a URL mounted read-only: the store is never written.
   void require_writable_source() const;
-  /// ReadOnly naming the URL if `path` is remote: the store is never written through the mount.
+  /// ReadOnly naming the URL if `path` is remote: the store is never written through the mount
+  /// (unless writes_source()).
   void require_local(const PathInfo& path) const;
   /// Copies remote `path` into the overlay (a file's bytes, written atomically; a folder made), so
   /// that a change goes there. Only with has_overlay().

@@ -64,6 +64,14 @@ void RemoteTree::add_file(const std::string& key, uint64_t size) {
   std::lock_guard lock(mutex_);
   files_[key] = File{size, State::Present};
   add_parents(key);
+  dir_has_files_.clear();  // a folder without files may have one now (a put of a writable mount)
+}
+
+void RemoteTree::forget(const std::string& key) {
+  std::lock_guard lock(mutex_);
+  if (files_.erase(key) == 0) return;
+  if (auto d = dirs_.find(parent_of(key)); d != dirs_.end()) d->second.erase(name_of(key));
+  dir_has_files_.clear();
 }
 
 void RemoteTree::add_candidate(const std::string& key) {

@@ -46,6 +46,8 @@ class RemoteTree {
   void add_candidate(const std::string& key);
   /// Every object below the store's root, from one recursive listing (S3).
   void add_listing();
+  /// Drops file `key` (removed from the store by a writable mount); a folder left without files goes with it.
+  void forget(const std::string& key);
 
   /// What `rel` ('/'-separated, "" for the root) is; nullopt if nothing is there. Throws (EIO)
   /// when the server cannot say.

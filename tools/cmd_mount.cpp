@@ -11,7 +11,7 @@ constexpr const char* kUsage =
     "usage: wkfs mount SOURCE MOUNTPOINT [-f] [-d] [-o ro,allow_other,...] [--log FILE]\n"
     "  SOURCE       a dataset folder (with datasource-properties.json) or a folder of datasets,\n"
     "               or a remote one: https://host/path/dataset, http://..., s3://host:port/bucket/prefix\n"
-    "               (a URL is mounted read-only: the store is never written)\n"
+    "               (a URL is mounted read-only; -o rw writes every change to an s3:// store)\n"
     "  -f           stay in the foreground (systemd); otherwise return once the mount is ready\n"
     "  -d           trace every FUSE request (implies -f)\n"
     "  -o OPTIONS   ro, allow_other, log=FILE and other libfuse mount options\n"
