@@ -17,6 +17,11 @@ LazyEngineRegistry& CommandContext::require_lazy() const {
   return *lazy;
 }
 
+LazyEngineRegistry& CommandContext::require_lazy_mags() const {
+  if (!lazy_mags_refused_why.empty()) fail(ErrorKind::Unsupported, lazy_mags_refused_why);
+  return require_lazy();
+}
+
 const char* scope_name(CommandScope scope) {
   switch (scope) {
     case CommandScope::Dataset: return "dataset";

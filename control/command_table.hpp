@@ -36,11 +36,16 @@ struct CommandContext {
   std::string refuse_changes_why;
   /// Drops the mount's remote cache and says what it dropped (`cache-clear`); null: no mount set it.
   std::function<Json()> clear_remote_cache;
+  /// Set where lazy mags cannot be kept (a writable S3 mount): commands that register or rewrite
+  /// lazy files fail with it (Unsupported).
+  std::string lazy_mags_refused_why;
 
   /// The layer name; InvalidArgument if the command was sent to a dataset control file.
   const std::string& require_layer(const std::string& command) const;
   /// The lazy engines; Unsupported if this context has none.
   LazyEngineRegistry& require_lazy() const;
+  /// The lazy engines for a command that registers or rewrites lazy files; Unsupported if refused here.
+  LazyEngineRegistry& require_lazy_mags() const;
 };
 
 /// Any: a dataset's or a layer's control file; Mount: needs no dataset, so it also runs at the root

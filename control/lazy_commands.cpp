@@ -52,7 +52,7 @@ Json downsample(CommandContext& c, const CommandLine& l) {
   r.allow_overwrite = l.flag("allow-overwrite");
   if (auto v = l.option("buffer-shape")) parse_vec3(*v, "--buffer-shape");  // accepted; tiles are wkfs's own
   r.mag_options = parse_mag_options(l);
-  auto& lazy = c.require_lazy().of(c.dataset);
+  auto& lazy = c.require_lazy_mags().of(c.dataset);
   return registered(lazy, layer, lazy.downsample(layer, r), l);
 }
 
@@ -67,7 +67,7 @@ Json downsample_to(CommandContext& c, const CommandLine& l) {
   if (auto v = l.option("interpolation-mode")) r.interpolation = *v;
   r.allow_overwrite = l.flag("allow-overwrite");
   r.mag_options = parse_mag_options(l);
-  auto& lazy = c.require_lazy().of(c.dataset);
+  auto& lazy = c.require_lazy_mags().of(c.dataset);
   return registered(lazy, layer, lazy.downsample(layer, r), l);
 }
 
@@ -76,7 +76,7 @@ Json upsample(CommandContext& c, const CommandLine& l) {
   UpsampleRequest r{Mag::parse(*l.option("from-mag")), std::nullopt, "anisotropic", parse_mag_options(l)};
   if (auto v = l.option("finest-mag")) r.finest_mag = Mag::parse(*v);
   if (auto v = l.option("sampling-mode")) r.sampling_mode = *v;
-  auto& lazy = c.require_lazy().of(c.dataset);
+  auto& lazy = c.require_lazy_mags().of(c.dataset);
   return registered(lazy, layer, lazy.upsample(layer, r), l);
 }
 
@@ -121,7 +121,7 @@ void add_registering_commands(CommandTable& t) {
          .schema = {{}, queue_options()},
          .run = [](CommandContext& c, const CommandLine& l) {
            const auto& layer = c.require_layer(l.name);
-           auto& lazy = c.require_lazy().of(c.dataset);
+           auto& lazy = c.require_lazy_mags().of(c.dataset);
            return registered(lazy, layer, lazy.redownsample(layer), l);
          }});
   t.set({.name = "upsample", .scope = CommandScope::Layer,
@@ -149,7 +149,7 @@ void add_lazy_commands(CommandTable& t) {
          .run = [](CommandContext& c, const CommandLine& l) {
            const auto& layer = c.require_layer(l.name);
            auto mag = Mag::parse(l.arg(0, "MAG"));
-           bool changed = compress_mag(c.require_lazy().of(c.dataset), layer, mag);
+           bool changed = compress_mag(c.require_lazy_mags().of(c.dataset), layer, mag);
            return Json{{"layer", layer}, {"mag", mag.short_name()}, {"compressed", true}, {"changed", changed}};
          }});
   t.set({.name = "lazy-status", .scope = CommandScope::Any,

@@ -34,7 +34,14 @@ ControlChannel::Outcome ControlChannel::run(const fs::path& ctl_rel, std::string
     if (target.loc) ctx.dataset = target.loc->dataset;
     if (target.kind == PathKind::Layer || target.overlay_layer) ctx.layer = target.layer;
     ctx.lazy = &tree_.engines();
-    if (auto* remote = tree_.remote()) ctx.clear_remote_cache = [remote] { return remote->clear_cache(); };
+    if (auto* remote = tree_.remote()) {
+      ctx.clear_remote_cache = [remote] { return remote->clear_cache(); };
+      // lazy files would be computed into the private staging folder only, lost at unmount, while the
+      // store listed their mags: the lazy engine has no write-back to S3 yet
+      if (remote->writes_source())
+        ctx.lazy_mags_refused_why = "lazy mags are not kept on a writable S3 mount (-o s3_write) yet: mount " +
+                                    remote->source_url() + " with -o overlay=DIR to compute them into DIR";
+    }
     if (read_only_) {
       ctx.refuse_changes_errno = EROFS;
       ctx.refuse_changes_why = "the mount is read-only (-o ro)";

@@ -153,7 +153,7 @@ class Filesystem {
   RemoteContext remote_context_;  // the one store context of every remote read of the mount
   RemoteCatalog remote_;
   DatasetCatalog catalog_;
-  std::unique_ptr<S3WriteBack> write_back_;  // -o rw of an s3:// SOURCE; null otherwise
+  std::unique_ptr<S3WriteBack> write_back_;  // -o s3_write of an s3:// SOURCE; null otherwise
   MountPaths paths_;
   NodeTable nodes_;
   FileIdentities identities_;  // what the kernel may cache of each opened file

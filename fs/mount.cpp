@@ -122,18 +122,24 @@ void check_remote_options(const MountOptions& o, const fs::path& mountpoint, boo
     fail(ErrorKind::InvalidArgument, "option ca_file=" + o.ca_file + " is a folder, not a PEM file");
   if (!remote_source) {
     if (o.overlay) fail(ErrorKind::InvalidArgument, "option overlay= is for a URL SOURCE (https://, http://, s3://)");
+    if (o.read_write) fail(ErrorKind::InvalidArgument, "option s3_write is for an s3:// SOURCE (a local one is writable anyway)");
     return;
   }
   const auto url = storage::StoreUrl::parse(o.source.string());  // InvalidArgument naming what is wrong
   if (o.read_write) {
-    const std::string what = "option rw with " + url.to_string() + ": ";
+    const std::string what = "option s3_write with " + url.to_string() + ": ";
     if (url.scheme() != storage::StoreUrl::Scheme::S3)
       fail(ErrorKind::InvalidArgument, what + "only an s3:// store can be written (an HTTP server takes no "
                                               "writes); -o overlay=DIR keeps changes in a local folder");
-    if (o.read_only) fail(ErrorKind::InvalidArgument, what + "-o ro and -o rw exclude each other");
+    if (o.read_only) fail(ErrorKind::InvalidArgument, what + "-o ro and -o s3_write exclude each other");
     if (o.overlay)
-      fail(ErrorKind::InvalidArgument, what + "-o rw writes every change to the store, -o overlay=DIR keeps them "
+      fail(ErrorKind::InvalidArgument, what + "-o s3_write writes every change to the store, -o overlay=DIR keeps them "
                                               "local: give one of them");
+    // Lazy files would be computed into the private staging folder, lost at unmount, while S3
+    // listed their mags: the lazy engine has no write-back yet.
+    if (o.auto_pyramid)
+      fail(ErrorKind::InvalidArgument, what + "pyramid=auto registers lazy mags, which a writable S3 mount cannot "
+                                              "keep yet: mount with -o overlay=DIR to compute them into a local folder");
   }
   if (!o.overlay) return;
   const fs::path& dir = *o.overlay;
@@ -172,13 +178,13 @@ void apply_option_string(MountOptions& o, const std::string& text) {
   std::string opt;
   while (std::getline(ss, opt, ',')) {
     if (opt.empty() || opt == "defaults" || opt == "auto" || opt == "noauto" || opt == "user" || opt == "nouser" ||
-        opt == "users" || opt == "nofail" || opt == "_netdev" || opt.rfind("x-", 0) == 0 ||
+        opt == "users" || opt == "nofail" || opt == "_netdev" || opt == "rw" || opt.rfind("x-", 0) == 0 ||
         opt.rfind("comment=", 0) == 0)
       continue;
     o.given.push_back(opt.rfind("auth_token=", 0) == 0 ? "auth_token=(hidden)" : opt);
     if (opt == "ro") {
       o.read_only = true;
-    } else if (opt == "rw") {
+    } else if (opt == "s3_write") {  // not "rw": mount(8) passes rw to every helper by default
       o.read_write = true;
     } else if (opt.rfind("log=", 0) == 0) {
       o.log_file = opt.substr(4);

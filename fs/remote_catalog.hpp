@@ -44,7 +44,7 @@ class RemoteCatalog {
   bool has_source() const { return !source_url().empty(); }
   /// True if SOURCE is a URL whose local folder takes changes (a writable mount).
   bool has_overlay() const { return has_source() && !read_only_; }
-  /// True if SOURCE is an s3:// URL mounted with -o rw: its remote paths may change (S3WriteBack).
+  /// True if SOURCE is an s3:// URL mounted with -o s3_write: its remote paths may change (S3WriteBack).
   bool writes_source() const { return has_overlay() && context_.config().writable; }
   /// The SOURCE URL; empty for a local SOURCE.
   const std::string& source_url() const { return context_.config().source_url; }

@@ -27,7 +27,7 @@ struct RemoteConfig {
   std::optional<std::filesystem::path> cache_dir;  // remote_cache_dir=DIR: remote bytes kept there; none if unset
   uint64_t cache_bytes = uint64_t{1024} << 20;     // remote_cache_mb=N: the cache's cap
   std::chrono::seconds revalidate_after{60};       // remote_revalidate_s=S: a cached range is trusted this long
-  bool writable = false;  // -o rw: the s3:// SOURCE takes the mount's changes (fs/s3_write_back.hpp)
+  bool writable = false;  // -o s3_write: the s3:// SOURCE takes the mount's changes (fs/s3_write_back.hpp)
 };
 
 class RemoteContext {

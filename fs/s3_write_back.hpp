@@ -1,5 +1,5 @@
 #pragma once
-// The write-back of a writable S3 mount (`-o rw` with an s3:// SOURCE). The mount's local folder is
+// The write-back of a writable S3 mount (`-o s3_write` with an s3:// SOURCE). The mount's local folder is
 // a private staging folder (seeded with the datasets' properties, like an overlay) that takes every
 // change first, as the core makes it; before the request is answered, the change is in the store:
 // a file is put as a whole object once it is complete (published at close or fsync), a dataset's

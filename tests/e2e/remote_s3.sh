@@ -5,7 +5,7 @@
 # (ListObjectsV2): every object with its exact size and bytes, read-only; python3-zarr reads the same
 # array as from the original folder; credentials as webknossos-libs looks them up
 # (AWS_ACCESS_KEY_ID__<HOST>__<BUCKET>); a wrong secret is refused at mount naming the endpoint.
-# -o rw writes every change to S3 before answering: a chunk written by python3-zarr, mkdir of a mag,
+# -o s3_write writes every change to S3 before answering: a chunk written by python3-zarr, mkdir of a mag,
 # setfattr, ctl add-mag/delete-mag, rm -r of a mag, each checked in the bucket by boto3 and read back
 # by python3-zarr from the objects; refused for https:// and with overlay=; a put that fails (the
 # server stopped) is an error reply that leaves the mount as the store is, and the daemon serves on.
@@ -53,10 +53,10 @@ mount_wkfs "$URL/simple_wkw_dataset" "$M" -o ca_file="$CA"
 same_tree "$WORK/up/simple_wkw_dataset" "$M"
 "$WKFS" unmount "$M"
 
-# --- -o rw: every change is in S3 before the reply ------------------------------------------------
-expect_failure "only an s3:// store" "$WKFS" mount "https://127.0.0.1:$TLS/wk-data/datasets/simple_zarr_dataset" "$M" -o rw
+# --- -o s3_write: every change is in S3 before the reply ------------------------------------------------
+expect_failure "only an s3:// store" "$WKFS" mount "https://127.0.0.1:$TLS/wk-data/datasets/simple_zarr_dataset" "$M" -o s3_write
 mkdir -p "$WORK/ov"
-expect_failure "give one of them" "$WKFS" mount "$URL/simple_zarr_dataset" "$M" -o rw,overlay="$WORK/ov"
+expect_failure "give one of them" "$WKFS" mount "$URL/simple_zarr_dataset" "$M" -o s3_write,overlay="$WORK/ov"
 # s3 CMD ARGS: boto3 against the bucket (keys PREFIX: the keys below datasets/PREFIX; get KEY; dump
 # PREFIX DEST: every object below it into DEST), an independent client
 s3() {
@@ -86,7 +86,7 @@ elif cmd == "dump":
         s3.download_file("wk-data", k, dest)
 PYEOF
 }
-mount_wkfs "$URL/simple_zarr_dataset" "$M" -o rw,ca_file="$CA"
+mount_wkfs "$URL/simple_zarr_dataset" "$M" -o s3_write,ca_file="$CA"
 "$PY" - "$M/color/1-1-1" <<'PYEOF' || fail "python3-zarr writing through the rw mount"
 import sys, zarr
 a = zarr.open(sys.argv[1], mode="r+")
@@ -117,9 +117,18 @@ grep -q "^/color/[24]/" <<< "$state" && fail "rm -r or delete-mag left objects: 
 grep -qx "/notes.txt" <<< "$state" || fail "a new file is not in S3"
 [[ $(s3 get simple_zarr_dataset/notes.txt) == hello ]] || fail "a new file's bytes in S3"
 rm "$M/notes.txt"
+# lazy files would land in the private staging folder only: refused, naming the way that works, and S3 unchanged
+before=$(s3 state simple_zarr_dataset)
+expect_failure "overlay=DIR" "$WKFS" ctl "$M/color" downsample
+[[ $(s3 state simple_zarr_dataset) == "$before" ]] || fail "a refused downsample changed S3"
+"$WKFS" unmount "$M"
+expect_failure "pyramid=auto" "$WKFS" mount "$URL/simple_zarr_dataset" "$M" -o s3_write,pyramid=auto,ca_file="$CA"
+# plain rw (what mount(8) passes every helper by default) leaves a URL mount read-only
+mount_wkfs "$URL/simple_zarr_dataset" "$M" -o rw,ca_file="$CA"
+mkdir "$M/color/8" 2> /dev/null && fail "-o rw made an S3 mount writable"
 "$WKFS" unmount "$M"
 # rm -r of a mag whose files are all remote: each object deleted, the mag unlisted in S3 first
-mount_wkfs "$URL/simple_wkw_dataset" "$M" -o rw,ca_file="$CA"
+mount_wkfs "$URL/simple_wkw_dataset" "$M" -o s3_write,ca_file="$CA"
 rm -r "$M/color/1"
 [[ -z $(s3 keys simple_wkw_dataset/color/1) ]] || fail "rm -r of a remote mag left objects: $(s3 keys simple_wkw_dataset/color/1)"
 [[ ! -e $M/color/1 ]] || fail "the removed remote mag is still shown"
@@ -136,11 +145,11 @@ same_tree "$WORK/s3a" "$M"
 export AWS_SECRET_ACCESS_KEY__127_0_0_1_${TLS}__WK_DATA=wrong
 expect_failure "127.0.0.1:$TLS" "$WKFS" mount "$URL" "$M" -o ca_file="$CA"
 is_mounted "$M" && fail "mounted with a wrong secret"
-expect_failure "127.0.0.1:$TLS" "$WKFS" mount "$URL/simple_zarr_dataset" "$M" -o rw,ca_file="$CA"
+expect_failure "127.0.0.1:$TLS" "$WKFS" mount "$URL/simple_zarr_dataset" "$M" -o s3_write,ca_file="$CA"
 is_mounted "$M" && fail "mounted rw with a wrong secret"
 # a put that fails: the server is gone; the write is an error reply, the mount shows the store's state
 export AWS_SECRET_ACCESS_KEY__127_0_0_1_${TLS}__WK_DATA=testing
-mount_wkfs "$URL/simple_zarr_dataset" "$M" -o rw,ca_file="$CA",remote_timeout_s=1
+mount_wkfs "$URL/simple_zarr_dataset" "$M" -o s3_write,ca_file="$CA",remote_timeout_s=1
 ls "$M/color" > /dev/null  # the daemon lists the store at first use
 bash "$SERVERS/swift_s3.sh" stop "$WORK/swift"
 expect_failure "Input/output error" "$PY" -c 'import sys; f = open(sys.argv[1], "w"); f.write("x"); f.close()' "$M/new.txt"
