@@ -153,7 +153,11 @@ std::optional<GetResult> CachingStore::get_if_changed(const std::string& key, co
 }
 
 HeadResult CachingStore::head(const std::string& key) {
-  return remote([&] { return inner_->head(key); });
+  HeadResult h = remote([&] { return inner_->head(key); });
+  // Whoever asked (the lazy engine records source versions so) must not then read older cached
+  // ranges of the object as if they were this version: they would be computed from and never redone.
+  if (cache_) cache_->observe_version(describe_, key, h.version);
+  return h;
 }
 
 ListResult CachingStore::list(const std::string& prefix, const std::string& delimiter) {

@@ -441,6 +441,11 @@ void RemoteCache::mark_validated(const CacheKey& key) {
   utimensat(AT_FDCWD, entry_path(key).c_str(), times, AT_SYMLINK_NOFOLLOW);  // a missing entry: nothing to mark
 }
 
+void RemoteCache::observe_version(const std::string& store, const std::string& key, const Version& version) {
+  const fs::path dir = object_dir(CacheKey{store, key}.object());
+  if (auto current = read_version(dir); current && *current != version) invalidate_object(store, key);
+}
+
 void RemoteCache::invalidate_object(const std::string& store, const std::string& key) {
   fs::path dir = object_dir(CacheKey{store, key}.object());
   std::error_code ec;

@@ -68,6 +68,9 @@ class RemoteCache {
   void insert(const CacheKey& key, const GetResult& value);
   /// Records that the server confirmed the entry for `key` current now (after a 304).
   void mark_validated(const CacheKey& key);
+  /// The server said `key` of `store` is now `version` (a HEAD): entries of another version are
+  /// dropped, so no read after this serves bytes older than what the caller was told.
+  void observe_version(const std::string& store, const std::string& key, const Version& version);
   /// Drops every entry of `key` in `store`, whatever its range (after a put or remove).
   void invalidate_object(const std::string& store, const std::string& key);
   /// Drops every entry (`wkfs ctl MOUNT cache-clear`); readers holding one finish reading it.

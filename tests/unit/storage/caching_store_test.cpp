@@ -158,6 +158,28 @@ TEST_F(CachingStoreTest, ChangedObjectIsSeenAfterTheRevalidationWindow) {
   EXPECT_EQ(counters->revalidations(), 0u);
 }
 
+// The lazy engine records a remote source's version with a HEAD, then computes from reads: a HEAD
+// that reports a new version must leave no older cached range to be read inside the window, or a
+// file computed from old bytes would be recorded as computed from the new ones (never redone).
+TEST_F(CachingStoreTest, AHeadThatSeesANewVersionRetiresTheOldRanges) {
+  Bytes old_bytes = serve("headed.bin", 50000, 13);
+  auto counters = std::make_shared<RemoteCounters>();
+  CachingStore trusting = caching(counters, 1h);
+  EXPECT_EQ(trusting.get("headed.bin", ByteRange::span(100, 4000)).data, slice(old_bytes, 100, 4100));
+  const Version before = trusting.head("headed.bin").version;
+  EXPECT_EQ(trusting.get("headed.bin", ByteRange::span(100, 4000)).data, slice(old_bytes, 100, 4100));  // same version: a hit
+  Bytes new_bytes = random_bytes(50000, 14);
+  write_bytes(*dir_ / "root/ds/headed.bin", new_bytes);
+  fs::last_write_time(*dir_ / "root/ds/headed.bin", fs::last_write_time(*dir_ / "root/ds/headed.bin") + 100s);
+  const HeadResult now = trusting.head("headed.bin");
+  EXPECT_NE(now.version, before);
+  GetResult r = trusting.get("headed.bin", ByteRange::span(100, 4000));
+  EXPECT_EQ(r.data, slice(new_bytes, 100, 4100));
+  EXPECT_EQ(r.version, now.version);
+  EXPECT_EQ(counters->hits(), 1u);
+  EXPECT_EQ(counters->misses(), 2u);
+}
+
 TEST_F(CachingStoreTest, UnchangedObjectIsRevalidatedWith304) {
   Bytes file = serve("reval.bin", 100000, 5);
   auto counters = std::make_shared<RemoteCounters>();
