@@ -194,7 +194,7 @@ EntryState read_entry(int fd, size_t file_size, const std::string& identity, Get
     if (id != identity || data_len != file_size - header) return EntryState::Damaged;
     v.data.resize(data_len);
     ByteSpan have = r.rest();
-    std::memcpy(v.data.data(), have.data(), have.size());
+    if (!have.empty()) std::memcpy(v.data.data(), have.data(), have.size());  // an empty entry has no buffer
     if (read_at(fd, header + have.size(), v.data.data() + have.size(), data_len - have.size()) != data_len - have.size())
       return EntryState::Damaged;  // shorter than its size at fstat: changed under us
     return checksum(id, v, v.data) == stored ? EntryState::Good : EntryState::Damaged;
