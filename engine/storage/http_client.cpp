@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
@@ -26,6 +27,11 @@ std::string HttpResponse::header(const std::string& lower_name) const {
 }
 
 namespace {
+
+// libcurl's receive buffer (default 16 KiB): a cold dd of a 52 MB shard through the mount (1 MiB
+// GETs, 8 ahead, plain HTTP nginx) ran at 560 MB/s with 16 KiB, 630 with 256 KiB and 512 KiB, 480 with
+// 2 MiB (measured here, after the body reserve, which took it from 260 to 560).
+constexpr long kReceiveBuffer = 256 * 1024;
 
 struct CurlGlobal {
   CurlGlobal() { curl_global_init(CURL_GLOBAL_DEFAULT); }
@@ -123,6 +129,13 @@ struct HttpClient::Transfer {
       std::string name(line.substr(0, colon));
       std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
       t->response.headers[name] = trim(line.substr(colon + 1));
+      // one allocation for the body, not a doubling series of copies; bounded so a lying header costs little
+      if (name == "content-length") {
+        uint64_t n = 0;
+        const auto v = t->response.headers[name];
+        if (std::from_chars(v.data(), v.data() + v.size(), n).ec == std::errc() && n <= (uint64_t{64} << 20))
+          t->response.body.reserve(static_cast<size_t>(n));
+      }
     }
     return size * n;
   }
@@ -343,6 +356,7 @@ HttpResponse HttpClient::perform(const HttpRequest& req) {
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
     curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);  // wait to multiplex on an HTTP/2 connection rather than open more
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_BUFFERSIZE, kReceiveBuffer);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     if (!options_.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, options_.ca_file.c_str());
     if (req.method == "HEAD") {
