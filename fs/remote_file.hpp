@@ -2,8 +2,8 @@
 // An open remote file: read in blocks of a fixed grid (kBlock-aligned ranged GETs, so the remote
 // cache holds the same entries whatever order the kernel's reads come in, and a remount hits
 // them), the blocks of one large read fetched in parallel, and for a sequential reader the next
-// kAheadBlocks fetched while the current ones are served; background fetches are capped for all
-// handles of the tree (RemoteTree::fetch_slots). Never written (EROFS, naming the URL: the store
+// blocks fetched while the current ones are served (a window growing with the run, up to
+// kAheadBlocks); background fetches are capped for all handles of the tree (RemoteTree::fetch_slots). Never written (EROFS, naming the URL: the store
 // is never written through the mount).
 #include <cstdint>
 #include <future>
@@ -49,6 +49,7 @@ class RemoteFile final : public OpenFile {
   std::mutex mutex_;
   std::map<uint64_t, std::shared_future<Bytes>> blocks_;  // by block index: fetched, or under way
   uint64_t last_end_ = 0;  // where the last read ended: a read starting there is sequential
+  uint64_t run_bytes_ = 0;  // bytes read sequentially up to last_end_: the read-ahead window grows with it
   // A block of this handle whose GET failed (timeout, dropped transfers, 5xx after the retries):
   // the kernel asks again at once for a failed readahead, and must not wait a second timeout for
   // the same answer. Reads overlapping it fail at once; a new open tries again.
