@@ -178,16 +178,7 @@ void S3WriteBack::sync_dataset_locked(const fs::path& root, const std::optional<
                           " (taken back: the mount shows what the store has)");
     }
   }
-  auto tree = remote_.source_tree();
-  for (const auto& key : gone) {
-    try {
-      tree->store().remove(key);
-    } catch (...) {
-      rethrow_write_error("/" + key + " was not deleted from " + remote_.source_url());
-    }
-    tree->forget(key);
-    put_.erase(key);
-  }
+  for (const auto& key : gone) delete_object_locked(key);
   if (!prune_unlisted || before.empty() || properties_[root_key] == before) return;
   const auto old_mags = stored_mags(before), new_mags = stored_mags(properties_[root_key]);
   bool layer_added = false;
@@ -230,6 +221,11 @@ void S3WriteBack::remove(const fs::path& rel) {
   auto tree = remote_.source_tree();
   auto node = tree->stat(key);
   if (!put_.count(key) && !(node && !node->dir)) return;  // never in the store
+  delete_object_locked(key);
+}
+
+void S3WriteBack::delete_object_locked(const std::string& key) {
+  auto tree = remote_.source_tree();
   try {
     tree->store().remove(key);
   } catch (...) {

@@ -58,6 +58,8 @@ class S3WriteBack {
   void put_locked(const std::string& key);
   /// Deletes every object below `prefix` (a mag or layer folder). mutex_ held.
   void remove_below_locked(const std::string& prefix);
+  /// Deletes `key` from the store (its error the request's) and forgets it. mutex_ held.
+  void delete_object_locked(const std::string& key);
   /// The staged files of `dir` (recursively unless `flat`), wkfs's own state and temp files skipped.
   void scan(const fs::path& dir, bool flat, std::vector<std::string>& out) const;
 
