@@ -363,7 +363,10 @@ int run_mount(const MountOptions& options) {
   if (options.debug) args.push_back("-d");
   FuseSession session(args, fuse_operations(), &filesystem);
   session.mount(mountpoint);
-  // The mount exists now; the parent returns (exit 0) and the child serves it.
+  // The mount exists now; the parent returns (exit 0) and the child serves it. Said on stdout as
+  // rclone-class tools do, flushed before the fork so that it is written once.
+  std::fprintf(stdout, "mounted %s at %s\n", options.source.c_str(), mountpoint.c_str());
+  std::fflush(stdout);
   if (fuse_daemonize(options.foreground ? 1 : 0) != 0) fail(ErrorKind::Io, "cannot daemonise");
   // The child serves: it holds the locks through the descriptors it inherited (flock locks belong to
   // the open file description, which the parent's exit does not close); name it as the holder.

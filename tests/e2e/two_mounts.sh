@@ -27,7 +27,9 @@ is_mounted "$WORK/b" && fail "a refused mount left a mount behind"
 # Through the folder that holds it: refused as well, and the other dataset is not left locked.
 expect_failure "pid $pids on host $host" "$WKFS" mount "$WORK/src" "$WORK/b"
 is_mounted "$WORK/b" && fail "a refused mount left a mount behind"
-mount_wkfs "$WORK/src/other" "$WORK/b"
+MOUNTS+=("$WORK/b")
+out=$("$WKFS" mount "$WORK/src/other" "$WORK/b" --log "$WORK/daemon.log") || fail "mount of the other dataset failed"
+[[ $out == "mounted $WORK/src/other at $WORK/b" ]] || fail "a mount says '$out', not where it mounted what"
 "$WKFS" unmount "$WORK/b"
 
 # Read-only mounts coexist with the writer (and take no lock).
