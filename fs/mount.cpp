@@ -122,11 +122,11 @@ void check_remote_options(const MountOptions& o, const fs::path& mountpoint, boo
     fail(ErrorKind::InvalidArgument, "option ca_file=" + o.ca_file + " is a folder, not a PEM file");
   if (!remote_source) {
     if (o.overlay) fail(ErrorKind::InvalidArgument, "option overlay= is for a URL SOURCE (https://, http://, s3://)");
-    if (o.read_write) fail(ErrorKind::InvalidArgument, "option s3_write is for an s3:// SOURCE (a local one is writable anyway)");
+    if (o.s3_write) fail(ErrorKind::InvalidArgument, "option s3_write is for an s3:// SOURCE (a local one is writable anyway)");
     return;
   }
   const auto url = storage::StoreUrl::parse(o.source.string());  // InvalidArgument naming what is wrong
-  if (o.read_write) {
+  if (o.s3_write) {
     const std::string what = "option s3_write with " + url.to_string() + ": ";
     if (url.scheme() != storage::StoreUrl::Scheme::S3)
       fail(ErrorKind::InvalidArgument, what + "only an s3:// store can be written (an HTTP server takes no "
@@ -185,7 +185,7 @@ void apply_option_string(MountOptions& o, const std::string& text) {
     if (opt == "ro") {
       o.read_only = true;
     } else if (opt == "s3_write") {  // not "rw": mount(8) passes rw to every helper by default
-      o.read_write = true;
+      o.s3_write = true;
     } else if (opt.rfind("log=", 0) == 0) {
       o.log_file = opt.substr(4);
     } else if (opt.rfind("cache_dir=", 0) == 0) {
@@ -297,8 +297,8 @@ int run_mount(const MountOptions& options) {
   check_remote_options(options, mountpoint, remote_source);
   // Closed before the fork: its flock would otherwise be shared with the daemon's own.
   auto probe_cache = open_remote_cache_dir(options, mountpoint, remote_source);
-  const bool s3_rw = remote_source && options.read_write;  // checked: an s3:// SOURCE, no overlay
-  const bool read_only = options.read_only || (remote_source && !options.overlay && !s3_rw);
+  const bool s3_write = remote_source && options.s3_write;  // checked: an s3:// SOURCE, no overlay
+  const bool read_only = options.read_only || (remote_source && !options.overlay && !s3_write);
   RemoteConfig remote;
   remote.source_url = remote_source ? options.source.string() : std::string();
   remote.http = http_options(options);
@@ -306,7 +306,7 @@ int run_mount(const MountOptions& options) {
   if (options.remote_cache_dir) remote.cache_dir = absolute_clean(*options.remote_cache_dir);
   remote.cache_bytes = options.remote_cache_mb << 20;
   remote.revalidate_after = std::chrono::seconds(options.remote_revalidate_s);
-  remote.writable = s3_rw;
+  remote.writable = s3_write;
   std::optional<PrivateFolder> private_folder;
   if (remote_source) {
     // Reachable and a dataset (or, on S3, a prefix with objects) before mounting, so a wrong URL,
@@ -317,7 +317,7 @@ int run_mount(const MountOptions& options) {
     auto tree = open_remote_dataset(probe, options.source.string());
     if (options.overlay && !options.read_only) seed_overlay(*tree, *options.overlay);  // -o ro writes nothing
     else private_folder.emplace();
-    if (s3_rw) seed_overlay(*tree, private_folder->path());  // the staging folder of the write-back
+    if (s3_write) seed_overlay(*tree, private_folder->path());  // the staging folder of the write-back
   }
   probe_cache.reset();
 

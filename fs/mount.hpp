@@ -18,7 +18,7 @@ struct MountOptions {
   fs::path mountpoint;
   bool foreground = false;
   bool read_only = false;
-  bool read_write = false;                // s3_write: an s3:// SOURCE takes the changes (S3WriteBack); a local one is rw anyway
+  bool s3_write = false;                  // an s3:// SOURCE takes the changes (S3WriteBack); a local one is rw anyway
   bool debug = false;                     // libfuse request tracing (-d)
   std::vector<std::string> fuse_options;  // passed to libfuse as -o (allow_other, ...)
   std::optional<fs::path> log_file;       // error lines; stderr when unset

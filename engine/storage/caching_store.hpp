@@ -3,8 +3,8 @@
 // in RemoteCounters. A cached range younger than `revalidate_after` is served without a request;
 // an older one is revalidated with get_if_changed (a 304 serves it and restarts its clock);
 // anything else is fetched and stored. A HEAD that finds a new version drops the old one's ranges
-// (a caller told "version B" never reads cached bytes of A after). Concurrent misses of one range share one request. Without
-// a cache it only counts. Writes go through and drop the object's cached ranges.
+// (a caller told "version B" never reads cached bytes of A after). Concurrent misses of one range
+// share one request. Without a cache it only counts. Writes go through and drop the object's cached ranges.
 #include <chrono>
 #include <functional>
 #include <future>

@@ -128,14 +128,12 @@ struct HttpClient::Transfer {
     } else if (auto colon = line.find(':'); colon != std::string_view::npos) {
       std::string name(line.substr(0, colon));
       std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-      t->response.headers[name] = trim(line.substr(colon + 1));
+      const std::string& value = t->response.headers[name] = trim(line.substr(colon + 1));
       // one allocation for the body, not a doubling series of copies; bounded so a lying header costs little
-      if (name == "content-length") {
-        uint64_t n = 0;
-        const auto v = t->response.headers[name];
-        if (std::from_chars(v.data(), v.data() + v.size(), n).ec == std::errc() && n <= (uint64_t{64} << 20))
-          t->response.body.reserve(static_cast<size_t>(n));
-      }
+      uint64_t n = 0;
+      if (name == "content-length" && std::from_chars(value.data(), value.data() + value.size(), n).ec == std::errc() &&
+          n <= (uint64_t{64} << 20))
+        t->response.body.reserve(static_cast<size_t>(n));
     }
     return size * n;
   }
