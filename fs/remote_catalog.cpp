@@ -24,7 +24,7 @@ RemoteCatalog::RemoteCatalog(RemoteContext& context, bool read_only) : context_(
 
 std::shared_ptr<RemoteTree> RemoteCatalog::source_tree() {
   std::lock_guard lock(mutex_);
-  if (!source_tree_) source_tree_ = open_remote_dataset(context_.get(), source_url());
+  if (!source_tree_) source_tree_ = open_remote_dataset(context_.get(), source_url(), context_.blocks());
   return source_tree_;
 }
 
@@ -32,7 +32,7 @@ std::shared_ptr<RemoteTree> RemoteCatalog::mag_tree(const std::string& url, cons
                                                     const Mag& mag) {
   std::lock_guard lock(mutex_);
   auto& tree = mag_trees_[url];
-  if (!tree) tree = open_remote_mag(context_.get(), url, layer, mag);
+  if (!tree) tree = open_remote_mag(context_.get(), url, layer, mag, context_.blocks());
   return tree;
 }
 

@@ -70,6 +70,7 @@ Json RemoteContext::clear_cache() {
   auto c = cache();
   const uint64_t before = c->bytes_used();
   c->clear();
+  blocks_->clear();
   return Json{{"dir", c->dir().string()}, {"bytes_dropped", before}};
 }
 

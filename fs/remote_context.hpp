@@ -15,6 +15,7 @@
 
 #include "core/diagnostics.hpp"
 #include "core/json.hpp"
+#include "fs/remote_blocks.hpp"
 #include "storage/http_client.hpp"
 #include "storage/open_store.hpp"
 
@@ -44,13 +45,15 @@ class RemoteContext {
   /// checks run_mount makes before the fork; the caller drops it before forking.
   static storage::StoreContext probe(const RemoteConfig& config, std::shared_ptr<storage::RemoteCache> cache);
 
+  /// The mount's one table of remote files' blocks (shared by every remote tree).
+  const std::shared_ptr<RemoteBlocks>& blocks() const { return blocks_; }
   /// The reads' counters (RemoteCounters::snapshot), counted from the mount's start.
   Json counters() const;
   /// Adds to a status document "http" (the client's counters, once it is made) and, with
   /// remote_cache_dir, "cache" (its status, or the error opening it). Never throws for the cache.
   void add_status(Json& j);
-  /// Drops every entry of the remote cache (`cache-clear`); InvalidArgument (EINVAL) without
-  /// remote_cache_dir. Returns {"dir", "bytes_dropped"}.
+  /// Drops every entry of the remote cache and the blocks held in memory (`cache-clear`);
+  /// InvalidArgument (EINVAL) without remote_cache_dir. Returns {"dir", "bytes_dropped"}.
   Json clear_cache();
 
  private:
@@ -59,7 +62,8 @@ class RemoteContext {
 
   RemoteConfig config_;
   Diagnostics* diagnostics_;
-  std::shared_ptr<storage::RemoteCounters> counters_;  // made with the context: status shows them from the start
+  std::shared_ptr<storage::RemoteCounters> counters_;
+  std::shared_ptr<RemoteBlocks> blocks_ = std::make_shared<RemoteBlocks>();  // made with the context: status shows them from the start
   std::mutex cache_mutex_;  // cache_ (not mutex_, which may be held while a client is made)
   std::shared_ptr<storage::RemoteCache> cache_;
   std::mutex mutex_;  // context_

@@ -63,10 +63,11 @@ void add_from_properties(RemoteTree& tree) {
 
 }  // namespace
 
-std::shared_ptr<RemoteTree> open_remote_dataset(const storage::StoreContext& context, const std::string& url) {
+std::shared_ptr<RemoteTree> open_remote_dataset(const storage::StoreContext& context, const std::string& url,
+                                                std::shared_ptr<RemoteBlocks> blocks) {
   auto parsed = storage::StoreUrl::parse(url);
   std::shared_ptr<storage::Store> store = storage::open_store(url, context);
-  auto tree = std::make_shared<RemoteTree>(store, parsed.to_string());
+  auto tree = std::make_shared<RemoteTree>(store, parsed.to_string(), std::move(blocks));
   if (parsed.scheme() == storage::StoreUrl::Scheme::S3) {
     tree->add_listing();
     if (tree->list("").empty()) fail(ErrorKind::NotFound, "no objects below " + parsed.to_string());

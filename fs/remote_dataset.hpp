@@ -13,7 +13,8 @@
 namespace wkfs::mount {
 
 /// The tree of the dataset or folder of datasets at `url`; NotFound if nothing is there.
-std::shared_ptr<RemoteTree> open_remote_dataset(const storage::StoreContext& context, const std::string& url);
+std::shared_ptr<RemoteTree> open_remote_dataset(const storage::StoreContext& context, const std::string& url,
+                                                std::shared_ptr<RemoteBlocks> blocks = nullptr);
 
 /// Copies the datasource-properties.json of each remote dataset (the root, or each top folder of a
 /// folder of datasets) that `overlay` lacks into it: the overlay is then a dataset from the start,

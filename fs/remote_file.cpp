@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <future>
 #include <vector>
 
 #include "core/error.hpp"
@@ -9,63 +10,72 @@
 namespace wkfs::mount {
 
 RemoteFile::RemoteFile(fs::path rel, std::shared_ptr<RemoteTree> tree, std::string key, struct stat st)
-    : OpenFile(std::move(rel)), tree_(std::move(tree)), key_(std::move(key)), st_(st) {}
+    : OpenFile(std::move(rel)), tree_(std::move(tree)), key_(std::move(key)), url_(tree_->url_of(key_)), st_(st) {}
 
 namespace {
 
-/// `length` bytes at `begin` of `key`, exactly, with the errors a remote read reports.
-Bytes fetch(const RemoteTree& tree, const std::string& key, uint64_t begin, uint64_t length, uint64_t total) {
+/// What one block's fetch needs; it holds the store, so it may outlive the handle and the tree.
+struct BlockFetch {
+  std::shared_ptr<storage::Store> store;
+  std::string key, url;
+  uint64_t begin, length, total;
+};
+
+/// The block's bytes, exactly, with the errors a remote read reports.
+RemoteBlock fetch(const BlockFetch& b) {
   storage::GetResult got;
   try {
-    got = tree.store().get(key, storage::ByteRange::span(begin, length));
+    got = b.store->get(b.key, storage::ByteRange::span(b.begin, b.length));
   } catch (const Error& e) {
     // found at lookup, gone now: the open file's data is unavailable (EIO), not a missing name
     if (e.kind() != ErrorKind::NotFound) rethrow_as_remote_error();
-    fail(ErrorKind::Io, "read " + tree.url_of(key) + ": the object is gone since it was looked up (" + e.what() + ")");
+    fail(ErrorKind::Io, "read " + b.url + ": the object is gone since it was looked up (" + e.what() + ")");
   }
+  const uint64_t total = b.total, length = b.length;
   if (got.data.size() != length || got.size != total)
-    fail(ErrorKind::Io, "read " + tree.url_of(key) + ": the object changed (" + std::to_string(got.size) +
+    fail(ErrorKind::Io, "read " + b.url + ": the object changed (" + std::to_string(got.size) +
                             " bytes now, " + std::to_string(total) + " when it was looked up)");
-  return std::move(got.data);
+  return RemoteBlock{std::move(got.data), std::move(got.version)};
 }
 
-bool ready(const std::shared_future<Bytes>& f) {
-  return f.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+std::string describe(const storage::Version& v) {
+  return v.etag.empty() ? "modified " + v.last_modified : "ETag " + v.etag;
 }
 
 }  // namespace
 
-RemoteFile::~RemoteFile() {
-  for (auto& [i, f] : blocks_)
-    if (f.valid()) f.wait();  // bounded by the client's deadline
-}
-
-std::shared_future<Bytes> RemoteFile::block(uint64_t index, bool ahead) {
-  if (auto it = blocks_.find(index); it != blocks_.end()) return it->second;
+RemoteBlockFuture RemoteFile::block(uint64_t index, bool ahead) {
   const uint64_t total = static_cast<uint64_t>(st_.st_size);
-  const uint64_t off = index * kBlock, len = std::min(kBlock, total - off);
-  std::shared_future<Bytes> f;
-  if (auto slot = tree_->fetch_slots().try_take()) {
-    f = std::async(std::launch::async, [tree = tree_, key = key_, off, len, total, slot = std::move(slot)] {
-          return fetch(*tree, key, off, len, total);
-        }).share();
-  } else if (ahead) {
-    return {};  // every slot busy: no read-ahead now
-  } else {
-    f = std::async(std::launch::deferred, [tree = tree_, key = key_, off, len, total] {
-          return fetch(*tree, key, off, len, total);  // in the reader, at its get()
-        }).share();
-  }
-  blocks_.emplace(index, f);
-  return f;
+  const uint64_t off = index * kBlock;
+  RemoteBlocks& table = tree_->blocks();
+  return table.get(url_, index, [&]() -> RemoteBlockFuture {
+    BlockFetch b{tree_->store_ptr(), key_, url_, off, std::min(kBlock, total - off), total};
+    if (auto slot = table.fetch_slots().try_take())
+      return std::async(std::launch::async, [b = std::move(b), slot = std::move(slot)]() mutable {
+               auto held = std::move(slot);  // given back when the fetch ends, not when the table drops the block
+               return fetch(b);
+             }).share();
+    if (ahead) return {};  // every slot busy: no read-ahead now
+    return std::async(std::launch::deferred, [b = std::move(b)] { return fetch(b); }).share();  // in the first reader that waits
+  });
 }
 
-void RemoteFile::trim(uint64_t keep_from, uint64_t keep_to) {
-  for (auto it = blocks_.begin(); it != blocks_.end();) {
-    if ((it->first < keep_from || it->first > keep_to) && ready(it->second))
-      it = blocks_.erase(it);
-    else
-      ++it;
+const Bytes& RemoteFile::bytes_of(uint64_t i, const RemoteBlockFuture& f) {
+  try {
+    const RemoteBlock& b = f.get();
+    std::lock_guard lock(mutex_);
+    if (!version_) version_ = b.version;
+    if (b.version != *version_) {
+      tree_->blocks().forget(url_);  // the next open reads the new version whole
+      fail(ErrorKind::Io, "read " + url_ + ": the object changed while open (" + describe(*version_) +
+                              ", now " + describe(b.version) + "); open it again");
+    }
+    return b.data;
+  } catch (const Error& e) {
+    tree_->blocks().drop(url_, i);
+    std::lock_guard lock(mutex_);
+    failed_.emplace(i, e.what());
+    throw;
   }
 }
 
@@ -75,7 +85,7 @@ size_t RemoteFile::read(char* buf, size_t size, off_t off) {
   if (off < 0 || begin >= total || size == 0) return 0;
   const uint64_t end = std::min<uint64_t>(total, begin + size);
   const uint64_t first = begin / kBlock, last = (end - 1) / kBlock, count = (total + kBlock - 1) / kBlock;
-  std::vector<std::shared_future<Bytes>> need;
+  std::vector<RemoteBlockFuture> need;
   {
     std::lock_guard lock(mutex_);
     for (uint64_t i = first; i <= last; ++i)
@@ -94,19 +104,10 @@ size_t RemoteFile::read(char* buf, size_t size, off_t off) {
       for (uint64_t i = last + 1; i < std::min(count, last + 1 + ahead); ++i)
         if (!block(i, true).valid()) break;
     last_end_ = end;
-    trim(first > 0 ? first - 1 : 0, last + kAheadBlocks);
   }
   size_t done = 0;
   for (uint64_t i = first; i <= last; ++i) {
-    const Bytes* data = nullptr;
-    try {
-      data = &need[i - first].get();
-    } catch (const Error& e) {
-      std::lock_guard lock(mutex_);
-      failed_.emplace(i, e.what());
-      blocks_.erase(i);
-      throw;
-    }
+    const Bytes* data = &bytes_of(i, need[i - first]);
     const uint64_t block_off = i * kBlock;
     const uint64_t from = std::max(begin, block_off), to = std::min(end, block_off + data->size());
     std::memcpy(buf + done, data->data() + (from - block_off), to - from);

@@ -3,17 +3,20 @@
 // cache holds the same entries whatever order the kernel's reads come in, and a remount hits
 // them), the blocks of one large read fetched in parallel, and for a sequential reader the next
 // blocks fetched while the current ones are served (a window growing with the run, up to
-// kAheadBlocks); background fetches are capped for all handles of the tree (RemoteTree::fetch_slots). Never written (EROFS, naming the URL: the store
-// is never written through the mount).
+// kAheadBlocks). The blocks live in the tree's table (RemoteBlocks), shared by all its handles;
+// background fetches are capped for all of them (RemoteBlocks::fetch_slots). A handle serves one
+// version of the object: a block of another one fails the read (EIO) instead of mixing them.
+// Never written (EROFS, naming the URL: the store is never written through the mount).
 #include <cstdint>
-#include <future>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "core/bytes.hpp"
 #include "fs/open_file.hpp"
+#include "fs/remote_blocks.hpp"
 #include "fs/remote_tree.hpp"
 
 namespace wkfs::mount {
@@ -22,8 +25,6 @@ class RemoteFile final : public OpenFile {
  public:
   /// `key` of `tree`, `st` its attributes (st_size the object's exact size).
   RemoteFile(fs::path rel, std::shared_ptr<RemoteTree> tree, std::string key, struct stat st);
-  /// Waits for the GETs still under way for it.
-  ~RemoteFile() override;
   size_t read(char* buf, size_t size, off_t off) override;
   size_t write(const char* buf, size_t size, off_t off) override;
   void truncate(off_t size) override;
@@ -38,16 +39,19 @@ class RemoteFile final : public OpenFile {
 
  private:
   [[noreturn]] void refuse(const char* what) const;
-  /// The future of block `index`, started (in the background if a slot is free) if absent. mutex_ held.
-  std::shared_future<Bytes> block(uint64_t index, bool ahead);
-  /// Drops the blocks that are done and outside [keep_from, keep_to]. mutex_ held.
-  void trim(uint64_t keep_from, uint64_t keep_to);
+  /// Block `index` from the tree's table, started there (in the background if a slot is free) if
+  /// absent; an invalid future for a block `ahead` when every slot is busy.
+  RemoteBlockFuture block(uint64_t index, bool ahead);
+  /// Block `i`'s bytes (`f` its future), checked to be of the version this handle has served. Throws
+  /// as the fetch did, or EIO for another version; either way later reads of the block fail at once.
+  const Bytes& bytes_of(uint64_t i, const RemoteBlockFuture& f);
 
   std::shared_ptr<RemoteTree> tree_;
   std::string key_;
+  std::string url_;  // the object's: its name in messages and in the blocks table
   struct stat st_;
   std::mutex mutex_;
-  std::map<uint64_t, std::shared_future<Bytes>> blocks_;  // by block index: fetched, or under way
+  std::optional<storage::Version> version_;  // of the first block served
   uint64_t last_end_ = 0;  // where the last read ended: a read starting there is sequential
   uint64_t run_bytes_ = 0;  // bytes read sequentially up to last_end_: the read-ahead window grows with it
   // A block of this handle whose GET failed (timeout, dropped transfers, 5xx after the retries):

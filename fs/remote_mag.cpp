@@ -162,10 +162,11 @@ void add_mag_keys(RemoteTree& tree, const std::string& prefix, const LayerProper
 }
 
 std::shared_ptr<RemoteTree> open_remote_mag(const storage::StoreContext& context, const std::string& url,
-                                            const LayerProperties& layer, const Mag& mag) {
+                                            const LayerProperties& layer, const Mag& mag,
+                                            std::shared_ptr<RemoteBlocks> blocks) {
   auto parsed = storage::StoreUrl::parse(url);
   std::shared_ptr<storage::Store> store = storage::open_store(url, context);
-  auto tree = std::make_shared<RemoteTree>(store, parsed.to_string());
+  auto tree = std::make_shared<RemoteTree>(store, parsed.to_string(), std::move(blocks));
   if (parsed.scheme() == storage::StoreUrl::Scheme::S3) {
     tree->add_listing();
     if (!tree->stat(mag_metadata_name(layer.data_format)))

@@ -23,6 +23,7 @@ void add_mag_keys(RemoteTree& tree, const std::string& prefix, const LayerProper
 
 /// The tree of the remote mag at `url` (a mag path of the properties) of `layer`.
 std::shared_ptr<RemoteTree> open_remote_mag(const storage::StoreContext& context, const std::string& url,
-                                            const LayerProperties& layer, const Mag& mag);
+                                            const LayerProperties& layer, const Mag& mag,
+                                            std::shared_ptr<RemoteBlocks> blocks = nullptr);
 
 }  // namespace wkfs::mount

@@ -38,8 +38,11 @@ void rethrow_as_remote_error() {
   }
 }
 
-RemoteTree::RemoteTree(std::shared_ptr<storage::Store> store, std::string url)
-    : store_(std::move(store)), url_(std::move(url)), made_at_(std::time(nullptr)) {
+RemoteTree::RemoteTree(std::shared_ptr<storage::Store> store, std::string url, std::shared_ptr<RemoteBlocks> blocks)
+    : store_(std::move(store)),
+      url_(std::move(url)),
+      blocks_(blocks ? std::move(blocks) : std::make_shared<RemoteBlocks>()),
+      made_at_(std::time(nullptr)) {
   dirs_[""];
 }
 
@@ -61,6 +64,7 @@ void RemoteTree::add_parents(const std::string& key) {
 
 void RemoteTree::add_file(const std::string& key, uint64_t size) {
   if (key.empty() || key.back() == '/') return;  // S3 "folder" markers are no files
+  blocks_->forget(url_of(key));  // a put of a writable mount: the blocks held are of the old object
   std::lock_guard lock(mutex_);
   files_[key] = File{size, State::Present};
   add_parents(key);
@@ -68,6 +72,7 @@ void RemoteTree::add_file(const std::string& key, uint64_t size) {
 }
 
 void RemoteTree::forget(const std::string& key) {
+  blocks_->forget(url_of(key));
   std::lock_guard lock(mutex_);
   if (files_.erase(key) == 0) return;
   if (auto d = dirs_.find(parent_of(key)); d != dirs_.end()) d->second.erase(name_of(key));

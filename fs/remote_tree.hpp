@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "fs/fetch_slots.hpp"
+#include "fs/remote_blocks.hpp"
 #include "storage/store.hpp"
 
 namespace wkfs::mount {
@@ -37,8 +37,9 @@ struct RemoteDirEntry {
 
 class RemoteTree {
  public:
-  /// An empty tree over `store`; `url` names its root in messages.
-  RemoteTree(std::shared_ptr<storage::Store> store, std::string url);
+  /// An empty tree over `store`; `url` names its root in messages. Its files' blocks live in
+  /// `blocks` (the mount's one table), or in a table of its own if null.
+  RemoteTree(std::shared_ptr<storage::Store> store, std::string url, std::shared_ptr<RemoteBlocks> blocks = nullptr);
 
   /// Adds a file known to exist with `size` (listed, or fetched while building the tree).
   void add_file(const std::string& key, uint64_t size);
@@ -56,12 +57,14 @@ class RemoteTree {
   std::vector<RemoteDirEntry> list(const std::string& rel);
 
   storage::Store& store() const { return *store_; }
+  /// The store, shared: a fetch under way holds it (it may outlive the tree in the mount's table).
+  const std::shared_ptr<storage::Store>& store_ptr() const { return store_; }
   /// The root's URL, for messages.
   const std::string& url() const { return url_; }
   /// The URL of `rel` below the root, for messages.
   std::string url_of(const std::string& rel) const;
-  /// The cap on background block fetches shared by every open file of the tree.
-  FetchSlots& fetch_slots() const { return fetch_slots_; }
+  /// The blocks fetched for the tree's open files, shared by all of them (keys: url_of(key)).
+  RemoteBlocks& blocks() const { return *blocks_; }
   /// When the tree was made: the modification time its nodes report.
   time_t made_at() const { return made_at_; }
 
@@ -80,8 +83,7 @@ class RemoteTree {
 
   std::shared_ptr<storage::Store> store_;
   std::string url_;
-  // 16 = HttpOptions::max_host_connections' default: more fetches in flight would only queue there
-  mutable FetchSlots fetch_slots_{16};
+  std::shared_ptr<RemoteBlocks> blocks_;
   time_t made_at_;
   std::mutex mutex_;
   std::map<std::string, File> files_;

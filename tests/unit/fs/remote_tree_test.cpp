@@ -112,6 +112,57 @@ TEST(RemoteFileHttp, ReadsGiveTheObjectsBytesAndSequentialReadsCoalesce) {
   EXPECT_EQ(errno_from([&] { file.write("x", 1, 0); }), EROFS);
 }
 
+TEST(RemoteFileHttp, HandlesOfOneObjectShareTheirBlocksAndAChangedObjectFailsInsteadOfMixing) {
+  Served s;
+  std::string big(3 << 20, '\0');
+  std::mt19937 rng(7);
+  for (auto& c : big) c = static_cast<char>(rng());
+  put_file(s.root / "shared.bin", big);
+  auto store = std::make_shared<storage::HttpStore>(storage::StoreUrl::parse(s.nginx->http_url()), s.context.client);
+  auto tree = std::make_shared<RemoteTree>(store, s.nginx->http_url(), std::make_shared<RemoteBlocks>(32, std::chrono::seconds(60)));
+  tree->add_candidate("shared.bin");
+  struct stat st {};
+  st.st_size = static_cast<off_t>(tree->stat("shared.bin").value().size);
+  // 8 handles read the object at once, each its own 128 KiB reads in its own order: 3 GETs in all,
+  // one per 1 MiB block (with a table per handle each fetched every block it read, and read-ahead past it)
+  std::vector<std::future<std::string>> readers;
+  for (int h = 0; h < 8; ++h)
+    readers.push_back(std::async(std::launch::async, [&, h] {
+      RemoteFile file("shared.bin", tree, "shared.bin", st);
+      std::string got(big.size(), '\0');
+      const size_t step = 128 << 10, n = big.size() / step;
+      for (size_t k = 0; k < n; ++k) {
+        const size_t at = ((k + static_cast<size_t>(h) * 5) % n) * step;
+        EXPECT_EQ(file.read(got.data() + at, step, static_cast<off_t>(at)), step);
+      }
+      return got;
+    }));
+  for (auto& r : readers) EXPECT_EQ(r.get(), big);
+  EXPECT_EQ(s.nginx->wait_requests_for("GET /shared.bin", 3), 3u);
+
+  // the object replaced by one of the same size (nginx's ETag: mtime and size): a handle that has
+  // served the old version fails on a block of the new one, with a message; a new handle reads it whole
+  RemoteFile old_reader("shared.bin", tree, "shared.bin", st);
+  std::vector<char> b(1000);
+  ASSERT_EQ(old_reader.read(b.data(), b.size(), 0), b.size());
+  tree->blocks().clear();  // as after the hold: the next reads go to the server
+  std::string changed = big;
+  for (auto& c : changed) c = static_cast<char>(~c);
+  put_file(s.root / "shared.bin", changed);
+  fs::last_write_time(s.root / "shared.bin", fs::file_time_type::clock::now() + std::chrono::hours(1));
+  try {
+    old_reader.read(b.data(), b.size(), 2 << 20);
+    ADD_FAILURE() << "a block of the new version was served beside the old one";
+  } catch (const Error& e) {
+    EXPECT_EQ(errno_of(e), EIO);
+    EXPECT_NE(std::string(e.what()).find("changed while open"), std::string::npos) << e.what();
+  }
+  RemoteFile fresh("shared.bin", tree, "shared.bin", st);
+  std::string got(changed.size(), '\0');
+  for (size_t at = 0; at < got.size(); at += 1 << 20) ASSERT_EQ(fresh.read(got.data() + at, 1 << 20, static_cast<off_t>(at)), size_t{1} << 20);
+  EXPECT_EQ(got, changed);
+}
+
 TEST(RemoteMagCore, ALocalDatasetsUrlMagIsAReadOnlyFolderReadThrough) {
   Served s;
   Mount m;  // ds = a copy of simple_zarr3_dataset; its mag 1 becomes the served copy's URL
