@@ -544,6 +544,12 @@ size_t Filesystem::read(OpenFile& file, char* buf, size_t size, off_t off) {
   return file.read(buf, size, off);
 }
 
+std::optional<ReadView> Filesystem::read_view(OpenFile& file, size_t size, off_t off) {
+  auto v = file.read_view(size, off);
+  if (v) status_.count(Op::Read);
+  return v;
+}
+
 size_t Filesystem::write(OpenFile& file, const char* buf, size_t size, off_t off) {
   status_.count(Op::Write);
   if (dynamic_cast<ControlFile*>(&file)) status_.count(Op::Control);

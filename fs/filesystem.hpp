@@ -95,6 +95,8 @@ class Filesystem {
   /// Creates and opens a backing file.
   std::pair<Entry, Opened> create(Ino parent, const std::string& name, mode_t mode, int flags);
   size_t read(OpenFile& file, char* buf, size_t size, off_t off);
+  /// OpenFile::read_view, counted as a read when there is one.
+  std::optional<ReadView> read_view(OpenFile& file, size_t size, off_t off);
   size_t write(OpenFile& file, const char* buf, size_t size, off_t off);
   /// close(): the file's changes are complete (properties committed, dependent lazy files stale).
   void flush(OpenFile& file);

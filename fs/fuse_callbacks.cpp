@@ -196,6 +196,12 @@ void op_create(fuse_req_t req, fuse_ino_t parent, const char* name, mode_t mode,
 void op_read(fuse_req_t req, fuse_ino_t, size_t size, off_t off, fuse_file_info* fi) {
   // read into our own buffer + fuse_reply_buf: measured ~3x faster than fuse_reply_data here.
   guard(req, "read", where_file(fi), [&](Filesystem& f) {
+    // a remote file's blocks go out as they are, one copy fewer per byte: bench remote 430 MB,
+    // mount_warm/local_mount 0.59 -> 0.63-0.65 (same machine, before/after builds).
+    if (auto view = f.read_view(file_of(fi), size, off)) {
+      fuse_reply_iov(req, view->parts.data(), static_cast<int>(view->parts.size()));
+      return;
+    }
     auto& buf = thread_buffer(size);
     fuse_reply_buf(req, buf.data(), f.read(file_of(fi), buf.data(), size, off));
   });

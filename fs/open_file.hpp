@@ -3,19 +3,29 @@
 // daemon's own files (a text snapshot, the properties editor, a control file). The FUSE adapter
 // keeps the handle in fi->fh and hands it back to the core on every request.
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 #include <atomic>
 #include <functional>
 #include <mutex>
 #include <filesystem>
 #include <optional>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "core/file_io.hpp"
 
 namespace wkfs::mount {
 
 namespace fs = std::filesystem;
+
+/// Bytes of a read as pieces of buffers a handle already holds, replied without a copy into a
+/// reply buffer; `keep` holds the buffers until the reply is sent.
+struct ReadView {
+  std::vector<iovec> parts;
+  std::shared_ptr<const void> keep;
+};
 
 class OpenFile {
  public:
@@ -28,6 +38,13 @@ class OpenFile {
   const fs::path& rel() const { return rel_; }
   /// Reads up to `size` bytes at `off` into `buf`; returns how many.
   virtual size_t read(char* buf, size_t size, off_t off) = 0;
+  /// The bytes read() would give, as views into the handle's own buffers; nullopt (the default)
+  /// means read() is the way.
+  virtual std::optional<ReadView> read_view(size_t size, off_t off) {
+    (void)size;
+    (void)off;
+    return std::nullopt;
+  }
   /// Writes at `off`; returns how many bytes were taken. The default refuses (EACCES).
   virtual size_t write(const char* buf, size_t size, off_t off);
   /// close(): what must be complete when close returns.

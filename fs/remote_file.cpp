@@ -79,10 +79,10 @@ const Bytes& RemoteFile::bytes_of(uint64_t i, const RemoteBlockFuture& f) {
   }
 }
 
-size_t RemoteFile::read(char* buf, size_t size, off_t off) {
+std::vector<RemoteFile::Piece> RemoteFile::pieces(size_t size, off_t off) {
   const uint64_t total = static_cast<uint64_t>(st_.st_size);
   const uint64_t begin = static_cast<uint64_t>(off);
-  if (off < 0 || begin >= total || size == 0) return 0;
+  if (off < 0 || begin >= total || size == 0) return {};
   const uint64_t end = std::min<uint64_t>(total, begin + size);
   const uint64_t first = begin / kBlock, last = (end - 1) / kBlock, count = (total + kBlock - 1) / kBlock;
   std::vector<RemoteBlockFuture> need;
@@ -105,15 +105,32 @@ size_t RemoteFile::read(char* buf, size_t size, off_t off) {
         if (!block(i, true).valid()) break;
     last_end_ = end;
   }
-  size_t done = 0;
+  std::vector<Piece> out;
   for (uint64_t i = first; i <= last; ++i) {
-    const Bytes* data = &bytes_of(i, need[i - first]);
+    const Bytes& data = bytes_of(i, need[i - first]);
     const uint64_t block_off = i * kBlock;
-    const uint64_t from = std::max(begin, block_off), to = std::min(end, block_off + data->size());
-    std::memcpy(buf + done, data->data() + (from - block_off), to - from);
-    done += to - from;
+    const uint64_t from = std::max(begin, block_off), to = std::min(end, block_off + data.size());
+    out.push_back(Piece{std::move(need[i - first]), &data, static_cast<size_t>(from - block_off), static_cast<size_t>(to - from)});
+  }
+  return out;
+}
+
+size_t RemoteFile::read(char* buf, size_t size, off_t off) {
+  size_t done = 0;
+  for (const Piece& p : pieces(size, off)) {
+    std::memcpy(buf + done, p.bytes->data() + p.from, p.length);
+    done += p.length;
   }
   return done;
+}
+
+std::optional<ReadView> RemoteFile::read_view(size_t size, off_t off) {
+  auto held = std::make_shared<std::vector<Piece>>(pieces(size, off));
+  ReadView v;
+  for (const Piece& p : *held)
+    v.parts.push_back(iovec{const_cast<std::byte*>(p.bytes->data() + p.from), p.length});
+  v.keep = std::move(held);
+  return v;
 }
 
 void RemoteFile::refuse(const char* what) const {

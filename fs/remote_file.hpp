@@ -26,6 +26,7 @@ class RemoteFile final : public OpenFile {
   /// `key` of `tree`, `st` its attributes (st_size the object's exact size).
   RemoteFile(fs::path rel, std::shared_ptr<RemoteTree> tree, std::string key, struct stat st);
   size_t read(char* buf, size_t size, off_t off) override;
+  std::optional<ReadView> read_view(size_t size, off_t off) override;
   size_t write(const char* buf, size_t size, off_t off) override;
   void truncate(off_t size) override;
   std::optional<struct stat> attr() const override { return st_; }
@@ -39,6 +40,15 @@ class RemoteFile final : public OpenFile {
 
  private:
   [[noreturn]] void refuse(const char* what) const;
+  /// One block's part of a read: [from, from + length) of its bytes.
+  struct Piece {
+    RemoteBlockFuture block;
+    const Bytes* bytes;
+    size_t from, length;
+  };
+  /// The pieces of [off, off + size) clipped at the end (none at or past it), their blocks
+  /// fetched; starts the read-ahead of a sequential reader.
+  std::vector<Piece> pieces(size_t size, off_t off);
   /// Block `index` from the tree's table, started there (in the background if a slot is free) if
   /// absent; an invalid future for a block `ahead` when every slot is busy.
   RemoteBlockFuture block(uint64_t index, bool ahead);
